@@ -1,0 +1,57 @@
+//! `/_admin/v1/*`: operator and emulator controls, mounted only when an admin token is
+//! configured, each request carrying `Authorization: Bearer <admin token>`. Answers use the
+//! Akool envelope; a missing or wrong admin token is HTTP 401 so that scripts fail loudly.
+
+mod accounts;
+mod videos;
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use sha2::{Digest, Sha256};
+
+use crate::api::error::{ApiError, BAD_TOKEN};
+use crate::app::App;
+
+pub fn routes(app: App) -> Router<App> {
+    Router::new()
+        .route("/accounts", post(accounts::create))
+        .route("/accounts/{uid}", axum::routing::get(accounts::show))
+        .route("/accounts/{uid}/ban", post(accounts::ban))
+        .route("/accounts/{uid}/unban", post(accounts::unban))
+        .route("/accounts/{uid}/credits", post(accounts::add_credits))
+        .route("/accounts/{uid}/rotate-secret", post(accounts::rotate_secret))
+        .route("/videos/{id}/status", post(videos::set_status))
+        .layer(middleware::from_fn_with_state(app, require_admin))
+}
+
+async fn require_admin(State(app): State<App>, req: Request, next: Next) -> Response {
+    let expected = app.config.admin_token.as_deref().unwrap_or_default();
+    let given = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .unwrap_or_default();
+    // Comparing digests keeps the comparison time independent of where the strings differ.
+    if expected.is_empty() || Sha256::digest(given) != Sha256::digest(expected) {
+        return ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: BAD_TOKEN,
+            msg: "admin API requires Authorization: Bearer <admin token>".into(),
+        }
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// Parses a `{uid}` path segment.
+fn parse_uid(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .map_err(|_| ApiError::param(format!("uid must be an integer, got {raw:?}")))
+}

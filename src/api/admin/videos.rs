@@ -1,0 +1,18 @@
+//! Admin: force a video's status (hold as processing, re-queue, fail with refund).
+
+use axum::extract::{Path, State};
+use serde_json::json;
+
+use crate::api::body::JsonBody;
+use crate::api::error::{ok, ApiResult};
+use crate::app::App;
+use crate::domain::fields::Fields;
+use crate::service::videos;
+
+pub async fn set_status(State(app): State<App>, Path(id): Path<String>, JsonBody(body): JsonBody) -> ApiResult {
+    let f = Fields::of(&body)?;
+    let status = f.required_int("status")?;
+    let reason = f.string("reason")?.filter(|r| !r.trim().is_empty());
+    let video = videos::force_status(&app, &id, status, reason).await?;
+    Ok(ok("OK", json!({ "_id": video.id, "status": video.status.code() })))
+}

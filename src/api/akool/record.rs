@@ -1,0 +1,86 @@
+//! Akool's task record (spec §3) in the three shapes the endpoints document: the single create
+//! answer (§4.2), a batch `successList` item (§5.2) and a results item (§6.2).
+
+use serde_json::{json, Map, Value};
+
+use crate::api::files::video_url;
+use crate::domain::catalogue::IMAGE_TO_VIDEO;
+use crate::domain::VideoStatus;
+use crate::store::{Video, VideoKind};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Created,
+    BatchItem,
+    Result,
+}
+
+pub fn record(v: &Video, shape: Shape, public_url: &str) -> Value {
+    let mut m = Map::new();
+    let mut put = |k: &str, value: Value| {
+        m.insert(k.to_owned(), value);
+    };
+    put("_id", json!(v.id));
+    put("create_time", json!(v.create_time));
+    put("uid", json!(v.uid));
+    put("team_id", json!(v.team_id));
+    put("status", json!(v.status.code()));
+    put("webhookUrl", json!(v.webhook_url));
+    put("resolution", json!(v.resolution));
+    put("file_name", json!(v.file_name));
+    put("effect_name", json!(v.effect_name));
+    put("image_url", json!(v.image_url));
+    put("prompt", json!(v.prompt));
+    put("deduction_credit", json!(v.deduction_credit));
+    match shape {
+        Shape::Created => {
+            put("negative_prompt", json!(v.negative_prompt));
+            put("extend_prompt", json!(v.extend_prompt));
+            put("audio_type", json!(v.audio_type));
+            put("audio_url", json!(v.audio_url));
+            put("effect_code", json!(v.effect_code));
+        }
+        Shape::BatchItem => {
+            put("negative_prompt", json!(v.negative_prompt));
+            put("extend_prompt", json!(v.extend_prompt));
+            put("last_image_url", json!(v.last_image_url));
+            put("model_name", json!(v.model_name));
+            put("batch_id", json!(v.batch_id));
+            put("batch_count", json!(v.batch_count));
+            put("generate_audio", json!(v.generate_audio));
+        }
+        Shape::Result => {
+            put("update_time", json!(v.update_time));
+            put("audio_type", json!(v.audio_type));
+            put("audio_url", json!(v.audio_url));
+            put("effect_code", json!(v.effect_code));
+            put("negative_prompt", json!(v.negative_prompt));
+            put("extend_prompt", json!(v.extend_prompt));
+            put("model_name", json!(v.model_name));
+            put("only_add_audio", json!(v.kind == VideoKind::AudioUpdate));
+            if v.kind == VideoKind::Batch {
+                put("batch_id", json!(v.batch_id));
+                put("batch_count", json!(v.batch_count));
+                put("last_image_url", json!(v.last_image_url));
+                put("generate_audio", json!(v.generate_audio));
+            }
+            if let Some(pre) = &v.pre_video_id {
+                put("pre_video_id", json!(pre));
+            }
+            if let Some(duration) = v.video_duration {
+                put("video_duration", json!(duration));
+            }
+            match (v.status, &v.blob_key) {
+                (VideoStatus::Completed, Some(key)) => {
+                    put("video_url", json!(video_url(public_url, key)));
+                    put("sub_type", json!(IMAGE_TO_VIDEO));
+                }
+                (VideoStatus::Failed, _) => {
+                    put("error_reason", json!(v.error_reason.as_deref().unwrap_or("rendering failed")));
+                }
+                _ => {}
+            }
+        }
+    }
+    Value::Object(m)
+}

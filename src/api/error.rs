@@ -1,0 +1,89 @@
+//! THE table: every error a client can see, with its Akool `code`, `msg` and HTTP status.
+//! Business errors on known routes are HTTP 200 (Akool clients read `code`, and Akool's demo
+//! treats a non-2xx answer as a network failure). Internal details are logged here, once, and
+//! never sent.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::service::ServiceError;
+
+pub const OK: i64 = 1000;
+pub const PARAM_ERROR: i64 = 1003;
+pub const NOT_FOUND: i64 = 1008;
+pub const CANNOT_OPERATE: i64 = 1010;
+pub const BAD_TOKEN: i64 = 1101;
+pub const NO_CREDENTIALS: i64 = 1102;
+pub const INSUFFICIENT_CREDITS: i64 = 1104;
+pub const UNKNOWN_KEY: i64 = 1109;
+pub const BANNED: i64 = 1200;
+pub const SERVER_ERROR: i64 = 2001;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: i64,
+    pub msg: String,
+}
+
+impl ApiError {
+    pub fn param(msg: impl Into<String>) -> Self {
+        ApiError { status: StatusCode::OK, code: PARAM_ERROR, msg: msg.into() }
+    }
+
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        let code = match &e {
+            ServiceError::NoCredentials => NO_CREDENTIALS,
+            ServiceError::BadToken | ServiceError::BadClientCredentials => BAD_TOKEN,
+            ServiceError::UnknownKey => UNKNOWN_KEY,
+            ServiceError::Banned => BANNED,
+            ServiceError::InvalidParam(_) => PARAM_ERROR,
+            ServiceError::InsufficientCredits { .. } => INSUFFICIENT_CREDITS,
+            ServiceError::NotFound(_) => NOT_FOUND,
+            ServiceError::CannotOperate(_) => CANNOT_OPERATE,
+            ServiceError::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                return ApiError {
+                    status: StatusCode::OK,
+                    code: SERVER_ERROR,
+                    msg: "Server error, please try again later".into(),
+                };
+            }
+        };
+        ApiError { status: StatusCode::OK, code, msg: e.to_string() }
+    }
+}
+
+impl From<crate::domain::fields::FieldError> for ApiError {
+    fn from(e: crate::domain::fields::FieldError) -> Self {
+        ApiError::param(e.0)
+    }
+}
+
+impl From<crate::domain::IdListError> for ApiError {
+    fn from(e: crate::domain::IdListError) -> Self {
+        ApiError::param(e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({ "code": self.code, "msg": self.msg }))).into_response()
+    }
+}
+
+/// `{code: 1000, msg, data}`.
+pub fn ok(msg: &str, data: serde_json::Value) -> Response {
+    Json(json!({ "code": OK, "msg": msg, "data": data })).into_response()
+}
+
+pub type ApiResult = Result<Response, ApiError>;

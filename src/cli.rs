@@ -1,0 +1,203 @@
+//! Command-line verbs. Every flag can also come from an `I2V_*` environment variable (flags win)
+//! or from the TOML file named by `--config` (both win over it).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::config::{Config, Overrides};
+use crate::{service, App};
+
+#[derive(Parser)]
+#[command(name = "i2v", version, about = "Self-hostable server for Akool's Image-to-Video OpenAPI")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API (and the background loops) until SIGINT or SIGTERM.
+    Serve(ServeArgs),
+    /// Manage accounts.
+    Accounts {
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate(StoreArgs),
+}
+
+#[derive(Subcommand)]
+enum AccountsCommand {
+    /// Create an account; prints uid, team_id, clientId, clientSecret (the API key) and credits.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value_t = 0)]
+        credits: i64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration (TOML) with secrets redacted.
+    Print(ServeArgs),
+}
+
+#[derive(Args, Clone, Default)]
+struct StoreArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "I2V_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (SQLite database, master key, output files). Default ./i2v-data.
+    #[arg(long, env = "I2V_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL; default sqlite://<data-dir>/i2v.db.
+    #[arg(long, env = "I2V_DATABASE_URL")]
+    database_url: Option<String>,
+    /// 64 hex digits; default: generated once into <data-dir>/master.key.
+    #[arg(long, env = "I2V_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
+}
+
+#[derive(Args, Clone, Default)]
+struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Address to listen on. Default 127.0.0.1:8080.
+    #[arg(long, env = "I2V_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Enables /_admin/v1 with this bearer token (at least 16 characters).
+    #[arg(long, env = "I2V_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Background render workers (default: one per CPU; 0 = none, jobs stay queued).
+    #[arg(long, env = "I2V_WORKERS")]
+    workers: Option<usize>,
+    /// Let outbound fetches reach private and loopback addresses.
+    #[arg(long, env = "I2V_ALLOW_PRIVATE_URLS")]
+    allow_private_urls: bool,
+    /// Base URL clients reach this server at (used in video_url). Default http://<listen>.
+    #[arg(long, env = "I2V_PUBLIC_URL")]
+    public_url: Option<String>,
+}
+
+impl StoreArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            master_key: self.master_key.clone(),
+            ..Overrides::default()
+        }
+    }
+
+    fn load(&self) -> anyhow::Result<Config> {
+        Ok(Config::load(self.config.as_deref(), self.overrides())?)
+    }
+}
+
+impl ServeArgs {
+    fn load(&self) -> anyhow::Result<Config> {
+        let overrides = Overrides {
+            listen: self.listen,
+            admin_token: self.admin_token.clone(),
+            workers: self.workers,
+            allow_private_urls: self.allow_private_urls.then_some(true),
+            public_url: self.public_url.clone(),
+            ..self.store.overrides()
+        };
+        Ok(Config::load(self.store.config.as_deref(), overrides)?)
+    }
+}
+
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match dispatch(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("i2v: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => serve(args.load()?).await,
+        Command::Accounts { command: AccountsCommand::Create { name, credits, store } } => {
+            let app = App::build(store.load()?).await?;
+            let issued = service::accounts::create(&app, &name, credits)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let out = json!({
+                "uid": issued.account.uid,
+                "team_id": issued.account.team_id,
+                "name": issued.account.name,
+                "clientId": issued.client_id,
+                "clientSecret": issued.client_secret,
+                "credits": issued.account.credits,
+            });
+            println!("{out}");
+            Ok(())
+        }
+        Command::Config { command: ConfigCommand::Print(args) } => {
+            print!("{}", args.load()?.redacted_toml());
+            Ok(())
+        }
+        Command::Migrate(store) => {
+            App::build(store.load()?).await?;
+            eprintln!("schema is up to date");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let workers = config.worker_count();
+    let app = App::build(config).await?;
+    if workers > 0 {
+        tracing::warn!(
+            workers,
+            "this build has no render backend yet: created videos stay queued (status 1)"
+        );
+    }
+    crate::serve(app, listener, shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,279 @@
+//! One configuration tree. Precedence, lowest first: built-in defaults, the TOML file
+//! (`--config`/`I2V_CONFIG`), `I2V_*` environment variables, command-line flags. clap merges the
+//! last two; `Overrides` carries them onto the file's values.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP API listens on.
+    pub listen: SocketAddr,
+    /// Where the SQLite database, the master key and (by default) output files live.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH`; empty means `sqlite://<data_dir>/i2v.db`.
+    pub database_url: Option<String>,
+    /// Enables `/_admin/v1/*` when set.
+    pub admin_token: Option<String>,
+    /// Background render workers; `None` means one per CPU, 0 means none.
+    pub workers: Option<usize>,
+    /// Lets outbound fetches reach private and loopback addresses (tests, emulator use).
+    pub allow_private_urls: bool,
+    /// Base URL clients use to reach this server (for `video_url`); defaults to the listen address.
+    pub public_url: Option<String>,
+    /// 32-byte key (64 hex digits) that seals client secrets and signs tokens. When unset, a key
+    /// is generated once into `<data_dir>/master.key`.
+    pub master_key: Option<String>,
+    pub limits: Limits,
+    pub tokens: Tokens,
+    pub sweeper: Sweeper,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Most distinct ids one resultsByIds or delbyids request may name.
+    pub ids_per_call: usize,
+    /// Largest accepted request body; larger ones get HTTP 413.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Tokens {
+    /// Lifetime of tokens from getToken. Akool documents "more than one year".
+    pub ttl_days: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Sweeper {
+    /// How often the file-deletion outbox is drained (it also runs at start-up).
+    pub interval_secs: u64,
+    /// Upper bound on removing a deleted video's files before answering delbyids; what is not
+    /// done by then is left to the sweeper.
+    pub inline_delete_timeout_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("i2v-data"),
+            database_url: None,
+            admin_token: None,
+            workers: None,
+            allow_private_urls: false,
+            public_url: None,
+            master_key: None,
+            limits: Limits::default(),
+            tokens: Tokens::default(),
+            sweeper: Sweeper::default(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { ids_per_call: 100, max_body_bytes: 1024 * 1024 }
+    }
+}
+
+impl Default for Tokens {
+    fn default() -> Self {
+        Tokens { ttl_days: 400 }
+    }
+}
+
+impl Default for Sweeper {
+    fn default() -> Self {
+        Sweeper { interval_secs: 60, inline_delete_timeout_ms: 2000 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {source}")]
+    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Values given as flags or `I2V_*` variables; each one present replaces the file's value.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub admin_token: Option<String>,
+    pub workers: Option<usize>,
+    pub allow_private_urls: Option<bool>,
+    pub public_url: Option<String>,
+    pub master_key: Option<String>,
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Config, ConfigError> {
+        let mut config = match file {
+            None => Config::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.into(), source })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path: path.into(),
+                    source: Box::new(source),
+                })?
+            }
+        };
+        config.apply(overrides);
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply(&mut self, o: Overrides) {
+        if let Some(v) = o.listen {
+            self.listen = v;
+        }
+        if let Some(v) = o.data_dir {
+            self.data_dir = v;
+        }
+        if o.database_url.is_some() {
+            self.database_url = o.database_url;
+        }
+        if o.admin_token.is_some() {
+            self.admin_token = o.admin_token;
+        }
+        if o.workers.is_some() {
+            self.workers = o.workers;
+        }
+        if let Some(v) = o.allow_private_urls {
+            self.allow_private_urls = v;
+        }
+        if o.public_url.is_some() {
+            self.public_url = o.public_url;
+        }
+        if o.master_key.is_some() {
+            self.master_key = o.master_key;
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if self.admin_token.as_deref().is_some_and(|t| t.trim().len() < 16) {
+            return bad("admin_token must be at least 16 characters");
+        }
+        if self.limits.ids_per_call == 0 {
+            return bad("limits.ids_per_call must be at least 1");
+        }
+        if self.limits.max_body_bytes < 1024 {
+            return bad("limits.max_body_bytes must be at least 1024");
+        }
+        if let Some(url) = &self.public_url {
+            if !url.starts_with("http://") && !url.starts_with("https://") {
+                return bad("public_url must start with http:// or https://");
+            }
+        }
+        if let Some(url) = &self.database_url {
+            if !url.starts_with("sqlite:") {
+                return bad("database_url must be a sqlite: URL (PostgreSQL support is not built yet)");
+            }
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if !url.is_empty() => url.clone(),
+            _ => format!("sqlite://{}", self.data_dir.join("i2v.db").display()),
+        }
+    }
+
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
+    pub fn worker_count(&self) -> usize {
+        self.workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// The configuration as TOML with every secret replaced by `"<redacted>"`.
+    pub fn redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        let redact = |v: &mut Option<String>| {
+            if v.is_some() {
+                *v = Some("<redacted>".into());
+            }
+        };
+        redact(&mut shown.admin_token);
+        redact(&mut shown.master_key);
+        if let Some(url) = &shown.database_url {
+            shown.database_url = Some(redact_url_password(url));
+        }
+        toml::to_string_pretty(&shown).expect("the configuration always serializes")
+    }
+}
+
+fn redact_url_password(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("redacted"));
+            u.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_and_env_beat_the_file_which_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i2v.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\nworkers = 3\n[limits]\nids_per_call = 7\n",
+        )
+        .unwrap();
+        let overrides = Overrides { workers: Some(0), ..Default::default() };
+        let config = Config::load(Some(&path), overrides).unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.workers, Some(0));
+        assert_eq!(config.limits.ids_per_call, 7);
+        assert_eq!(config.limits.max_body_bytes, 1024 * 1024);
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_errors_not_silence() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i2v.toml");
+        std::fs::write(&path, "lisen = \"127.0.0.1:9000\"\n").unwrap();
+        assert!(matches!(
+            Config::load(Some(&path), Overrides::default()),
+            Err(ConfigError::Parse { .. })
+        ));
+    }
+
+    #[test]
+    fn printing_redacts_secrets() {
+        let config = Config {
+            admin_token: Some("super-secret-admin-token".into()),
+            master_key: Some("00".repeat(32)),
+            ..Config::default()
+        };
+        let text = config.redacted_toml();
+        assert!(!text.contains("super-secret-admin-token"));
+        assert!(!text.contains(&"00".repeat(32)));
+        assert!(text.contains("<redacted>"));
+    }
+}

@@ -1,0 +1,211 @@
+//! What can be ordered: models, their resolutions and durations, effects, and what each costs.
+//!
+//! The model and effect lists served to clients and the validation of create requests both read
+//! this one catalogue, so a client can never be offered something that create would refuse.
+//! Prices follow spec §13: a per-second `unit_credit` per resolution (4/5/6 for 720p/1080p/4k
+//! reproduces Akool's published 20/25/30 credits for 5 s and 40/50/60 for 10 s).
+
+/// Akool's model type for image-to-video.
+pub const IMAGE_TO_VIDEO: i64 = 1501;
+
+#[derive(Debug)]
+pub struct ResolutionOption {
+    pub value: &'static str,
+    pub width: u32,
+    pub height: u32,
+    /// Credits per second of video.
+    pub unit_credit: i64,
+}
+
+#[derive(Debug)]
+pub struct GeneratedAudio {
+    /// Price factor applied when `generate_audio` is requested.
+    pub extra_credit_multiplier: f64,
+}
+
+#[derive(Debug)]
+pub struct Model {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub description: &'static str,
+    pub provider: &'static str,
+    pub group: &'static str,
+    pub sort: i64,
+    pub resolutions: &'static [ResolutionOption],
+    pub durations: &'static [i64],
+    pub is_pro: bool,
+    pub requires_pay: bool,
+    pub generate_audio: Option<GeneratedAudio>,
+    pub supports_last_frame: bool,
+    pub supports_extend_prompt: bool,
+    pub max_count: i64,
+}
+
+#[derive(Debug)]
+pub struct Effect {
+    pub id: &'static str,
+    pub code: &'static str,
+    pub name: &'static str,
+    pub create_time: i64,
+}
+
+#[derive(Debug)]
+pub struct Catalogue {
+    pub models: &'static [Model],
+    pub effects: &'static [Effect],
+    /// The model the single-video endpoint renders with (it takes no `model_name`).
+    pub single_endpoint_model: &'static str,
+}
+
+const STANDARD_RESOLUTIONS: &[ResolutionOption] = &[
+    ResolutionOption { value: "720p", width: 1280, height: 720, unit_credit: 4 },
+    ResolutionOption { value: "1080p", width: 1920, height: 1080, unit_credit: 5 },
+    ResolutionOption { value: "4k", width: 3840, height: 2160, unit_credit: 6 },
+];
+
+static MODELS: &[Model] = &[
+    Model {
+        value: "AkoolImage2VideoFastV1",
+        label: "Akool Image2Video Fast V1",
+        description: "Camera motion over the still image (zoom, pan, Ken Burns), rendered locally",
+        provider: "akool",
+        group: "akool",
+        sort: 100,
+        resolutions: STANDARD_RESOLUTIONS,
+        durations: &[5, 10],
+        is_pro: false,
+        requires_pay: false,
+        generate_audio: None,
+        supports_last_frame: false,
+        supports_extend_prompt: false,
+        max_count: 10,
+    },
+    Model {
+        value: "I2VMotionV1",
+        label: "i2v Motion V1",
+        description: "Camera motion with an optional cross-fade to a last frame and a generated soundtrack",
+        provider: "i2v",
+        group: "i2v",
+        sort: 90,
+        resolutions: STANDARD_RESOLUTIONS,
+        durations: &[5, 10],
+        is_pro: false,
+        requires_pay: false,
+        generate_audio: Some(GeneratedAudio { extra_credit_multiplier: 1.2 }),
+        supports_last_frame: true,
+        supports_extend_prompt: true,
+        max_count: 10,
+    },
+];
+
+// Fixed ids and times so that the list is identical across restarts and processes.
+static EFFECTS: &[Effect] = &[
+    Effect { id: "687632b95a0f52799eeed701", code: "squish_89244231312", name: "Squish", create_time: 1752576694502 },
+    Effect { id: "687632b95a0f52799eeed702", code: "zoom_in_10000001", name: "Zoom In", create_time: 1752576694502 },
+    Effect { id: "687632b95a0f52799eeed703", code: "zoom_out_10000002", name: "Zoom Out", create_time: 1752576694502 },
+    Effect { id: "687632b95a0f52799eeed704", code: "pan_left_10000003", name: "Pan Left", create_time: 1752576694502 },
+    Effect { id: "687632b95a0f52799eeed705", code: "pan_right_10000004", name: "Pan Right", create_time: 1752576694502 },
+    Effect { id: "687632b95a0f52799eeed706", code: "pan_up_10000005", name: "Pan Up", create_time: 1752576694502 },
+    Effect { id: "687632b95a0f52799eeed707", code: "pan_down_10000006", name: "Pan Down", create_time: 1752576694502 },
+    Effect { id: "687632b95a0f52799eeed708", code: "ken_burns_10000007", name: "Ken Burns", create_time: 1752576694502 },
+    Effect { id: "687632b95a0f52799eeed709", code: "dolly_zoom_10000008", name: "Dolly Zoom", create_time: 1752576694502 },
+    Effect { id: "687632b95a0f52799eeed70a", code: "shake_10000009", name: "Handheld Shake", create_time: 1752576694502 },
+];
+
+static BUILTIN: Catalogue = Catalogue {
+    models: MODELS,
+    effects: EFFECTS,
+    single_endpoint_model: "AkoolImage2VideoFastV1",
+};
+
+impl Catalogue {
+    pub fn builtin() -> &'static Catalogue {
+        &BUILTIN
+    }
+
+    pub fn model(&self, value: &str) -> Option<&'static Model> {
+        self.models.iter().find(|m| m.value == value)
+    }
+
+    /// The default for batch requests without `model_name`: the highest-`sort` model.
+    pub fn default_model(&self) -> &'static Model {
+        self.models
+            .iter()
+            .max_by_key(|m| m.sort)
+            .expect("the catalogue has at least one model")
+    }
+
+    pub fn single_model(&self) -> &'static Model {
+        self.model(self.single_endpoint_model)
+            .expect("the single-endpoint model is in the catalogue")
+    }
+
+    pub fn effect(&self, code: &str) -> Option<&'static Effect> {
+        self.effects.iter().find(|e| e.code == code)
+    }
+}
+
+impl Model {
+    pub fn resolution(&self, value: &str) -> Option<&'static ResolutionOption> {
+        self.resolutions.iter().find(|r| r.value == value)
+    }
+
+    /// Credits for one video: per-second price x length, x the audio multiplier when asked for.
+    pub fn price(&self, resolution: &ResolutionOption, seconds: i64, generate_audio: bool) -> i64 {
+        let base = resolution.unit_credit * seconds;
+        match (&self.generate_audio, generate_audio) {
+            (Some(audio), true) => (base as f64 * audio.extra_credit_multiplier).round() as i64,
+            _ => base,
+        }
+    }
+}
+
+/// "Video to audio" (Update Video Audio): one credit per second of the source video (spec §13.1).
+pub fn audio_update_price(video_seconds: f64) -> i64 {
+    video_seconds.round().max(1.0) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_reproduce_akools_published_table() {
+        let model = Catalogue::builtin().single_model();
+        let table = [("720p", 20, 40), ("1080p", 25, 50), ("4k", 30, 60)];
+        for (res, five, ten) in table {
+            let r = model.resolution(res).unwrap();
+            assert_eq!(model.price(r, 5, false), five);
+            assert_eq!(model.price(r, 10, false), ten);
+        }
+    }
+
+    #[test]
+    fn generated_audio_is_charged_only_where_the_model_offers_it() {
+        let cat = Catalogue::builtin();
+        let plain = cat.model("AkoolImage2VideoFastV1").unwrap();
+        let r720 = plain.resolution("720p").unwrap();
+        assert_eq!(plain.price(r720, 5, true), 20);
+        let motion = cat.model("I2VMotionV1").unwrap();
+        assert_eq!(motion.price(motion.resolution("720p").unwrap(), 5, true), 24);
+    }
+
+    #[test]
+    fn effect_ids_and_codes_are_unique_and_ids_are_object_ids() {
+        let cat = Catalogue::builtin();
+        let mut codes = std::collections::HashSet::new();
+        let mut ids = std::collections::HashSet::new();
+        for e in cat.effects {
+            assert!(codes.insert(e.code));
+            assert!(ids.insert(e.id));
+            assert!(crate::domain::ObjectId::parse(e.id).is_some(), "{}", e.id);
+        }
+        assert_eq!(cat.default_model().value, "AkoolImage2VideoFastV1");
+    }
+
+    #[test]
+    fn audio_updates_cost_five_for_five_seconds_and_ten_for_ten() {
+        assert_eq!(audio_update_price(5.063), 5);
+        assert_eq!(audio_update_price(10.0), 10);
+    }
+}

@@ -1,0 +1,13 @@
+//! Pure types and rules of the Akool image-to-video dialect. No I/O lives here: everything that
+//! crosses the wire is parsed into these types once, at the edge, and nothing downstream re-checks.
+
+pub mod catalogue;
+pub mod fields;
+pub mod id_list;
+pub mod ids;
+pub mod spec;
+pub mod status;
+
+pub use id_list::{IdList, IdListError};
+pub use ids::ObjectId;
+pub use status::VideoStatus;

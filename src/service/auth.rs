@@ -1,0 +1,58 @@
+//! Who is calling: API keys (`x-api-key`), bearer tokens from getToken, and issuing tokens.
+
+use super::{Caller, ServiceError};
+use crate::app::App;
+use crate::clock::now_ms;
+use crate::keys::{hash_secret, secret_version, TokenClaims};
+use crate::store::AuthRecord;
+
+fn admit(record: AuthRecord) -> Result<Caller, ServiceError> {
+    if record.banned {
+        return Err(ServiceError::Banned);
+    }
+    Ok(Caller { uid: record.uid, team_id: record.team_id })
+}
+
+pub async fn by_api_key(app: &App, key: &str) -> Result<Caller, ServiceError> {
+    match app.store.auth_by_key_hash(&hash_secret(key.trim())).await? {
+        Some(record) => admit(record),
+        None => Err(ServiceError::UnknownKey),
+    }
+}
+
+pub async fn by_bearer(app: &App, token: &str) -> Result<Caller, ServiceError> {
+    let now_secs = (now_ms() / 1000) as u64;
+    let claims = app
+        .keys
+        .verify_token(token, now_secs)
+        .map_err(|_| ServiceError::BadToken)?;
+    match app.store.auth_by_uid(claims.uid).await? {
+        // A token outlives neither its account nor the secret it was issued for.
+        Some(record) if secret_version(&record.secret_hash) == claims.sv && record.client_id == claims.cid => {
+            admit(record)
+        }
+        _ => Err(ServiceError::BadToken),
+    }
+}
+
+/// `getToken`: exchanges clientId + clientSecret for a signed, expiring bearer token.
+pub async fn issue_token(app: &App, client_id: &str, client_secret: &str) -> Result<String, ServiceError> {
+    let record = app
+        .store
+        .auth_by_client_id(client_id)
+        .await?
+        .filter(|r| r.secret_hash == hash_secret(client_secret))
+        .ok_or(ServiceError::BadClientCredentials)?;
+    if record.banned {
+        return Err(ServiceError::Banned);
+    }
+    let iat = (now_ms() / 1000) as u64;
+    let claims = TokenClaims {
+        uid: record.uid,
+        cid: record.client_id.clone(),
+        sv: secret_version(&record.secret_hash),
+        iat,
+        exp: iat + app.config.tokens.ttl_days * 86_400,
+    };
+    Ok(app.keys.issue_token(&claims))
+}

@@ -1,0 +1,16 @@
+//! Use-cases. Each function takes validated domain values, talks to the store and the files,
+//! and returns domain results or a `ServiceError`; only `api` turns those into Akool JSON.
+
+pub mod accounts;
+pub mod auth;
+mod error;
+pub mod videos;
+
+pub use error::ServiceError;
+
+/// The authenticated account a request acts for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub uid: i64,
+    pub team_id: String,
+}

@@ -1,0 +1,86 @@
+//! Persistent state behind one trait, so SQLite (embedded default) and PostgreSQL (scale-out)
+//! are interchangeable. Every method is a whole use-case done in one transaction; callers never
+//! hold a transaction across the trait. `tests/api/store_suite.rs` is the conformance suite that
+//! every backend must pass unchanged.
+
+mod sqlite;
+mod types;
+
+use async_trait::async_trait;
+
+pub use sqlite::SqliteStore;
+pub use types::*;
+
+use crate::domain::ObjectId;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("insufficient credits: balance {balance}, needed {needed}")]
+    InsufficientCredits { balance: i64, needed: i64 },
+    #[error("no account with uid {0}")]
+    NoSuchAccount(i64),
+    #[error("store backend error: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything i2v keeps. Times are Unix epoch milliseconds, passed in by the caller so that
+/// tests control the clock.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Succeeds when the backend answers a trivial query.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // --- accounts and credentials ---
+    async fn create_account(&self, new: NewAccount) -> StoreResult<Account>;
+    async fn account(&self, uid: i64) -> StoreResult<Option<Account>>;
+    async fn auth_by_key_hash(&self, secret_hash: &str) -> StoreResult<Option<AuthRecord>>;
+    async fn auth_by_client_id(&self, client_id: &str) -> StoreResult<Option<AuthRecord>>;
+    async fn auth_by_uid(&self, uid: i64) -> StoreResult<Option<AuthRecord>>;
+    /// Returns false when no such account exists.
+    async fn set_banned(&self, uid: i64, banned: bool) -> StoreResult<bool>;
+    /// Adds (or with a negative amount, removes) credits with a ledger row; the balance may not
+    /// go below zero. Returns the new balance.
+    async fn adjust_credits(&self, uid: i64, amount: i64, reason: &str, now: i64) -> StoreResult<i64>;
+    /// Replaces the account's secret; tokens and keys derived from the old one stop working.
+    async fn rotate_secret(&self, uid: i64, secret_hash: &str, sealed_secret: &str) -> StoreResult<bool>;
+    /// Sum of the account's ledger rows; equals the balance unless something is broken.
+    async fn ledger_sum(&self, uid: i64) -> StoreResult<i64>;
+
+    // --- videos ---
+    /// Charges `sum(deduction_credit)` and inserts the videos (status 1), all or nothing.
+    async fn create_videos(&self, uid: i64, videos: Vec<Video>, now: i64) -> StoreResult<()>;
+    /// The caller's videos among `ids`, in the order of `ids`; others are left out.
+    async fn videos_by_ids(&self, uid: i64, ids: &[ObjectId]) -> StoreResult<Vec<Video>>;
+    /// DESIGN §4 step 2: in one transaction delete the caller's videos among `ids` that are not
+    /// processing, stage their files in the deletion outbox, and report which of the remaining ids
+    /// are the caller's processing videos.
+    async fn delete_videos(&self, uid: i64, ids: &[ObjectId], now: i64) -> StoreResult<DeleteOutcome>;
+    /// The output file of a completed video (whoever owns it); `None` for anything else.
+    async fn blob_key_of(&self, id: ObjectId) -> StoreResult<Option<String>>;
+    /// Operator control of a video's status (see `ForcedStatus`). `None` when no such video.
+    async fn force_status(&self, id: ObjectId, to: ForcedStatus, now: i64) -> StoreResult<Option<Video>>;
+
+    // --- render queue (the video row is the job) ---
+    /// Claims the oldest queued video: status 1 -> 2 with a lease.
+    async fn claim_next(&self, owner: &str, now: i64, lease_until: i64) -> StoreResult<Option<Video>>;
+    /// Extends a lease; false when the lease is no longer ours.
+    async fn heartbeat(&self, id: ObjectId, owner: &str, lease_until: i64) -> StoreResult<bool>;
+    /// Finishes a render while holding the lease and takes the staged output file (`blob_key`)
+    /// out of the deletion outbox in the same transaction. False when the lease was lost: nothing
+    /// is written and the staged file stays scheduled for removal.
+    async fn complete(&self, done: Completion, now: i64) -> StoreResult<bool>;
+    /// Fails a render while holding the lease and refunds its credits.
+    async fn fail(&self, id: ObjectId, owner: &str, reason: &str, now: i64) -> StoreResult<bool>;
+    /// Returns expired leases to the queue, or fails (with refund) those out of attempts.
+    async fn reap_expired(&self, now: i64, max_attempts: i64) -> StoreResult<u64>;
+
+    // --- file-deletion outbox ---
+    /// Records that `blob_key` must be removed at or after `not_before` unless a completion takes
+    /// it back. Workers call this before uploading, so a crash never leaves an unowned file.
+    async fn stage_blob(&self, blob_key: &str, not_before: i64) -> StoreResult<()>;
+    async fn due_blob_deletions(&self, now: i64, limit: i64) -> StoreResult<Vec<BlobDeletion>>;
+    async fn finish_blob_deletion(&self, id: i64) -> StoreResult<()>;
+    async fn retry_blob_deletion(&self, id: i64, error: &str, next_attempt: i64) -> StoreResult<()>;
+}

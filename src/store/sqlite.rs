@@ -1,0 +1,644 @@
+//! The embedded default store: one SQLite file in WAL mode.
+//!
+//! Every write use-case runs in a `BEGIN IMMEDIATE` transaction, which takes SQLite's single
+//! write lock up front; so check-and-delete, claim and completion are serialized and cannot
+//! interleave. Lists of ids travel as one JSON array parameter (`json_each`) so that every
+//! statement is static SQL. `synchronous = FULL`: an answered delete survives power loss too.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::*;
+use crate::domain::{ObjectId, VideoStatus};
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    pub async fn open(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .min_connections(1)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    async fn write_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+fn id_array(ids: &[ObjectId]) -> String {
+    serde_json::to_string(&ids.iter().map(ObjectId::to_hex).collect::<Vec<_>>())
+        .expect("strings always serialize")
+}
+
+fn backend(msg: String) -> StoreError {
+    StoreError::Backend(msg.into())
+}
+
+fn video_from_row(row: &SqliteRow) -> StoreResult<Video> {
+    let id: String = row.try_get("_id")?;
+    let status: i64 = row.try_get("status")?;
+    let kind: String = row.try_get("kind")?;
+    Ok(Video {
+        id: ObjectId::parse(&id).ok_or_else(|| backend(format!("stored _id {id:?} is not an ObjectId")))?,
+        uid: row.try_get("uid")?,
+        team_id: row.try_get("team_id")?,
+        kind: VideoKind::parse(&kind).ok_or_else(|| backend(format!("stored kind {kind:?}")))?,
+        status: VideoStatus::from_code(status).ok_or_else(|| backend(format!("stored status {status}")))?,
+        model_name: row.try_get("model_name")?,
+        resolution: row.try_get("resolution")?,
+        video_length: row.try_get("video_length")?,
+        image_url: row.try_get("image_url")?,
+        last_image_url: row.try_get("last_image_url")?,
+        prompt: row.try_get("prompt")?,
+        negative_prompt: row.try_get("negative_prompt")?,
+        extend_prompt: row.try_get("extend_prompt")?,
+        audio_type: row.try_get("audio_type")?,
+        audio_url: row.try_get("audio_url")?,
+        generate_audio: row.try_get("generate_audio")?,
+        is_premium_model: row.try_get("is_premium_model")?,
+        effect_code: row.try_get("effect_code")?,
+        effect_name: row.try_get("effect_name")?,
+        webhook_url: row.try_get("webhook_url")?,
+        file_name: row.try_get("file_name")?,
+        batch_id: row.try_get("batch_id")?,
+        batch_count: row.try_get("batch_count")?,
+        pre_video_id: row.try_get("pre_video_id")?,
+        deduction_credit: row.try_get("deduction_credit")?,
+        blob_key: row.try_get("blob_key")?,
+        video_duration: row.try_get("video_duration")?,
+        error_reason: row.try_get("error_reason")?,
+        attempts: row.try_get("attempts")?,
+        create_time: row.try_get("create_time")?,
+        update_time: row.try_get("update_time")?,
+    })
+}
+
+fn auth_from_row(row: &SqliteRow) -> StoreResult<AuthRecord> {
+    Ok(AuthRecord {
+        uid: row.try_get("uid")?,
+        team_id: row.try_get("team_id")?,
+        client_id: row.try_get("client_id")?,
+        secret_hash: row.try_get("secret_hash")?,
+        banned: row.try_get("banned")?,
+    })
+}
+
+/// Puts `items` in the order their ids have in `order`.
+fn in_request_order<T>(order: &[ObjectId], mut items: Vec<T>, id_of: impl Fn(&T) -> ObjectId) -> Vec<T> {
+    items.sort_by_key(|item| {
+        let id = id_of(item);
+        order.iter().position(|o| *o == id).unwrap_or(usize::MAX)
+    });
+    items
+}
+
+const AUTH_SELECT: &str = "SELECT a.uid, a.team_id, a.banned, c.client_id, c.secret_hash \
+     FROM accounts a JOIN credentials c ON c.uid = a.uid";
+
+async fn refund(tx: &mut Transaction<'static, Sqlite>, uid: i64, amount: i64, video: &str, now: i64) -> StoreResult<()> {
+    if amount <= 0 {
+        return Ok(());
+    }
+    sqlx::query("UPDATE accounts SET credits = credits + ?2 WHERE uid = ?1")
+        .bind(uid)
+        .bind(amount)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("INSERT INTO credit_ledger (uid, amount, reason, video_id, created_at) VALUES (?1, ?2, 'refund', ?3, ?4)")
+        .bind(uid)
+        .bind(amount)
+        .bind(video)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Moves a video to failed and refunds what it was charged; the caller has checked the lease.
+async fn fail_and_refund(tx: &mut Transaction<'static, Sqlite>, id: &str, reason: &str, now: i64) -> StoreResult<()> {
+    let row = sqlx::query("SELECT uid, deduction_credit FROM videos WHERE _id = ?1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let (uid, charged): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+    sqlx::query(
+        "UPDATE videos SET status = 4, error_reason = ?2, deduction_credit = 0, lease_owner = NULL, \
+         lease_until = NULL, update_time = ?3 WHERE _id = ?1",
+    )
+    .bind(id)
+    .bind(reason)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    refund(tx, uid, charged, id, now).await
+}
+
+/// Schedules a finished video's output for removal and forgets it on the row.
+async fn drop_output(tx: &mut Transaction<'static, Sqlite>, id: &str, now: i64) -> StoreResult<()> {
+    let key: Option<String> = sqlx::query_scalar("SELECT blob_key FROM videos WHERE _id = ?1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    if let Some(key) = key {
+        sqlx::query("INSERT INTO blob_deletions (blob_key, not_before) VALUES (?1, ?2)")
+            .bind(key)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("UPDATE videos SET blob_key = NULL, video_duration = NULL WHERE _id = ?1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create_account(&self, new: NewAccount) -> StoreResult<Account> {
+        let mut tx = self.write_tx().await?;
+        let uid: i64 = sqlx::query_scalar(
+            "INSERT INTO accounts (uid, team_id, name, credits, banned, created_at) \
+             VALUES ((SELECT COALESCE(MAX(uid), 100000) + 1 FROM accounts), ?1, ?2, ?3, 0, ?4) \
+             RETURNING uid",
+        )
+        .bind(&new.team_id)
+        .bind(&new.name)
+        .bind(new.credits)
+        .bind(new.created_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("INSERT INTO credentials (uid, client_id, secret_hash, sealed_secret) VALUES (?1, ?2, ?3, ?4)")
+            .bind(uid)
+            .bind(&new.client_id)
+            .bind(&new.secret_hash)
+            .bind(&new.sealed_secret)
+            .execute(&mut *tx)
+            .await?;
+        if new.credits != 0 {
+            sqlx::query("INSERT INTO credit_ledger (uid, amount, reason, created_at) VALUES (?1, ?2, 'grant', ?3)")
+                .bind(uid)
+                .bind(new.credits)
+                .bind(new.created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Account {
+            uid,
+            team_id: new.team_id,
+            name: new.name,
+            credits: new.credits,
+            banned: false,
+            created_at: new.created_at,
+        })
+    }
+
+    async fn account(&self, uid: i64) -> StoreResult<Option<Account>> {
+        let row = sqlx::query("SELECT uid, team_id, name, credits, banned, created_at FROM accounts WHERE uid = ?1")
+            .bind(uid)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(Account {
+                uid: r.try_get("uid")?,
+                team_id: r.try_get("team_id")?,
+                name: r.try_get("name")?,
+                credits: r.try_get("credits")?,
+                banned: r.try_get("banned")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn auth_by_key_hash(&self, secret_hash: &str) -> StoreResult<Option<AuthRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{AUTH_SELECT} WHERE c.secret_hash = ?1")))
+            .bind(secret_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(auth_from_row).transpose()
+    }
+
+    async fn auth_by_client_id(&self, client_id: &str) -> StoreResult<Option<AuthRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{AUTH_SELECT} WHERE c.client_id = ?1")))
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(auth_from_row).transpose()
+    }
+
+    async fn auth_by_uid(&self, uid: i64) -> StoreResult<Option<AuthRecord>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{AUTH_SELECT} WHERE a.uid = ?1")))
+            .bind(uid)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(auth_from_row).transpose()
+    }
+
+    async fn set_banned(&self, uid: i64, banned: bool) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE accounts SET banned = ?2 WHERE uid = ?1")
+            .bind(uid)
+            .bind(banned)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn adjust_credits(&self, uid: i64, amount: i64, reason: &str, now: i64) -> StoreResult<i64> {
+        let mut tx = self.write_tx().await?;
+        let balance: Option<i64> = sqlx::query_scalar("SELECT credits FROM accounts WHERE uid = ?1")
+            .bind(uid)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let balance = balance.ok_or(StoreError::NoSuchAccount(uid))?;
+        if balance + amount < 0 {
+            return Err(StoreError::InsufficientCredits { balance, needed: -amount });
+        }
+        sqlx::query("UPDATE accounts SET credits = credits + ?2 WHERE uid = ?1")
+            .bind(uid)
+            .bind(amount)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO credit_ledger (uid, amount, reason, created_at) VALUES (?1, ?2, ?3, ?4)")
+            .bind(uid)
+            .bind(amount)
+            .bind(reason)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(balance + amount)
+    }
+
+    async fn rotate_secret(&self, uid: i64, secret_hash: &str, sealed_secret: &str) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE credentials SET secret_hash = ?2, sealed_secret = ?3, rotated_at = unixepoch() WHERE uid = ?1")
+            .bind(uid)
+            .bind(secret_hash)
+            .bind(sealed_secret)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn ledger_sum(&self, uid: i64) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COALESCE(SUM(amount), 0) FROM credit_ledger WHERE uid = ?1")
+            .bind(uid)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn create_videos(&self, uid: i64, videos: Vec<Video>, now: i64) -> StoreResult<()> {
+        let needed: i64 = videos.iter().map(|v| v.deduction_credit).sum();
+        let mut tx = self.write_tx().await?;
+        let balance: Option<i64> = sqlx::query_scalar("SELECT credits FROM accounts WHERE uid = ?1")
+            .bind(uid)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let balance = balance.ok_or(StoreError::NoSuchAccount(uid))?;
+        if balance < needed {
+            return Err(StoreError::InsufficientCredits { balance, needed });
+        }
+        sqlx::query("UPDATE accounts SET credits = credits - ?2 WHERE uid = ?1")
+            .bind(uid)
+            .bind(needed)
+            .execute(&mut *tx)
+            .await?;
+        for v in &videos {
+            sqlx::query(
+                "INSERT INTO videos (_id, uid, team_id, kind, status, model_name, resolution, video_length, \
+                 image_url, last_image_url, prompt, negative_prompt, extend_prompt, audio_type, audio_url, \
+                 generate_audio, is_premium_model, effect_code, effect_name, webhook_url, file_name, batch_id, \
+                 batch_count, pre_video_id, deduction_credit, blob_key, video_duration, error_reason, attempts, \
+                 create_time, update_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
+                 ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, NULL, NULL, NULL, 0, ?26, ?27)",
+            )
+            .bind(v.id.to_hex())
+            .bind(uid)
+            .bind(&v.team_id)
+            .bind(v.kind.as_str())
+            .bind(VideoStatus::Queued.code())
+            .bind(&v.model_name)
+            .bind(&v.resolution)
+            .bind(v.video_length)
+            .bind(&v.image_url)
+            .bind(&v.last_image_url)
+            .bind(&v.prompt)
+            .bind(&v.negative_prompt)
+            .bind(v.extend_prompt)
+            .bind(v.audio_type)
+            .bind(&v.audio_url)
+            .bind(v.generate_audio)
+            .bind(v.is_premium_model)
+            .bind(&v.effect_code)
+            .bind(&v.effect_name)
+            .bind(&v.webhook_url)
+            .bind(&v.file_name)
+            .bind(&v.batch_id)
+            .bind(v.batch_count)
+            .bind(&v.pre_video_id)
+            .bind(v.deduction_credit)
+            .bind(v.create_time)
+            .bind(v.update_time)
+            .execute(&mut *tx)
+            .await?;
+            if v.deduction_credit != 0 {
+                sqlx::query("INSERT INTO credit_ledger (uid, amount, reason, video_id, created_at) VALUES (?1, ?2, 'charge', ?3, ?4)")
+                    .bind(uid)
+                    .bind(-v.deduction_credit)
+                    .bind(v.id.to_hex())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn videos_by_ids(&self, uid: i64, ids: &[ObjectId]) -> StoreResult<Vec<Video>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query("SELECT * FROM videos WHERE uid = ?1 AND _id IN (SELECT value FROM json_each(?2))")
+            .bind(uid)
+            .bind(id_array(ids))
+            .fetch_all(&self.pool)
+            .await?;
+        let videos = rows.iter().map(video_from_row).collect::<StoreResult<Vec<_>>>()?;
+        Ok(in_request_order(ids, videos, |v| v.id))
+    }
+
+    async fn delete_videos(&self, uid: i64, ids: &[ObjectId], now: i64) -> StoreResult<DeleteOutcome> {
+        if ids.is_empty() {
+            return Ok(DeleteOutcome::default());
+        }
+        let list = id_array(ids);
+        let mut tx = self.write_tx().await?;
+        let rows = sqlx::query(
+            "DELETE FROM videos WHERE uid = ?1 AND status <> 2 AND _id IN (SELECT value FROM json_each(?2)) \
+             RETURNING _id, blob_key",
+        )
+        .bind(uid)
+        .bind(&list)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut deleted = Vec::with_capacity(rows.len());
+        let mut files = Vec::new();
+        for row in &rows {
+            let id: String = row.try_get(0)?;
+            deleted.push(ObjectId::parse(&id).ok_or_else(|| backend(format!("stored _id {id:?}")))?);
+            if let Some(blob_key) = row.try_get::<Option<String>, _>(1)? {
+                let outbox_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO blob_deletions (blob_key, not_before) VALUES (?1, ?2) RETURNING id",
+                )
+                .bind(&blob_key)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                files.push(BlobDeletion { id: outbox_id, blob_key });
+            }
+        }
+        if !deleted.is_empty() {
+            // The ledger keeps the amounts (balances must stay auditable) but not which video.
+            sqlx::query("UPDATE credit_ledger SET video_id = NULL WHERE uid = ?1 AND video_id IN (SELECT value FROM json_each(?2))")
+                .bind(uid)
+                .bind(id_array(&deleted))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let processing: Vec<String> = sqlx::query_scalar(
+            "SELECT _id FROM videos WHERE uid = ?1 AND status = 2 AND _id IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(uid)
+        .bind(&list)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let processing = processing.iter().filter_map(|s| ObjectId::parse(s)).collect();
+        Ok(DeleteOutcome {
+            deleted: in_request_order(ids, deleted, |id| *id),
+            processing: in_request_order(ids, processing, |id| *id),
+            files,
+        })
+    }
+
+    async fn blob_key_of(&self, id: ObjectId) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT blob_key FROM videos WHERE _id = ?1 AND status = 3")
+            .bind(id.to_hex())
+            .fetch_optional(&self.pool)
+            .await?
+            .flatten())
+    }
+
+    async fn force_status(&self, id: ObjectId, to: ForcedStatus, now: i64) -> StoreResult<Option<Video>> {
+        let hex = id.to_hex();
+        let mut tx = self.write_tx().await?;
+        let exists: Option<i64> = sqlx::query_scalar("SELECT status FROM videos WHERE _id = ?1")
+            .bind(&hex)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        drop_output(&mut tx, &hex, now).await?;
+        match to {
+            ForcedStatus::Hold => {
+                sqlx::query("UPDATE videos SET status = 2, lease_owner = ?2, lease_until = NULL, update_time = ?3 WHERE _id = ?1")
+                    .bind(&hex)
+                    .bind(HOLD_OWNER)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            ForcedStatus::Requeue => {
+                sqlx::query(
+                    "UPDATE videos SET status = 1, lease_owner = NULL, lease_until = NULL, error_reason = NULL, \
+                     attempts = 0, update_time = ?2 WHERE _id = ?1",
+                )
+                .bind(&hex)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            ForcedStatus::Fail(reason) => fail_and_refund(&mut tx, &hex, &reason, now).await?,
+        }
+        let row = sqlx::query("SELECT * FROM videos WHERE _id = ?1")
+            .bind(&hex)
+            .fetch_one(&mut *tx)
+            .await?;
+        let video = video_from_row(&row)?;
+        tx.commit().await?;
+        Ok(Some(video))
+    }
+
+    async fn claim_next(&self, owner: &str, now: i64, lease_until: i64) -> StoreResult<Option<Video>> {
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(
+            "UPDATE videos SET status = 2, lease_owner = ?1, lease_until = ?2, attempts = attempts + 1, \
+             update_time = ?3 \
+             WHERE _id = (SELECT _id FROM videos WHERE status = 1 ORDER BY create_time, _id LIMIT 1) \
+             RETURNING *",
+        )
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let video = row.as_ref().map(video_from_row).transpose()?;
+        tx.commit().await?;
+        Ok(video)
+    }
+
+    async fn heartbeat(&self, id: ObjectId, owner: &str, lease_until: i64) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE videos SET lease_until = ?3 WHERE _id = ?1 AND status = 2 AND lease_owner = ?2")
+            .bind(id.to_hex())
+            .bind(owner)
+            .bind(lease_until)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn complete(&self, done: Completion, now: i64) -> StoreResult<bool> {
+        let mut tx = self.write_tx().await?;
+        let updated = sqlx::query(
+            "UPDATE videos SET status = 3, blob_key = ?3, video_duration = ?4, lease_owner = NULL, \
+             lease_until = NULL, error_reason = NULL, update_time = ?5 \
+             WHERE _id = ?1 AND status = 2 AND lease_owner = ?2",
+        )
+        .bind(done.id.to_hex())
+        .bind(&done.owner)
+        .bind(&done.blob_key)
+        .bind(done.video_duration)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM blob_deletions WHERE blob_key = ?1")
+            .bind(&done.blob_key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn fail(&self, id: ObjectId, owner: &str, reason: &str, now: i64) -> StoreResult<bool> {
+        let hex = id.to_hex();
+        let mut tx = self.write_tx().await?;
+        let ours: Option<i64> = sqlx::query_scalar("SELECT 1 FROM videos WHERE _id = ?1 AND status = 2 AND lease_owner = ?2")
+            .bind(&hex)
+            .bind(owner)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if ours.is_none() {
+            return Ok(false);
+        }
+        fail_and_refund(&mut tx, &hex, reason, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn reap_expired(&self, now: i64, max_attempts: i64) -> StoreResult<u64> {
+        let mut tx = self.write_tx().await?;
+        let expired = sqlx::query(
+            "SELECT _id, attempts FROM videos WHERE status = 2 AND lease_until IS NOT NULL AND lease_until < ?1",
+        )
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &expired {
+            let id: String = row.try_get(0)?;
+            let attempts: i64 = row.try_get(1)?;
+            if attempts >= max_attempts {
+                let reason = format!("rendering did not finish after {attempts} attempts");
+                fail_and_refund(&mut tx, &id, &reason, now).await?;
+            } else {
+                sqlx::query("UPDATE videos SET status = 1, lease_owner = NULL, lease_until = NULL, update_time = ?2 WHERE _id = ?1")
+                    .bind(&id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(expired.len() as u64)
+    }
+
+    async fn stage_blob(&self, blob_key: &str, not_before: i64) -> StoreResult<()> {
+        sqlx::query("INSERT INTO blob_deletions (blob_key, not_before) VALUES (?1, ?2)")
+            .bind(blob_key)
+            .bind(not_before)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn due_blob_deletions(&self, now: i64, limit: i64) -> StoreResult<Vec<BlobDeletion>> {
+        let rows = sqlx::query("SELECT id, blob_key FROM blob_deletions WHERE not_before <= ?1 ORDER BY not_before, id LIMIT ?2")
+            .bind(now)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok(BlobDeletion { id: r.try_get(0)?, blob_key: r.try_get(1)? }))
+            .collect()
+    }
+
+    async fn finish_blob_deletion(&self, id: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM blob_deletions WHERE id = ?1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn retry_blob_deletion(&self, id: i64, error: &str, next_attempt: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE blob_deletions SET attempts = attempts + 1, last_error = ?2, not_before = ?3 WHERE id = ?1")
+            .bind(id)
+            .bind(error)
+            .bind(next_attempt)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

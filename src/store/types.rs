@@ -1,0 +1,137 @@
+//! Plain data that crosses the `Store` trait.
+
+use crate::domain::{ObjectId, VideoStatus};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Account {
+    pub uid: i64,
+    pub team_id: String,
+    pub name: String,
+    pub credits: i64,
+    pub banned: bool,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    pub name: String,
+    pub credits: i64,
+    pub team_id: String,
+    pub client_id: String,
+    /// SHA-256 hex of the API key, the only form lookups use.
+    pub secret_hash: String,
+    /// The API key sealed with the master key (webhook encryption needs it back).
+    pub sealed_secret: String,
+    pub created_at: i64,
+}
+
+/// What authentication needs to know about an account.
+#[derive(Clone, Debug)]
+pub struct AuthRecord {
+    pub uid: i64,
+    pub team_id: String,
+    pub client_id: String,
+    pub secret_hash: String,
+    pub banned: bool,
+}
+
+/// How a video came to be; decides which fields its create response shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VideoKind {
+    Single,
+    Batch,
+    AudioUpdate,
+}
+
+impl VideoKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VideoKind::Single => "single",
+            VideoKind::Batch => "batch",
+            VideoKind::AudioUpdate => "audio",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "single" => Some(VideoKind::Single),
+            "batch" => Some(VideoKind::Batch),
+            "audio" => Some(VideoKind::AudioUpdate),
+            _ => None,
+        }
+    }
+}
+
+/// One video: the Akool record (spec §3) plus what the queue and the files need.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Video {
+    pub id: ObjectId,
+    pub uid: i64,
+    pub team_id: String,
+    pub kind: VideoKind,
+    pub status: VideoStatus,
+    pub model_name: String,
+    pub resolution: String,
+    pub video_length: i64,
+    pub image_url: String,
+    pub last_image_url: String,
+    pub prompt: String,
+    pub negative_prompt: String,
+    pub extend_prompt: bool,
+    pub audio_type: i64,
+    pub audio_url: String,
+    pub generate_audio: bool,
+    pub is_premium_model: bool,
+    pub effect_code: String,
+    pub effect_name: String,
+    pub webhook_url: String,
+    pub file_name: String,
+    pub batch_id: Option<String>,
+    pub batch_count: Option<i64>,
+    pub pre_video_id: Option<String>,
+    pub deduction_credit: i64,
+    pub blob_key: Option<String>,
+    pub video_duration: Option<f64>,
+    pub error_reason: Option<String>,
+    pub attempts: i64,
+    pub create_time: i64,
+    pub update_time: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DeleteOutcome {
+    /// Deleted now, in the order of the request.
+    pub deleted: Vec<ObjectId>,
+    /// The caller's processing videos among the ids, left untouched.
+    pub processing: Vec<ObjectId>,
+    /// Output files of the deleted videos, already recorded in the outbox.
+    pub files: Vec<BlobDeletion>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlobDeletion {
+    pub id: i64,
+    pub blob_key: String,
+}
+
+/// Operator/emulator control of a video (admin API).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ForcedStatus {
+    /// Status 2, held: no worker claims it and no lease expiry returns it.
+    Hold,
+    /// Status 1: back in the queue; a finished output is scheduled for removal.
+    Requeue,
+    /// Status 4 with this reason; the charge is refunded.
+    Fail(String),
+}
+
+/// The lease owner the admin "hold" uses; no worker ever has this name.
+pub const HOLD_OWNER: &str = "admin-hold";
+
+#[derive(Clone, Debug)]
+pub struct Completion {
+    pub id: ObjectId,
+    pub owner: String,
+    pub blob_key: String,
+    pub video_duration: f64,
+}
