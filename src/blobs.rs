@@ -24,13 +24,20 @@ impl Blobs {
     /// Files under `dir`, created if missing.
     pub fn local(dir: &std::path::Path) -> Result<Blobs, BlobError> {
         std::fs::create_dir_all(dir).map_err(|e| {
-            BlobError(object_store::Error::Generic { store: "local", source: Box::new(e) })
+            BlobError(object_store::Error::Generic {
+                store: "local",
+                source: Box::new(e),
+            })
         })?;
-        Ok(Blobs { inner: Arc::new(LocalFileSystem::new_with_prefix(dir)?) })
+        Ok(Blobs {
+            inner: Arc::new(LocalFileSystem::new_with_prefix(dir)?),
+        })
     }
 
     pub fn in_memory() -> Blobs {
-        Blobs { inner: Arc::new(InMemory::new()) }
+        Blobs {
+            inner: Arc::new(InMemory::new()),
+        }
     }
 
     pub fn key_for(video_id: &str, attempt: &str) -> String {
@@ -38,7 +45,9 @@ impl Blobs {
     }
 
     pub async fn put(&self, key: &str, data: Bytes) -> Result<(), BlobError> {
-        self.inner.put(&Path::from(key), PutPayload::from(data)).await?;
+        self.inner
+            .put(&Path::from(key), PutPayload::from(data))
+            .await?;
         Ok(())
     }
 

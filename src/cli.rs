@@ -12,7 +12,11 @@ use crate::config::{Config, Overrides};
 use crate::{service, App};
 
 #[derive(Parser)]
-#[command(name = "i2v", version, about = "Self-hostable server for Akool's Image-to-Video OpenAPI")]
+#[command(
+    name = "i2v",
+    version,
+    about = "Self-hostable server for Akool's Image-to-Video OpenAPI"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -145,7 +149,14 @@ fn init_tracing() {
 async fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve(args.load()?).await,
-        Command::Accounts { command: AccountsCommand::Create { name, credits, store } } => {
+        Command::Accounts {
+            command:
+                AccountsCommand::Create {
+                    name,
+                    credits,
+                    store,
+                },
+        } => {
             let app = App::build(store.load()?).await?;
             let issued = service::accounts::create(&app, &name, credits)
                 .await
@@ -161,7 +172,9 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             println!("{out}");
             Ok(())
         }
-        Command::Config { command: ConfigCommand::Print(args) } => {
+        Command::Config {
+            command: ConfigCommand::Print(args),
+        } => {
             print!("{}", args.load()?.redacted_toml());
             Ok(())
         }

@@ -78,7 +78,10 @@ impl Default for Config {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { ids_per_call: 100, max_body_bytes: 1024 * 1024 }
+        Limits {
+            ids_per_call: 100,
+            max_body_bytes: 1024 * 1024,
+        }
     }
 }
 
@@ -90,16 +93,25 @@ impl Default for Tokens {
 
 impl Default for Sweeper {
     fn default() -> Self {
-        Sweeper { interval_secs: 60, inline_delete_timeout_ms: 2000 }
+        Sweeper {
+            interval_secs: 60,
+            inline_delete_timeout_ms: 2000,
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {source}")]
-    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
     #[error("invalid configuration: {0}")]
     Invalid(String),
 }
@@ -122,8 +134,10 @@ impl Config {
         let mut config = match file {
             None => Config::default(),
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| ConfigError::Read { path: path.into(), source })?;
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.into(),
+                    source,
+                })?;
                 toml::from_str(&text).map_err(|source| ConfigError::Parse {
                     path: path.into(),
                     source: Box::new(source),
@@ -164,7 +178,11 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
-        if self.admin_token.as_deref().is_some_and(|t| t.trim().len() < 16) {
+        if self
+            .admin_token
+            .as_deref()
+            .is_some_and(|t| t.trim().len() < 16)
+        {
             return bad("admin_token must be at least 16 characters");
         }
         if self.limits.ids_per_call == 0 {
@@ -180,7 +198,9 @@ impl Config {
         }
         if let Some(url) = &self.database_url {
             if !url.starts_with("sqlite:") {
-                return bad("database_url must be a sqlite: URL (PostgreSQL support is not built yet)");
+                return bad(
+                    "database_url must be a sqlite: URL (PostgreSQL support is not built yet)",
+                );
             }
         }
         Ok(())
@@ -245,7 +265,10 @@ mod tests {
             "listen = \"127.0.0.1:9000\"\nworkers = 3\n[limits]\nids_per_call = 7\n",
         )
         .unwrap();
-        let overrides = Overrides { workers: Some(0), ..Default::default() };
+        let overrides = Overrides {
+            workers: Some(0),
+            ..Default::default()
+        };
         let config = Config::load(Some(&path), overrides).unwrap();
         assert_eq!(config.listen.port(), 9000);
         assert_eq!(config.workers, Some(0));

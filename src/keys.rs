@@ -24,7 +24,10 @@ pub enum KeyError {
     #[error("master_key must be 64 hex digits (32 bytes)")]
     BadMasterKey,
     #[error("cannot read or create the master key file {path}: {source}")]
-    File { path: String, source: std::io::Error },
+    File {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("a sealed secret could not be opened (was the master key changed?)")]
     Unseal,
 }
@@ -56,7 +59,8 @@ impl Keys {
             None => read_or_create_key_file(&data_dir.join("master.key"))?,
         };
         let mut master = [0u8; 32];
-        hex::decode_to_slice(hex_key.as_bytes(), &mut master).map_err(|_| KeyError::BadMasterKey)?;
+        hex::decode_to_slice(hex_key.as_bytes(), &mut master)
+            .map_err(|_| KeyError::BadMasterKey)?;
         Ok(Keys::from_master(&master))
     }
 
@@ -133,7 +137,10 @@ pub fn new_client_secret() -> String {
 }
 
 fn read_or_create_key_file(path: &Path) -> Result<String, KeyError> {
-    let file_err = |source| KeyError::File { path: path.display().to_string(), source };
+    let file_err = |source| KeyError::File {
+        path: path.display().to_string(),
+        source,
+    };
     match std::fs::read_to_string(path) {
         Ok(text) => return Ok(text.trim().to_owned()),
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(file_err(e)),
@@ -145,7 +152,9 @@ fn read_or_create_key_file(path: &Path) -> Result<String, KeyError> {
     let key = hex::encode(rand::random::<[u8; 32]>());
     write_private(path, &key).map_err(file_err)?;
     // Another process may have won the race to create it; whatever is on disk is the key.
-    std::fs::read_to_string(path).map(|t| t.trim().to_owned()).map_err(file_err)
+    std::fs::read_to_string(path)
+        .map(|t| t.trim().to_owned())
+        .map_err(file_err)
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
@@ -179,21 +188,36 @@ mod tests {
     fn sealed_secrets_open_only_with_the_same_master_key() {
         let sealed = keys().seal("TestSecretKey-32-characters-long");
         assert!(!sealed.contains("TestSecretKey"));
-        assert_eq!(keys().unseal(&sealed).unwrap(), "TestSecretKey-32-characters-long");
+        assert_eq!(
+            keys().unseal(&sealed).unwrap(),
+            "TestSecretKey-32-characters-long"
+        );
         assert!(Keys::from_master(&[8u8; 32]).unseal(&sealed).is_err());
     }
 
     #[test]
     fn tokens_verify_expire_and_reject_tampering() {
-        let claims = TokenClaims { uid: 101, cid: "c".into(), sv: "v".into(), iat: 100, exp: 200 };
+        let claims = TokenClaims {
+            uid: 101,
+            cid: "c".into(),
+            sv: "v".into(),
+            iat: 100,
+            exp: 200,
+        };
         let token = keys().issue_token(&claims);
         assert_eq!(keys().verify_token(&token, 150), Ok(claims));
         assert_eq!(keys().verify_token(&token, 200), Err(TokenError::Expired));
-        assert_eq!(Keys::from_master(&[8u8; 32]).verify_token(&token, 150), Err(TokenError::Invalid));
+        assert_eq!(
+            Keys::from_master(&[8u8; 32]).verify_token(&token, 150),
+            Err(TokenError::Invalid)
+        );
         let mut forged = token.clone();
         forged.pop();
         assert_eq!(keys().verify_token(&forged, 150), Err(TokenError::Invalid));
-        assert_eq!(keys().verify_token("not a token", 150), Err(TokenError::Invalid));
+        assert_eq!(
+            keys().verify_token("not a token", 150),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken as CancelToken;
 
-
 use crate::blobs::Blobs;
 use crate::clock::now_ms;
 use crate::store::{BlobDeletion, Store, StoreError};
@@ -18,7 +17,12 @@ const RETRY_BASE_MS: i64 = 5_000;
 
 /// Removes the given files now, within `deadline`, and clears their outbox rows; what fails or
 /// runs out of time stays in the outbox for the sweeper.
-pub async fn remove_now(store: &dyn Store, blobs: &Blobs, files: Vec<BlobDeletion>, deadline: Duration) {
+pub async fn remove_now(
+    store: &dyn Store,
+    blobs: &Blobs,
+    files: Vec<BlobDeletion>,
+    deadline: Duration,
+) {
     if files.is_empty() {
         return;
     }
@@ -66,7 +70,10 @@ async fn remove_one(store: &dyn Store, blobs: &Blobs, file: &BlobDeletion, now: 
         Err(e) => {
             tracing::warn!(key = %file.blob_key, error = %e, "file removal failed; will retry");
             let next = now.max(now_ms()) + RETRY_BASE_MS;
-            if let Err(e) = store.retry_blob_deletion(file.id, &e.to_string(), next).await {
+            if let Err(e) = store
+                .retry_blob_deletion(file.id, &e.to_string(), next)
+                .await
+            {
                 tracing::warn!(error = %e, "could not reschedule file removal");
             }
             false
@@ -75,7 +82,12 @@ async fn remove_one(store: &dyn Store, blobs: &Blobs, file: &BlobDeletion, now: 
 }
 
 /// Sweeps at once, then every `interval`, until `stop` is cancelled.
-pub async fn run_sweeper(store: std::sync::Arc<dyn Store>, blobs: Blobs, interval: Duration, stop: CancelToken) {
+pub async fn run_sweeper(
+    store: std::sync::Arc<dyn Store>,
+    blobs: Blobs,
+    interval: Duration,
+    stop: CancelToken,
+) {
     loop {
         match sweep(store.as_ref(), &blobs).await {
             Ok(0) => {}
@@ -88,4 +100,3 @@ pub async fn run_sweeper(store: std::sync::Arc<dyn Store>, blobs: Blobs, interva
         }
     }
 }
-

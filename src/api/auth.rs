@@ -29,7 +29,9 @@ impl FromRequestParts<App> for Caller {
 /// `Bearer <token>` (scheme case-insensitive); anything else is an invalid authorization.
 fn bearer_token(value: &str) -> Result<&str, ApiError> {
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(token.trim())
         }
         _ => Err(ServiceError::BadToken.into()),

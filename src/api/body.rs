@@ -16,7 +16,8 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::param("request body is too large").with_status(StatusCode::PAYLOAD_TOO_LARGE)
+                ApiError::param("request body is too large")
+                    .with_status(StatusCode::PAYLOAD_TOO_LARGE)
             } else {
                 ApiError::param("request body could not be read")
             }

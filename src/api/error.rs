@@ -30,7 +30,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn param(msg: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::OK, code: PARAM_ERROR, msg: msg.into() }
+        ApiError {
+            status: StatusCode::OK,
+            code: PARAM_ERROR,
+            msg: msg.into(),
+        }
     }
 
     pub fn with_status(mut self, status: StatusCode) -> Self {
@@ -59,7 +63,11 @@ impl From<ServiceError> for ApiError {
                 };
             }
         };
-        ApiError { status: StatusCode::OK, code, msg: e.to_string() }
+        ApiError {
+            status: StatusCode::OK,
+            code,
+            msg: e.to_string(),
+        }
     }
 }
 
@@ -77,7 +85,11 @@ impl From<crate::domain::IdListError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({ "code": self.code, "msg": self.msg }))).into_response()
+        (
+            self.status,
+            Json(json!({ "code": self.code, "msg": self.msg })),
+        )
+            .into_response()
     }
 }
 

@@ -21,7 +21,9 @@ pub fn video_url(public_url: &str, blob_key: &str) -> String {
 
 async fn video_file(State(app): State<App>, Path((id, name)): Path<(String, String)>) -> Response {
     let missing = || (StatusCode::NOT_FOUND, "not found").into_response();
-    let Some(id) = ObjectId::parse(&id) else { return missing() };
+    let Some(id) = ObjectId::parse(&id) else {
+        return missing();
+    };
     let key = format!("videos/{id}/{name}");
     // Only the file the row points at is served: stale attempts and deleted videos are not.
     match app.store.blob_key_of(id).await {

@@ -44,7 +44,11 @@ async fn readyz(State(app): State<App>) -> Response {
         Ok(()) => Json(json!({ "status": "ready" })).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "store not reachable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "store unreachable" }))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "store unreachable" })),
+            )
+                .into_response()
         }
     }
 }
@@ -62,7 +66,10 @@ fn route_error(status: StatusCode, message: String) -> Response {
 }
 
 async fn not_found(method: Method, uri: Uri) -> Response {
-    route_error(StatusCode::NOT_FOUND, format!("Cannot {method} {}", uri.path()))
+    route_error(
+        StatusCode::NOT_FOUND,
+        format!("Cannot {method} {}", uri.path()),
+    )
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> Response {

@@ -58,9 +58,24 @@ pub struct Catalogue {
 }
 
 const STANDARD_RESOLUTIONS: &[ResolutionOption] = &[
-    ResolutionOption { value: "720p", width: 1280, height: 720, unit_credit: 4 },
-    ResolutionOption { value: "1080p", width: 1920, height: 1080, unit_credit: 5 },
-    ResolutionOption { value: "4k", width: 3840, height: 2160, unit_credit: 6 },
+    ResolutionOption {
+        value: "720p",
+        width: 1280,
+        height: 720,
+        unit_credit: 4,
+    },
+    ResolutionOption {
+        value: "1080p",
+        width: 1920,
+        height: 1080,
+        unit_credit: 5,
+    },
+    ResolutionOption {
+        value: "4k",
+        width: 3840,
+        height: 2160,
+        unit_credit: 6,
+    },
 ];
 
 static MODELS: &[Model] = &[
@@ -83,7 +98,8 @@ static MODELS: &[Model] = &[
     Model {
         value: "I2VMotionV1",
         label: "i2v Motion V1",
-        description: "Camera motion with an optional cross-fade to a last frame and a generated soundtrack",
+        description:
+            "Camera motion with an optional cross-fade to a last frame and a generated soundtrack",
         provider: "i2v",
         group: "i2v",
         sort: 90,
@@ -91,7 +107,9 @@ static MODELS: &[Model] = &[
         durations: &[5, 10],
         is_pro: false,
         requires_pay: false,
-        generate_audio: Some(GeneratedAudio { extra_credit_multiplier: 1.2 }),
+        generate_audio: Some(GeneratedAudio {
+            extra_credit_multiplier: 1.2,
+        }),
         supports_last_frame: true,
         supports_extend_prompt: true,
         max_count: 10,
@@ -100,16 +118,66 @@ static MODELS: &[Model] = &[
 
 // Fixed ids and times so that the list is identical across restarts and processes.
 static EFFECTS: &[Effect] = &[
-    Effect { id: "687632b95a0f52799eeed701", code: "squish_89244231312", name: "Squish", create_time: 1752576694502 },
-    Effect { id: "687632b95a0f52799eeed702", code: "zoom_in_10000001", name: "Zoom In", create_time: 1752576694502 },
-    Effect { id: "687632b95a0f52799eeed703", code: "zoom_out_10000002", name: "Zoom Out", create_time: 1752576694502 },
-    Effect { id: "687632b95a0f52799eeed704", code: "pan_left_10000003", name: "Pan Left", create_time: 1752576694502 },
-    Effect { id: "687632b95a0f52799eeed705", code: "pan_right_10000004", name: "Pan Right", create_time: 1752576694502 },
-    Effect { id: "687632b95a0f52799eeed706", code: "pan_up_10000005", name: "Pan Up", create_time: 1752576694502 },
-    Effect { id: "687632b95a0f52799eeed707", code: "pan_down_10000006", name: "Pan Down", create_time: 1752576694502 },
-    Effect { id: "687632b95a0f52799eeed708", code: "ken_burns_10000007", name: "Ken Burns", create_time: 1752576694502 },
-    Effect { id: "687632b95a0f52799eeed709", code: "dolly_zoom_10000008", name: "Dolly Zoom", create_time: 1752576694502 },
-    Effect { id: "687632b95a0f52799eeed70a", code: "shake_10000009", name: "Handheld Shake", create_time: 1752576694502 },
+    Effect {
+        id: "687632b95a0f52799eeed701",
+        code: "squish_89244231312",
+        name: "Squish",
+        create_time: 1752576694502,
+    },
+    Effect {
+        id: "687632b95a0f52799eeed702",
+        code: "zoom_in_10000001",
+        name: "Zoom In",
+        create_time: 1752576694502,
+    },
+    Effect {
+        id: "687632b95a0f52799eeed703",
+        code: "zoom_out_10000002",
+        name: "Zoom Out",
+        create_time: 1752576694502,
+    },
+    Effect {
+        id: "687632b95a0f52799eeed704",
+        code: "pan_left_10000003",
+        name: "Pan Left",
+        create_time: 1752576694502,
+    },
+    Effect {
+        id: "687632b95a0f52799eeed705",
+        code: "pan_right_10000004",
+        name: "Pan Right",
+        create_time: 1752576694502,
+    },
+    Effect {
+        id: "687632b95a0f52799eeed706",
+        code: "pan_up_10000005",
+        name: "Pan Up",
+        create_time: 1752576694502,
+    },
+    Effect {
+        id: "687632b95a0f52799eeed707",
+        code: "pan_down_10000006",
+        name: "Pan Down",
+        create_time: 1752576694502,
+    },
+    Effect {
+        id: "687632b95a0f52799eeed708",
+        code: "ken_burns_10000007",
+        name: "Ken Burns",
+        create_time: 1752576694502,
+    },
+    Effect {
+        id: "687632b95a0f52799eeed709",
+        code: "dolly_zoom_10000008",
+        name: "Dolly Zoom",
+        create_time: 1752576694502,
+    },
+    Effect {
+        id: "687632b95a0f52799eeed70a",
+        code: "shake_10000009",
+        name: "Handheld Shake",
+        create_time: 1752576694502,
+    },
 ];
 
 static BUILTIN: Catalogue = Catalogue {
@@ -187,7 +255,10 @@ mod tests {
         let r720 = plain.resolution("720p").unwrap();
         assert_eq!(plain.price(r720, 5, true), 20);
         let motion = cat.model("I2VMotionV1").unwrap();
-        assert_eq!(motion.price(motion.resolution("720p").unwrap(), 5, true), 24);
+        assert_eq!(
+            motion.price(motion.resolution("720p").unwrap(), 5, true),
+            24
+        );
     }
 
     #[test]

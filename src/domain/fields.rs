@@ -106,7 +106,9 @@ pub fn http_url(name: &str, value: &str, max_len: usize) -> Result<(), FieldErro
 /// Checks a free-text field's length in characters.
 pub fn max_chars(name: &str, value: &str, max: usize) -> Result<(), FieldError> {
     if value.chars().count() > max {
-        Err(FieldError(format!("{name} is longer than {max} characters")))
+        Err(FieldError(format!(
+            "{name} is longer than {max} characters"
+        )))
     } else {
         Ok(())
     }
@@ -128,7 +130,10 @@ mod tests {
         assert_eq!(f.int("missing"), Ok(None));
         assert_eq!(f.int("h"), Ok(Some(5)));
         for bad in ["e", "f", "g"] {
-            assert_eq!(f.int(bad), Err(FieldError(format!("{bad} must be an integer"))));
+            assert_eq!(
+                f.int(bad),
+                Err(FieldError(format!("{bad} must be an integer")))
+            );
         }
     }
 
@@ -140,7 +145,10 @@ mod tests {
         assert_eq!(f.bool("b"), Err(FieldError::new("b must be true or false")));
         assert_eq!(f.bool("ok"), Ok(Some(true)));
         assert_eq!(f.string("n"), Ok(None));
-        assert_eq!(f.required_string("n"), Err(FieldError::new("n is required")));
+        assert_eq!(
+            f.required_string("n"),
+            Err(FieldError::new("n is required"))
+        );
     }
 
     #[test]

@@ -79,10 +79,13 @@ mod tests {
 
     #[test]
     fn object_ids_keeps_only_well_formed_ids() {
-        let list = IdList::parse("6650aa11bb22cc33dd44ee55,nope,6650aa11bb22cc33dd44ee56", 10)
-            .unwrap();
+        let list =
+            IdList::parse("6650aa11bb22cc33dd44ee55,nope,6650aa11bb22cc33dd44ee56", 10).unwrap();
         let ids: Vec<String> = list.object_ids().iter().map(|i| i.to_hex()).collect();
-        assert_eq!(ids, ["6650aa11bb22cc33dd44ee55", "6650aa11bb22cc33dd44ee56"]);
+        assert_eq!(
+            ids,
+            ["6650aa11bb22cc33dd44ee55", "6650aa11bb22cc33dd44ee56"]
+        );
     }
 
     proptest! {

@@ -124,7 +124,8 @@ pub fn parse_batch(body: &Value, catalogue: &Catalogue) -> Result<(VideoSpec, i6
         )));
     }
     let audio_type = audio_type(&f, false)?;
-    let generate_audio = f.bool("generate_audio")?.unwrap_or(false) && model.generate_audio.is_some();
+    let generate_audio =
+        f.bool("generate_audio")?.unwrap_or(false) && model.generate_audio.is_some();
     let last_image_url = match f.string("last_image_url")?.filter(|s| !s.is_empty()) {
         None => None,
         Some(_) if !model.supports_last_frame => {
@@ -139,7 +140,14 @@ pub fn parse_batch(body: &Value, catalogue: &Catalogue) -> Result<(VideoSpec, i6
         }
     };
     let common = common_fields(&f, catalogue, model)?;
-    let spec = finish(common, model, resolution, audio_type, generate_audio, last_image_url)?;
+    let spec = finish(
+        common,
+        model,
+        resolution,
+        audio_type,
+        generate_audio,
+        last_image_url,
+    )?;
     Ok((spec, count))
 }
 
@@ -174,7 +182,11 @@ fn common_fields(f: &Fields, catalogue: &Catalogue, model: &Model) -> Result<Com
     };
     max_chars("prompt", prompt, MAX_PROMPT_CHARS)?;
     let negative_prompt = f.string("negative_prompt")?.unwrap_or("");
-    max_chars("negative_prompt", negative_prompt, MAX_NEGATIVE_PROMPT_CHARS)?;
+    max_chars(
+        "negative_prompt",
+        negative_prompt,
+        MAX_NEGATIVE_PROMPT_CHARS,
+    )?;
 
     let video_length = f.required_int("video_length")?;
     if !model.durations.contains(&video_length) {
@@ -235,7 +247,9 @@ fn finish(
     last_image_url: Option<String>,
 ) -> Result<VideoSpec, FieldError> {
     if audio_type == AudioType::FromUrl && c.audio_url.is_empty() {
-        return Err(FieldError::new("audio_url is required when audio_type is 2"));
+        return Err(FieldError::new(
+            "audio_url is required when audio_type is 2",
+        ));
     }
     let price = model.price(resolution, c.video_length, generate_audio);
     Ok(VideoSpec {
@@ -288,16 +302,44 @@ mod tests {
     #[test]
     fn each_bad_field_is_named() {
         let cases = [
-            ("resolution", json!("8k"), "resolution must be one of 720p, 1080p, 4k"),
+            (
+                "resolution",
+                json!("8k"),
+                "resolution must be one of 720p, 1080p, 4k",
+            ),
             ("audio_type", json!(7), "audio_type must be 1"),
-            ("video_length", json!(7), "video_length must be one of 5, 10 seconds"),
-            ("video_length", json!("five"), "video_length must be an integer"),
-            ("image_url", json!("file:///etc/passwd"), "image_url must be an absolute"),
+            (
+                "video_length",
+                json!(7),
+                "video_length must be one of 5, 10 seconds",
+            ),
+            (
+                "video_length",
+                json!("five"),
+                "video_length must be an integer",
+            ),
+            (
+                "image_url",
+                json!("file:///etc/passwd"),
+                "image_url must be an absolute",
+            ),
             ("image_url", json!(""), "image_url is required"),
             ("prompt", json!(null), "prompt is required"),
-            ("effect_code", json!("nope"), "effect_code nope is not in the effects list"),
-            ("webhookurl", json!("not a url"), "webhookurl must be an absolute"),
-            ("extend_prompt", json!(3), "extend_prompt must be true or false"),
+            (
+                "effect_code",
+                json!("nope"),
+                "effect_code nope is not in the effects list",
+            ),
+            (
+                "webhookurl",
+                json!("not a url"),
+                "webhookurl must be an absolute",
+            ),
+            (
+                "extend_prompt",
+                json!(3),
+                "extend_prompt must be true or false",
+            ),
         ];
         for (field, value, expected) in cases {
             let mut body = single();
@@ -345,6 +387,9 @@ mod tests {
         body["generate_audio"] = json!(true);
         let (spec, _) = parse_batch(&body, Catalogue::builtin()).unwrap();
         assert_eq!(spec.price, 24);
-        assert_eq!(spec.last_image_url.as_deref(), Some("https://example.com/b.png"));
+        assert_eq!(
+            spec.last_image_url.as_deref(),
+            Some("https://example.com/b.png")
+        );
     }
 }

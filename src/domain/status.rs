@@ -1,6 +1,5 @@
 //! Akool's four video statuses. The video row is also the render job: 1 = queued, 2 = claimed.
 
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum VideoStatus {
     Queued = 1,
@@ -24,4 +23,3 @@ impl VideoStatus {
         }
     }
 }
-

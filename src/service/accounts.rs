@@ -25,7 +25,9 @@ pub async fn create(app: &App, name: &str, credits: i64) -> Result<IssuedAccount
         )));
     }
     if credits < 0 {
-        return Err(ServiceError::InvalidParam("credits must not be negative".into()));
+        return Err(ServiceError::InvalidParam(
+            "credits must not be negative".into(),
+        ));
     }
     let now = now_ms();
     let secs = (now / 1000) as u64;
@@ -44,7 +46,11 @@ pub async fn create(app: &App, name: &str, credits: i64) -> Result<IssuedAccount
         })
         .await?;
     tracing::info!(uid = account.uid, "account created");
-    Ok(IssuedAccount { account, client_id, client_secret })
+    Ok(IssuedAccount {
+        account,
+        client_id,
+        client_secret,
+    })
 }
 
 /// Issues a new secret; the old API key and every token issued for it stop working at once.

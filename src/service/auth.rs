@@ -10,7 +10,10 @@ fn admit(record: AuthRecord) -> Result<Caller, ServiceError> {
     if record.banned {
         return Err(ServiceError::Banned);
     }
-    Ok(Caller { uid: record.uid, team_id: record.team_id })
+    Ok(Caller {
+        uid: record.uid,
+        team_id: record.team_id,
+    })
 }
 
 pub async fn by_api_key(app: &App, key: &str) -> Result<Caller, ServiceError> {
@@ -28,7 +31,10 @@ pub async fn by_bearer(app: &App, token: &str) -> Result<Caller, ServiceError> {
         .map_err(|_| ServiceError::BadToken)?;
     match app.store.auth_by_uid(claims.uid).await? {
         // A token outlives neither its account nor the secret it was issued for.
-        Some(record) if secret_version(&record.secret_hash) == claims.sv && record.client_id == claims.cid => {
+        Some(record)
+            if secret_version(&record.secret_hash) == claims.sv
+                && record.client_id == claims.cid =>
+        {
             admit(record)
         }
         _ => Err(ServiceError::BadToken),
@@ -36,7 +42,11 @@ pub async fn by_bearer(app: &App, token: &str) -> Result<Caller, ServiceError> {
 }
 
 /// `getToken`: exchanges clientId + clientSecret for a signed, expiring bearer token.
-pub async fn issue_token(app: &App, client_id: &str, client_secret: &str) -> Result<String, ServiceError> {
+pub async fn issue_token(
+    app: &App,
+    client_id: &str,
+    client_secret: &str,
+) -> Result<String, ServiceError> {
     let record = app
         .store
         .auth_by_client_id(client_id)

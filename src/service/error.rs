@@ -32,7 +32,9 @@ impl From<StoreError> for ServiceError {
             StoreError::InsufficientCredits { balance, needed } => {
                 ServiceError::InsufficientCredits { balance, needed }
             }
-            StoreError::NoSuchAccount(uid) => ServiceError::NotFound(format!("no account with uid {uid}")),
+            StoreError::NoSuchAccount(uid) => {
+                ServiceError::NotFound(format!("no account with uid {uid}"))
+            }
             StoreError::Backend(source) => ServiceError::Internal(source.to_string()),
         }
     }

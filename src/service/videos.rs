@@ -65,14 +65,19 @@ pub async fn create(
             }
         })
         .collect();
-    app.store.create_videos(caller.uid, videos.clone(), now).await?;
+    app.store
+        .create_videos(caller.uid, videos.clone(), now)
+        .await?;
     tracing::info!(uid = caller.uid, count, ids = ?videos.iter().map(|v| v.id).collect::<Vec<_>>(), "videos created");
     Ok(videos)
 }
 
 /// The caller's videos among `ids`, in request order; anything else is left out.
 pub async fn results(app: &App, caller: &Caller, ids: &IdList) -> Result<Vec<Video>, ServiceError> {
-    Ok(app.store.videos_by_ids(caller.uid, &ids.object_ids()).await?)
+    Ok(app
+        .store
+        .videos_by_ids(caller.uid, &ids.object_ids())
+        .await?)
 }
 
 /// What happened to one requested id.
@@ -85,7 +90,11 @@ pub enum DeleteResult {
 
 /// DESIGN §4: one transaction decides; files go after commit (bounded), the outbox does the rest.
 /// Returns one result per requested id, in request order.
-pub async fn delete(app: &App, caller: &Caller, ids: &IdList) -> Result<Vec<DeleteResult>, ServiceError> {
+pub async fn delete(
+    app: &App,
+    caller: &Caller,
+    ids: &IdList,
+) -> Result<Vec<DeleteResult>, ServiceError> {
     let outcome = app
         .store
         .delete_videos(caller.uid, &ids.object_ids(), now_ms())
@@ -100,14 +109,21 @@ pub async fn delete(app: &App, caller: &Caller, ids: &IdList) -> Result<Vec<Dele
         .iter()
         .map(|segment| match ObjectId::parse(segment) {
             Some(id) if outcome.deleted.contains(&id) => DeleteResult::Deleted(segment.clone()),
-            Some(id) if outcome.processing.contains(&id) => DeleteResult::Processing(segment.clone()),
+            Some(id) if outcome.processing.contains(&id) => {
+                DeleteResult::Processing(segment.clone())
+            }
             _ => DeleteResult::NotFound(segment.clone()),
         })
         .collect())
 }
 
 /// Operator control (admin API): hold as processing (2), re-queue (1) or fail with refund (4).
-pub async fn force_status(app: &App, id: &str, status: i64, reason: Option<&str>) -> Result<Video, ServiceError> {
+pub async fn force_status(
+    app: &App,
+    id: &str,
+    status: i64,
+    reason: Option<&str>,
+) -> Result<Video, ServiceError> {
     let to = match status {
         1 => ForcedStatus::Requeue,
         2 => ForcedStatus::Hold,

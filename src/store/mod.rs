@@ -42,9 +42,20 @@ pub trait Store: Send + Sync + 'static {
     async fn set_banned(&self, uid: i64, banned: bool) -> StoreResult<bool>;
     /// Adds (or with a negative amount, removes) credits with a ledger row; the balance may not
     /// go below zero. Returns the new balance.
-    async fn adjust_credits(&self, uid: i64, amount: i64, reason: &str, now: i64) -> StoreResult<i64>;
+    async fn adjust_credits(
+        &self,
+        uid: i64,
+        amount: i64,
+        reason: &str,
+        now: i64,
+    ) -> StoreResult<i64>;
     /// Replaces the account's secret; tokens and keys derived from the old one stop working.
-    async fn rotate_secret(&self, uid: i64, secret_hash: &str, sealed_secret: &str) -> StoreResult<bool>;
+    async fn rotate_secret(
+        &self,
+        uid: i64,
+        secret_hash: &str,
+        sealed_secret: &str,
+    ) -> StoreResult<bool>;
     /// Sum of the account's ledger rows; equals the balance unless something is broken.
     async fn ledger_sum(&self, uid: i64) -> StoreResult<i64>;
 
@@ -56,15 +67,30 @@ pub trait Store: Send + Sync + 'static {
     /// DESIGN §4 step 2: in one transaction delete the caller's videos among `ids` that are not
     /// processing, stage their files in the deletion outbox, and report which of the remaining ids
     /// are the caller's processing videos.
-    async fn delete_videos(&self, uid: i64, ids: &[ObjectId], now: i64) -> StoreResult<DeleteOutcome>;
+    async fn delete_videos(
+        &self,
+        uid: i64,
+        ids: &[ObjectId],
+        now: i64,
+    ) -> StoreResult<DeleteOutcome>;
     /// The output file of a completed video (whoever owns it); `None` for anything else.
     async fn blob_key_of(&self, id: ObjectId) -> StoreResult<Option<String>>;
     /// Operator control of a video's status (see `ForcedStatus`). `None` when no such video.
-    async fn force_status(&self, id: ObjectId, to: ForcedStatus, now: i64) -> StoreResult<Option<Video>>;
+    async fn force_status(
+        &self,
+        id: ObjectId,
+        to: ForcedStatus,
+        now: i64,
+    ) -> StoreResult<Option<Video>>;
 
     // --- render queue (the video row is the job) ---
     /// Claims the oldest queued video: status 1 -> 2 with a lease.
-    async fn claim_next(&self, owner: &str, now: i64, lease_until: i64) -> StoreResult<Option<Video>>;
+    async fn claim_next(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> StoreResult<Option<Video>>;
     /// Extends a lease; false when the lease is no longer ours.
     async fn heartbeat(&self, id: ObjectId, owner: &str, lease_until: i64) -> StoreResult<bool>;
     /// Finishes a render while holding the lease and takes the staged output file (`blob_key`)
@@ -82,5 +108,6 @@ pub trait Store: Send + Sync + 'static {
     async fn stage_blob(&self, blob_key: &str, not_before: i64) -> StoreResult<()>;
     async fn due_blob_deletions(&self, now: i64, limit: i64) -> StoreResult<Vec<BlobDeletion>>;
     async fn finish_blob_deletion(&self, id: i64) -> StoreResult<()>;
-    async fn retry_blob_deletion(&self, id: i64, error: &str, next_attempt: i64) -> StoreResult<()>;
+    async fn retry_blob_deletion(&self, id: i64, error: &str, next_attempt: i64)
+        -> StoreResult<()>;
 }

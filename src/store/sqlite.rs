@@ -71,11 +71,13 @@ fn video_from_row(row: &SqliteRow) -> StoreResult<Video> {
     let status: i64 = row.try_get("status")?;
     let kind: String = row.try_get("kind")?;
     Ok(Video {
-        id: ObjectId::parse(&id).ok_or_else(|| backend(format!("stored _id {id:?} is not an ObjectId")))?,
+        id: ObjectId::parse(&id)
+            .ok_or_else(|| backend(format!("stored _id {id:?} is not an ObjectId")))?,
         uid: row.try_get("uid")?,
         team_id: row.try_get("team_id")?,
         kind: VideoKind::parse(&kind).ok_or_else(|| backend(format!("stored kind {kind:?}")))?,
-        status: VideoStatus::from_code(status).ok_or_else(|| backend(format!("stored status {status}")))?,
+        status: VideoStatus::from_code(status)
+            .ok_or_else(|| backend(format!("stored status {status}")))?,
         model_name: row.try_get("model_name")?,
         resolution: row.try_get("resolution")?,
         video_length: row.try_get("video_length")?,
@@ -116,7 +118,11 @@ fn auth_from_row(row: &SqliteRow) -> StoreResult<AuthRecord> {
 }
 
 /// Puts `items` in the order their ids have in `order`.
-fn in_request_order<T>(order: &[ObjectId], mut items: Vec<T>, id_of: impl Fn(&T) -> ObjectId) -> Vec<T> {
+fn in_request_order<T>(
+    order: &[ObjectId],
+    mut items: Vec<T>,
+    id_of: impl Fn(&T) -> ObjectId,
+) -> Vec<T> {
     items.sort_by_key(|item| {
         let id = id_of(item);
         order.iter().position(|o| *o == id).unwrap_or(usize::MAX)
@@ -127,7 +133,13 @@ fn in_request_order<T>(order: &[ObjectId], mut items: Vec<T>, id_of: impl Fn(&T)
 const AUTH_SELECT: &str = "SELECT a.uid, a.team_id, a.banned, c.client_id, c.secret_hash \
      FROM accounts a JOIN credentials c ON c.uid = a.uid";
 
-async fn refund(tx: &mut Transaction<'static, Sqlite>, uid: i64, amount: i64, video: &str, now: i64) -> StoreResult<()> {
+async fn refund(
+    tx: &mut Transaction<'static, Sqlite>,
+    uid: i64,
+    amount: i64,
+    video: &str,
+    now: i64,
+) -> StoreResult<()> {
     if amount <= 0 {
         return Ok(());
     }
@@ -147,7 +159,12 @@ async fn refund(tx: &mut Transaction<'static, Sqlite>, uid: i64, amount: i64, vi
 }
 
 /// Moves a video to failed and refunds what it was charged; the caller has checked the lease.
-async fn fail_and_refund(tx: &mut Transaction<'static, Sqlite>, id: &str, reason: &str, now: i64) -> StoreResult<()> {
+async fn fail_and_refund(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: &str,
+    reason: &str,
+    now: i64,
+) -> StoreResult<()> {
     let row = sqlx::query("SELECT uid, deduction_credit FROM videos WHERE _id = ?1")
         .bind(id)
         .fetch_one(&mut **tx)
@@ -232,10 +249,12 @@ impl Store for SqliteStore {
     }
 
     async fn account(&self, uid: i64) -> StoreResult<Option<Account>> {
-        let row = sqlx::query("SELECT uid, team_id, name, credits, banned, created_at FROM accounts WHERE uid = ?1")
-            .bind(uid)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT uid, team_id, name, credits, banned, created_at FROM accounts WHERE uid = ?1",
+        )
+        .bind(uid)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| {
             Ok(Account {
                 uid: r.try_get("uid")?,
@@ -250,26 +269,32 @@ impl Store for SqliteStore {
     }
 
     async fn auth_by_key_hash(&self, secret_hash: &str) -> StoreResult<Option<AuthRecord>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{AUTH_SELECT} WHERE c.secret_hash = ?1")))
-            .bind(secret_hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{AUTH_SELECT} WHERE c.secret_hash = ?1"
+        )))
+        .bind(secret_hash)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(auth_from_row).transpose()
     }
 
     async fn auth_by_client_id(&self, client_id: &str) -> StoreResult<Option<AuthRecord>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{AUTH_SELECT} WHERE c.client_id = ?1")))
-            .bind(client_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{AUTH_SELECT} WHERE c.client_id = ?1"
+        )))
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(auth_from_row).transpose()
     }
 
     async fn auth_by_uid(&self, uid: i64) -> StoreResult<Option<AuthRecord>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{AUTH_SELECT} WHERE a.uid = ?1")))
-            .bind(uid)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{AUTH_SELECT} WHERE a.uid = ?1"
+        )))
+        .bind(uid)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(auth_from_row).transpose()
     }
 
@@ -282,33 +307,50 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn adjust_credits(&self, uid: i64, amount: i64, reason: &str, now: i64) -> StoreResult<i64> {
+    async fn adjust_credits(
+        &self,
+        uid: i64,
+        amount: i64,
+        reason: &str,
+        now: i64,
+    ) -> StoreResult<i64> {
         let mut tx = self.write_tx().await?;
-        let balance: Option<i64> = sqlx::query_scalar("SELECT credits FROM accounts WHERE uid = ?1")
-            .bind(uid)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let balance: Option<i64> =
+            sqlx::query_scalar("SELECT credits FROM accounts WHERE uid = ?1")
+                .bind(uid)
+                .fetch_optional(&mut *tx)
+                .await?;
         let balance = balance.ok_or(StoreError::NoSuchAccount(uid))?;
         if balance + amount < 0 {
-            return Err(StoreError::InsufficientCredits { balance, needed: -amount });
+            return Err(StoreError::InsufficientCredits {
+                balance,
+                needed: -amount,
+            });
         }
         sqlx::query("UPDATE accounts SET credits = credits + ?2 WHERE uid = ?1")
             .bind(uid)
             .bind(amount)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO credit_ledger (uid, amount, reason, created_at) VALUES (?1, ?2, ?3, ?4)")
-            .bind(uid)
-            .bind(amount)
-            .bind(reason)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO credit_ledger (uid, amount, reason, created_at) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .bind(uid)
+        .bind(amount)
+        .bind(reason)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(balance + amount)
     }
 
-    async fn rotate_secret(&self, uid: i64, secret_hash: &str, sealed_secret: &str) -> StoreResult<bool> {
+    async fn rotate_secret(
+        &self,
+        uid: i64,
+        secret_hash: &str,
+        sealed_secret: &str,
+    ) -> StoreResult<bool> {
         let done = sqlx::query("UPDATE credentials SET secret_hash = ?2, sealed_secret = ?3, rotated_at = unixepoch() WHERE uid = ?1")
             .bind(uid)
             .bind(secret_hash)
@@ -319,19 +361,22 @@ impl Store for SqliteStore {
     }
 
     async fn ledger_sum(&self, uid: i64) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COALESCE(SUM(amount), 0) FROM credit_ledger WHERE uid = ?1")
-            .bind(uid)
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(SUM(amount), 0) FROM credit_ledger WHERE uid = ?1")
+                .bind(uid)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     async fn create_videos(&self, uid: i64, videos: Vec<Video>, now: i64) -> StoreResult<()> {
         let needed: i64 = videos.iter().map(|v| v.deduction_credit).sum();
         let mut tx = self.write_tx().await?;
-        let balance: Option<i64> = sqlx::query_scalar("SELECT credits FROM accounts WHERE uid = ?1")
-            .bind(uid)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let balance: Option<i64> =
+            sqlx::query_scalar("SELECT credits FROM accounts WHERE uid = ?1")
+                .bind(uid)
+                .fetch_optional(&mut *tx)
+                .await?;
         let balance = balance.ok_or(StoreError::NoSuchAccount(uid))?;
         if balance < needed {
             return Err(StoreError::InsufficientCredits { balance, needed });
@@ -397,16 +442,26 @@ impl Store for SqliteStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query("SELECT * FROM videos WHERE uid = ?1 AND _id IN (SELECT value FROM json_each(?2))")
-            .bind(uid)
-            .bind(id_array(ids))
-            .fetch_all(&self.pool)
-            .await?;
-        let videos = rows.iter().map(video_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let rows = sqlx::query(
+            "SELECT * FROM videos WHERE uid = ?1 AND _id IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(uid)
+        .bind(id_array(ids))
+        .fetch_all(&self.pool)
+        .await?;
+        let videos = rows
+            .iter()
+            .map(video_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
         Ok(in_request_order(ids, videos, |v| v.id))
     }
 
-    async fn delete_videos(&self, uid: i64, ids: &[ObjectId], now: i64) -> StoreResult<DeleteOutcome> {
+    async fn delete_videos(
+        &self,
+        uid: i64,
+        ids: &[ObjectId],
+        now: i64,
+    ) -> StoreResult<DeleteOutcome> {
         if ids.is_empty() {
             return Ok(DeleteOutcome::default());
         }
@@ -424,7 +479,8 @@ impl Store for SqliteStore {
         let mut files = Vec::new();
         for row in &rows {
             let id: String = row.try_get(0)?;
-            deleted.push(ObjectId::parse(&id).ok_or_else(|| backend(format!("stored _id {id:?}")))?);
+            deleted
+                .push(ObjectId::parse(&id).ok_or_else(|| backend(format!("stored _id {id:?}")))?);
             if let Some(blob_key) = row.try_get::<Option<String>, _>(1)? {
                 let outbox_id: i64 = sqlx::query_scalar(
                     "INSERT INTO blob_deletions (blob_key, not_before) VALUES (?1, ?2) RETURNING id",
@@ -433,7 +489,10 @@ impl Store for SqliteStore {
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
-                files.push(BlobDeletion { id: outbox_id, blob_key });
+                files.push(BlobDeletion {
+                    id: outbox_id,
+                    blob_key,
+                });
             }
         }
         if !deleted.is_empty() {
@@ -452,7 +511,10 @@ impl Store for SqliteStore {
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        let processing = processing.iter().filter_map(|s| ObjectId::parse(s)).collect();
+        let processing = processing
+            .iter()
+            .filter_map(|s| ObjectId::parse(s))
+            .collect();
         Ok(DeleteOutcome {
             deleted: in_request_order(ids, deleted, |id| *id),
             processing: in_request_order(ids, processing, |id| *id),
@@ -461,14 +523,21 @@ impl Store for SqliteStore {
     }
 
     async fn blob_key_of(&self, id: ObjectId) -> StoreResult<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT blob_key FROM videos WHERE _id = ?1 AND status = 3")
-            .bind(id.to_hex())
-            .fetch_optional(&self.pool)
-            .await?
-            .flatten())
+        Ok(
+            sqlx::query_scalar("SELECT blob_key FROM videos WHERE _id = ?1 AND status = 3")
+                .bind(id.to_hex())
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten(),
+        )
     }
 
-    async fn force_status(&self, id: ObjectId, to: ForcedStatus, now: i64) -> StoreResult<Option<Video>> {
+    async fn force_status(
+        &self,
+        id: ObjectId,
+        to: ForcedStatus,
+        now: i64,
+    ) -> StoreResult<Option<Video>> {
         let hex = id.to_hex();
         let mut tx = self.write_tx().await?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT status FROM videos WHERE _id = ?1")
@@ -509,7 +578,12 @@ impl Store for SqliteStore {
         Ok(Some(video))
     }
 
-    async fn claim_next(&self, owner: &str, now: i64, lease_until: i64) -> StoreResult<Option<Video>> {
+    async fn claim_next(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> StoreResult<Option<Video>> {
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(
             "UPDATE videos SET status = 2, lease_owner = ?1, lease_until = ?2, attempts = attempts + 1, \
@@ -528,12 +602,14 @@ impl Store for SqliteStore {
     }
 
     async fn heartbeat(&self, id: ObjectId, owner: &str, lease_until: i64) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE videos SET lease_until = ?3 WHERE _id = ?1 AND status = 2 AND lease_owner = ?2")
-            .bind(id.to_hex())
-            .bind(owner)
-            .bind(lease_until)
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE videos SET lease_until = ?3 WHERE _id = ?1 AND status = 2 AND lease_owner = ?2",
+        )
+        .bind(id.to_hex())
+        .bind(owner)
+        .bind(lease_until)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -565,11 +641,13 @@ impl Store for SqliteStore {
     async fn fail(&self, id: ObjectId, owner: &str, reason: &str, now: i64) -> StoreResult<bool> {
         let hex = id.to_hex();
         let mut tx = self.write_tx().await?;
-        let ours: Option<i64> = sqlx::query_scalar("SELECT 1 FROM videos WHERE _id = ?1 AND status = 2 AND lease_owner = ?2")
-            .bind(&hex)
-            .bind(owner)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let ours: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM videos WHERE _id = ?1 AND status = 2 AND lease_owner = ?2",
+        )
+        .bind(&hex)
+        .bind(owner)
+        .fetch_optional(&mut *tx)
+        .await?;
         if ours.is_none() {
             return Ok(false);
         }
@@ -620,7 +698,12 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| Ok(BlobDeletion { id: r.try_get(0)?, blob_key: r.try_get(1)? }))
+            .map(|r| {
+                Ok(BlobDeletion {
+                    id: r.try_get(0)?,
+                    blob_key: r.try_get(1)?,
+                })
+            })
             .collect()
     }
 
@@ -632,7 +715,12 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn retry_blob_deletion(&self, id: i64, error: &str, next_attempt: i64) -> StoreResult<()> {
+    async fn retry_blob_deletion(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt: i64,
+    ) -> StoreResult<()> {
         sqlx::query("UPDATE blob_deletions SET attempts = attempts + 1, last_error = ?2, not_before = ?3 WHERE id = ?1")
             .bind(id)
             .bind(error)

@@ -37,7 +37,11 @@ pub async fn show(State(app): State<App>, Path(uid): Path<String>) -> ApiResult 
         .await
         .map_err(ServiceError::from)?
         .ok_or_else(|| ServiceError::NotFound(format!("no account with uid {uid}")))?;
-    let ledger = app.store.ledger_sum(uid).await.map_err(ServiceError::from)?;
+    let ledger = app
+        .store
+        .ledger_sum(uid)
+        .await
+        .map_err(ServiceError::from)?;
     Ok(ok(
         "OK",
         json!({
@@ -50,7 +54,12 @@ pub async fn show(State(app): State<App>, Path(uid): Path<String>) -> ApiResult 
 
 async fn set_banned(app: &App, raw_uid: &str, banned: bool) -> ApiResult {
     let uid = parse_uid(raw_uid)?;
-    if !app.store.set_banned(uid, banned).await.map_err(ServiceError::from)? {
+    if !app
+        .store
+        .set_banned(uid, banned)
+        .await
+        .map_err(ServiceError::from)?
+    {
         return Err(ServiceError::NotFound(format!("no account with uid {uid}")).into());
     }
     tracing::info!(uid, banned, "account ban changed");
@@ -65,7 +74,11 @@ pub async fn unban(State(app): State<App>, Path(uid): Path<String>) -> ApiResult
     set_banned(&app, &uid, false).await
 }
 
-pub async fn add_credits(State(app): State<App>, Path(uid): Path<String>, JsonBody(body): JsonBody) -> ApiResult {
+pub async fn add_credits(
+    State(app): State<App>,
+    Path(uid): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
     let uid = parse_uid(&uid)?;
     let amount = Fields::of(&body)?.required_int("amount")?;
     if amount <= 0 {

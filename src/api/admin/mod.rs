@@ -23,7 +23,10 @@ pub fn routes(app: App) -> Router<App> {
         .route("/accounts/{uid}/ban", post(accounts::ban))
         .route("/accounts/{uid}/unban", post(accounts::unban))
         .route("/accounts/{uid}/credits", post(accounts::add_credits))
-        .route("/accounts/{uid}/rotate-secret", post(accounts::rotate_secret))
+        .route(
+            "/accounts/{uid}/rotate-secret",
+            post(accounts::rotate_secret),
+        )
         .route("/videos/{id}/status", post(videos::set_status))
         .layer(middleware::from_fn_with_state(app, require_admin))
 }

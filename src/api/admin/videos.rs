@@ -9,10 +9,17 @@ use crate::app::App;
 use crate::domain::fields::Fields;
 use crate::service::videos;
 
-pub async fn set_status(State(app): State<App>, Path(id): Path<String>, JsonBody(body): JsonBody) -> ApiResult {
+pub async fn set_status(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
     let f = Fields::of(&body)?;
     let status = f.required_int("status")?;
     let reason = f.string("reason")?.filter(|r| !r.trim().is_empty());
     let video = videos::force_status(&app, &id, status, reason).await?;
-    Ok(ok("OK", json!({ "_id": video.id, "status": video.status.code() })))
+    Ok(ok(
+        "OK",
+        json!({ "_id": video.id, "status": video.status.code() }),
+    ))
 }

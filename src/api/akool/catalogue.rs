@@ -15,9 +15,9 @@ fn requested_types(query: Option<&str>) -> Result<Vec<i64>, ApiError> {
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         if key == "types" || (key.starts_with("types[") && key.ends_with(']')) {
             for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let t = part
-                    .parse::<i64>()
-                    .map_err(|_| ApiError::param(format!("types must be integers, got {part:?}")))?;
+                let t = part.parse::<i64>().map_err(|_| {
+                    ApiError::param(format!("types must be integers, got {part:?}"))
+                })?;
                 types.push(t);
             }
         }
@@ -55,7 +55,11 @@ fn model_json(m: &Model) -> Value {
     })
 }
 
-pub async fn model_list(State(app): State<App>, _caller: Caller, RawQuery(query): RawQuery) -> ApiResult {
+pub async fn model_list(
+    State(app): State<App>,
+    _caller: Caller,
+    RawQuery(query): RawQuery,
+) -> ApiResult {
     let types = requested_types(query.as_deref())?;
     let mut models: Vec<&Model> = if types.contains(&IMAGE_TO_VIDEO) {
         app.catalogue.models.iter().collect()
@@ -63,7 +67,10 @@ pub async fn model_list(State(app): State<App>, _caller: Caller, RawQuery(query)
         Vec::new()
     };
     models.sort_by_key(|m| std::cmp::Reverse(m.sort));
-    Ok(ok("OK", Value::Array(models.into_iter().map(model_json).collect())))
+    Ok(ok(
+        "OK",
+        Value::Array(models.into_iter().map(model_json).collect()),
+    ))
 }
 
 pub async fn effects(State(app): State<App>, _caller: Caller) -> ApiResult {
@@ -88,7 +95,13 @@ mod tests {
 
     #[test]
     fn every_spelling_of_types_is_accepted() {
-        for q in ["types[]=1501", "types%5B%5D=1501", "types=1501", "types[0]=1501", "types=1502&types=1501"] {
+        for q in [
+            "types[]=1501",
+            "types%5B%5D=1501",
+            "types=1501",
+            "types[0]=1501",
+            "types=1502&types=1501",
+        ] {
             assert!(requested_types(Some(q)).unwrap().contains(&1501), "{q}");
         }
         assert!(requested_types(None).is_err());

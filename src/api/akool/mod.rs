@@ -17,8 +17,20 @@ pub fn routes() -> Router<App> {
         .route("/api/open/v3/faceswap/quota/info", get(quota::quota_info))
         .route("/api/open/v4/aigModel/list", get(catalogue::model_list))
         .route("/api/open/v4/image2Video/effects", get(catalogue::effects))
-        .route("/api/open/v4/image2Video/createBySourcePrompt", post(videos::create_single))
-        .route("/api/open/v4/image2Video/createBySourcePrompt/batch", post(videos::create_batch))
-        .route("/api/open/v4/image2Video/resultsByIds", post(videos::results_by_ids))
-        .route("/api/open/v4/image2Video/delbyids", post(videos::delete_by_ids))
+        .route(
+            "/api/open/v4/image2Video/createBySourcePrompt",
+            post(videos::create_single),
+        )
+        .route(
+            "/api/open/v4/image2Video/createBySourcePrompt/batch",
+            post(videos::create_batch),
+        )
+        .route(
+            "/api/open/v4/image2Video/resultsByIds",
+            post(videos::results_by_ids),
+        )
+        .route(
+            "/api/open/v4/image2Video/delbyids",
+            post(videos::delete_by_ids),
+        )
 }

@@ -76,7 +76,10 @@ pub fn record(v: &Video, shape: Shape, public_url: &str) -> Value {
                     put("sub_type", json!(IMAGE_TO_VIDEO));
                 }
                 (VideoStatus::Failed, _) => {
-                    put("error_reason", json!(v.error_reason.as_deref().unwrap_or("rendering failed")));
+                    put(
+                        "error_reason",
+                        json!(v.error_reason.as_deref().unwrap_or("rendering failed")),
+                    );
                 }
                 _ => {}
             }

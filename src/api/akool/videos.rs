@@ -12,30 +12,52 @@ use crate::service::videos::{self, DeleteResult, NOT_FOUND_MSG, PROCESSING_MSG};
 use crate::service::Caller;
 use crate::store::VideoKind;
 
-pub async fn create_single(State(app): State<App>, caller: Caller, JsonBody(body): JsonBody) -> ApiResult {
+pub async fn create_single(
+    State(app): State<App>,
+    caller: Caller,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
     let spec = spec::parse_single(&body, app.catalogue)?;
     let created = videos::create(&app, &caller, &spec, 1, VideoKind::Single).await?;
     let public = app.config.public_url();
     Ok(ok("OK", record(&created[0], Shape::Created, &public)))
 }
 
-pub async fn create_batch(State(app): State<App>, caller: Caller, JsonBody(body): JsonBody) -> ApiResult {
+pub async fn create_batch(
+    State(app): State<App>,
+    caller: Caller,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
     let (spec, count) = spec::parse_batch(&body, app.catalogue)?;
     let created = videos::create(&app, &caller, &spec, count, VideoKind::Batch).await?;
     let public = app.config.public_url();
-    let items: Vec<Value> = created.iter().map(|v| record(v, Shape::BatchItem, &public)).collect();
+    let items: Vec<Value> = created
+        .iter()
+        .map(|v| record(v, Shape::BatchItem, &public))
+        .collect();
     Ok(ok("OK", json!({ "successList": items, "errorList": [] })))
 }
 
-pub async fn results_by_ids(State(app): State<App>, caller: Caller, JsonBody(body): JsonBody) -> ApiResult {
+pub async fn results_by_ids(
+    State(app): State<App>,
+    caller: Caller,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
     let ids = IdList::parse(ids_field(&body)?, app.config.limits.ids_per_call)?;
     let found = videos::results(&app, &caller, &ids).await?;
     let public = app.config.public_url();
-    let items: Vec<Value> = found.iter().map(|v| record(v, Shape::Result, &public)).collect();
+    let items: Vec<Value> = found
+        .iter()
+        .map(|v| record(v, Shape::Result, &public))
+        .collect();
     Ok(ok("OK", json!({ "result": items })))
 }
 
-pub async fn delete_by_ids(State(app): State<App>, caller: Caller, JsonBody(body): JsonBody) -> ApiResult {
+pub async fn delete_by_ids(
+    State(app): State<App>,
+    caller: Caller,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
     let ids = IdList::parse(ids_field(&body)?, app.config.limits.ids_per_call)?;
     let results = videos::delete(&app, &caller, &ids).await?;
     let mut success_ids = Vec::new();
@@ -43,7 +65,9 @@ pub async fn delete_by_ids(State(app): State<App>, caller: Caller, JsonBody(body
     for result in results {
         match result {
             DeleteResult::Deleted(id) => success_ids.push(json!(id)),
-            DeleteResult::Processing(id) => refused.push(json!({ "_id": id, "msg": PROCESSING_MSG })),
+            DeleteResult::Processing(id) => {
+                refused.push(json!({ "_id": id, "msg": PROCESSING_MSG }))
+            }
             DeleteResult::NotFound(id) => refused.push(json!({ "_id": id, "msg": NOT_FOUND_MSG })),
         }
     }

@@ -1,0 +1,321 @@
+//! `spawn_app()` and `TestApp`: a real server on a random loopback port, a fresh store, one
+//! method per route, and `drain_jobs()` to finish queued videos on demand.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use i2v::blobs::Blobs;
+use i2v::clock::now_ms;
+use i2v::store::Completion;
+use i2v::{App, Config};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+pub struct TestApp {
+    pub base: String,
+    pub app: App,
+    pub client: reqwest::Client,
+    pub dir: Arc<tempfile::TempDir>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub uid: i64,
+    pub team_id: String,
+    pub client_id: String,
+    pub key: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    start(dir, tweak).await
+}
+
+async fn start(dir: Arc<tempfile::TempDir>, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = Config {
+        listen: addr,
+        data_dir: PathBuf::from(dir.path()),
+        admin_token: Some(ADMIN_TOKEN.into()),
+        workers: Some(0),
+        allow_private_urls: true,
+        public_url: Some(format!("http://{addr}")),
+        ..Config::default()
+    };
+    tweak(&mut config);
+    let app = App::build(config).await.expect("app builds");
+    let (tx, rx) = oneshot::channel::<()>();
+    let served = app.clone();
+    let server = tokio::spawn(async move {
+        i2v::serve(served, listener, async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("server runs");
+    });
+    TestApp {
+        base: format!("http://{addr}"),
+        app,
+        client: reqwest::Client::new(),
+        dir,
+        shutdown: Some(tx),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    /// Stops the server gracefully and starts a new one on the same data dir.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop().await;
+        let dir = self.dir.clone();
+        drop(self);
+        start(dir, |_| {}).await
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task ends cleanly");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POSTs raw bytes with the given headers; returns status and the body parsed as JSON.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.post(self.url(path)).body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let json =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+        (status, json)
+    }
+
+    pub async fn post_as(&self, key: &str, path: &str, body: Value) -> Value {
+        let (status, json) = self
+            .post_raw(
+                path,
+                &[("x-api-key", key), ("content-type", "application/json")],
+                body.to_string(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{path}: {json}");
+        json
+    }
+
+    pub async fn get_as(&self, key: &str, path: &str) -> Value {
+        let resp = self
+            .client
+            .get(self.url(path))
+            .header("x-api-key", key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        resp.json().await.unwrap()
+    }
+
+    pub async fn admin(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let auth = format!("Bearer {ADMIN_TOKEN}");
+        self.post_raw(
+            &format!("/_admin/v1{path}"),
+            &[("authorization", &auth)],
+            body.to_string(),
+        )
+        .await
+    }
+
+    pub async fn admin_get(&self, path: &str) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .get(self.url(&format!("/_admin/v1{path}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        (resp.status(), resp.json().await.unwrap())
+    }
+
+    pub async fn create_account(&self, credits: i64) -> Account {
+        let (status, body) = self
+            .admin("/accounts", json!({"name": "tester", "credits": credits}))
+            .await;
+        assert_eq!(
+            (status, body["code"].as_i64()),
+            (StatusCode::OK, Some(1000)),
+            "{body}"
+        );
+        let d = &body["data"];
+        Account {
+            uid: d["uid"].as_i64().unwrap(),
+            team_id: d["team_id"].as_str().unwrap().into(),
+            client_id: d["clientId"].as_str().unwrap().into(),
+            key: d["clientSecret"].as_str().unwrap().into(),
+        }
+    }
+
+    pub async fn create_video(&self, account: &Account) -> String {
+        let body = self
+            .post_as(
+                &account.key,
+                "/api/open/v4/image2Video/createBySourcePrompt",
+                video_body(),
+            )
+            .await;
+        assert_eq!(body["code"], 1000, "{body}");
+        body["data"]["_id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn create_videos(&self, account: &Account, n: usize) -> Vec<String> {
+        let mut ids = Vec::new();
+        for _ in 0..n {
+            ids.push(self.create_video(account).await);
+        }
+        ids
+    }
+
+    pub async fn delete(&self, account: &Account, ids: &str) -> Value {
+        self.post_as(
+            &account.key,
+            "/api/open/v4/image2Video/delbyids",
+            json!({ "_ids": ids }),
+        )
+        .await
+    }
+
+    pub async fn results(&self, account: &Account, ids: &str) -> Value {
+        self.post_as(
+            &account.key,
+            "/api/open/v4/image2Video/resultsByIds",
+            json!({ "_ids": ids }),
+        )
+        .await
+    }
+
+    pub async fn status_of(&self, account: &Account, id: &str) -> Option<i64> {
+        let body = self.results(account, id).await;
+        body["data"]["result"]
+            .get(0)
+            .map(|v| v["status"].as_i64().unwrap())
+    }
+
+    pub async fn set_status(&self, id: &str, status: i64) -> Value {
+        let (code, body) = self
+            .admin(&format!("/videos/{id}/status"), json!({ "status": status }))
+            .await;
+        assert_eq!(code, StatusCode::OK);
+        body
+    }
+
+    /// Finishes every queued video the way a worker does (claim, stage, upload, complete), with
+    /// a small stand-in file; returns the blob keys written.
+    pub async fn drain_jobs(&self) -> Vec<String> {
+        let store = &self.app.store;
+        let mut keys = Vec::new();
+        let owner = "test-worker";
+        while let Some(video) = store
+            .claim_next(owner, now_ms(), now_ms() + 60_000)
+            .await
+            .unwrap()
+        {
+            let key = Blobs::key_for(&video.id.to_hex(), &format!("a{}", video.attempts));
+            store.stage_blob(&key, now_ms() + 3_600_000).await.unwrap();
+            self.app
+                .blobs
+                .put(&key, Bytes::from_static(b"\0\0\0\x18ftypmp42 test"))
+                .await
+                .unwrap();
+            let done = Completion {
+                id: video.id,
+                owner: owner.into(),
+                blob_key: key.clone(),
+                video_duration: 5.0,
+            };
+            assert!(store.complete(done, now_ms()).await.unwrap());
+            keys.push(key);
+        }
+        keys
+    }
+
+    pub async fn blob_keys(&self) -> Vec<String> {
+        self.app.blobs.list_keys().await.unwrap()
+    }
+
+    pub async fn balance(&self, account: &Account) -> i64 {
+        let body = self
+            .get_as(&account.key, "/api/open/v3/faceswap/quota/info")
+            .await;
+        body["data"]["credit"].as_i64().unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A valid single-create body (720p, 5 s, no audio: 20 credits).
+pub fn video_body() -> Value {
+    json!({
+        "image_url": "https://example.com/in/beach.png",
+        "prompt": "Waves crash along shore while the camera drifts.",
+        "negative_prompt": "",
+        "resolution": "720p",
+        "audio_type": 3,
+        "video_length": 5
+    })
+}
+
+pub fn ids_of(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `noPermissionItems` as (id, msg) pairs.
+pub fn refusals(body: &Value) -> Vec<(String, String)> {
+    body["data"]["noPermissionItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["_id"].as_str().unwrap().to_owned(),
+                i["msg"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+pub const NOT_FOUND: &str = "video resource not found";
+pub const PROCESSING: &str = "video resource is processing, please try again later";

@@ -1,0 +1,11 @@
+//! The one integration-test binary: every test spawns i2v on 127.0.0.1:0 with a fresh data dir.
+
+mod admin;
+mod auth;
+mod catalogue;
+mod create;
+mod delete;
+mod helpers;
+mod requests;
+mod results;
+mod store_suite;
