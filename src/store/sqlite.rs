@@ -351,7 +351,7 @@ impl Store for SqliteStore {
         secret_hash: &str,
         sealed_secret: &str,
     ) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE credentials SET secret_hash = ?2, sealed_secret = ?3, rotated_at = unixepoch() WHERE uid = ?1")
+        let done = sqlx::query("UPDATE credentials SET secret_hash = ?2, sealed_secret = ?3, rotated_at = CAST(unixepoch('subsec') * 1000 AS INTEGER) WHERE uid = ?1")
             .bind(uid)
             .bind(secret_hash)
             .bind(sealed_secret)
