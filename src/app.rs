@@ -1,13 +1,17 @@
 //! Everything a request or a background task needs, built once from the configuration.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::blobs::Blobs;
 use crate::config::Config;
 use crate::domain::catalogue::Catalogue;
+use crate::jobs::JobSettings;
 use crate::keys::Keys;
+use crate::net::{NetPolicy, Outbound};
+use crate::render::{FfmpegRenderer, RenderSettings, Renderer};
 use crate::store::{SqliteStore, Store};
 
 #[derive(Clone)]
@@ -16,12 +20,45 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub blobs: Blobs,
     pub keys: Arc<Keys>,
+    pub outbound: Outbound,
+    pub renderer: Arc<dyn Renderer>,
+    pub jobs: JobSettings,
+    /// What can be ordered: the active render backend's catalogue.
     pub catalogue: &'static Catalogue,
 }
 
 impl App {
-    /// Opens the store (running migrations), the file storage and the master key.
+    /// Opens the store (running migrations), the file storage and the master key, with the
+    /// built-in ffmpeg renderer.
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        config.validate()?;
+        let outbound = Outbound::new(NetPolicy {
+            allow_private: config.allow_private_urls,
+            connect_timeout: Duration::from_secs(config.outbound.connect_timeout_secs),
+            timeout: Duration::from_secs(config.outbound.timeout_secs),
+        });
+        let r = &config.render;
+        let settings = RenderSettings {
+            fps: r.fps,
+            preset: r.preset.clone(),
+            crf: r.crf,
+            max_image_bytes: r.max_image_bytes,
+            max_audio_bytes: r.max_audio_bytes,
+            timeout: Duration::from_secs(r.timeout_secs),
+            max_concurrent: config.worker_count().max(1),
+            ffmpeg: r.ffmpeg.clone(),
+            ffprobe: r.ffprobe.clone(),
+        };
+        let renderer = Arc::new(FfmpegRenderer::new(settings, outbound.clone()));
+        App::build_with(config, renderer, outbound).await
+    }
+
+    /// Like `build`, with another render backend.
+    pub async fn build_with(
+        config: Config,
+        renderer: Arc<dyn Renderer>,
+        outbound: Outbound,
+    ) -> anyhow::Result<App> {
         config.validate()?;
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
@@ -31,12 +68,24 @@ impl App {
             .with_context(|| format!("cannot open the database at {}", redact(&url)))?;
         let blobs = Blobs::local(&config.data_dir.join("blobs"))?;
         let keys = Keys::load(config.master_key.as_deref(), &config.data_dir)?;
+        let j = &config.jobs;
+        let jobs = JobSettings {
+            lease: Duration::from_millis(j.lease_ms),
+            heartbeat: Duration::from_millis(j.heartbeat_ms),
+            poll: Duration::from_millis(j.poll_ms),
+            max_attempts: j.max_attempts,
+            reap_interval: Duration::from_millis(j.reap_interval_ms),
+            ..JobSettings::default()
+        };
         Ok(App {
+            catalogue: renderer.catalogue(),
             config: Arc::new(config),
             store: Arc::new(store),
             blobs,
             keys: Arc::new(keys),
-            catalogue: Catalogue::builtin(),
+            outbound,
+            renderer,
+            jobs,
         })
     }
 }

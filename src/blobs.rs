@@ -59,6 +59,20 @@ impl Blobs {
         }
     }
 
+    /// The file's size in bytes; `None` when it does not exist.
+    pub async fn size(&self, key: &str) -> Result<Option<u64>, BlobError> {
+        match self.inner.head(&Path::from(key)).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Bytes `start..end` (end exclusive) of the file.
+    pub async fn get_range(&self, key: &str, start: u64, end: u64) -> Result<Bytes, BlobError> {
+        Ok(self.inner.get_range(&Path::from(key), start..end).await?)
+    }
+
     /// Removes the file; a file that is already gone counts as removed.
     pub async fn delete(&self, key: &str) -> Result<(), BlobError> {
         match self.inner.delete(&Path::from(key)).await {

@@ -26,6 +26,8 @@ struct Cli {
 enum Command {
     /// Run the HTTP API (and the background loops) until SIGINT or SIGTERM.
     Serve(ServeArgs),
+    /// Run only render workers and background loops (no HTTP), e.g. to scale rendering out.
+    Worker(ServeArgs),
     /// Manage accounts.
     Accounts {
         #[command(subcommand)]
@@ -150,6 +152,7 @@ fn init_tracing() {
 async fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve(args.load()?).await,
+        Command::Worker(args) => worker(args.load()?).await,
         Command::Accounts {
             command:
                 AccountsCommand::Create {
@@ -189,15 +192,37 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    let workers = config.worker_count();
     let app = App::build(config).await?;
-    if workers > 0 {
-        tracing::warn!(
-            workers,
-            "this build has no render backend yet: created videos stay queued (status 1)"
+    check_ffmpeg(&app).await;
+    crate::serve(app, listener, shutdown_signal()).await
+}
+
+async fn worker(config: Config) -> anyhow::Result<()> {
+    let app = App::build(config).await?;
+    if app.config.worker_count() == 0 {
+        anyhow::bail!("i2v worker needs at least one worker (--workers N)");
+    }
+    check_ffmpeg(&app).await;
+    tracing::info!(workers = app.config.worker_count(), "i2v worker running");
+    crate::run_background(app, shutdown_signal()).await;
+    Ok(())
+}
+
+/// Says in one line at start-up when renders cannot work.
+async fn check_ffmpeg(app: &App) {
+    let workers = app.config.worker_count();
+    let render = &app.config.render;
+    if workers == 0 {
+        tracing::info!("no render workers (--workers 0): created videos stay queued");
+    } else if !crate::render::ffmpeg::available(&render.ffmpeg).await
+        || !crate::render::ffmpeg::available(&render.ffprobe).await
+    {
+        tracing::error!(
+            "ffmpeg/ffprobe not found ({} / {}): every render will fail until it is installed (apt-get install ffmpeg)",
+            render.ffmpeg,
+            render.ffprobe
         );
     }
-    crate::serve(app, listener, shutdown_signal()).await
 }
 
 async fn shutdown_signal() {

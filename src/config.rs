@@ -30,6 +30,96 @@ pub struct Config {
     pub limits: Limits,
     pub tokens: Tokens,
     pub sweeper: Sweeper,
+    pub render: Render,
+    pub jobs: Jobs,
+    pub retention: Retention,
+    pub outbound: Outbound,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Render {
+    pub fps: u32,
+    /// x264 preset (ultrafast .. veryslow) and constant rate factor.
+    pub preset: String,
+    pub crf: u32,
+    /// Upper bound on one ffmpeg run.
+    pub timeout_secs: u64,
+    pub max_image_bytes: u64,
+    pub max_audio_bytes: u64,
+    /// Programs to run; plain names are looked up on PATH.
+    pub ffmpeg: String,
+    pub ffprobe: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Jobs {
+    /// A claim expires this long after the last heartbeat.
+    pub lease_ms: u64,
+    pub heartbeat_ms: u64,
+    /// How often an idle worker looks for work.
+    pub poll_ms: u64,
+    /// Claims per video before it is failed (and refunded).
+    pub max_attempts: i64,
+    pub reap_interval_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Retention {
+    /// Output files are removed this many days after completion; 0 keeps them forever.
+    pub days: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Outbound {
+    pub connect_timeout_secs: u64,
+    /// Whole-request limit for image, audio and webhook requests.
+    pub timeout_secs: u64,
+}
+
+impl Default for Render {
+    fn default() -> Self {
+        Render {
+            fps: 24,
+            preset: "veryfast".into(),
+            crf: 20,
+            timeout_secs: 600,
+            max_image_bytes: 20 * 1024 * 1024,
+            max_audio_bytes: 50 * 1024 * 1024,
+            ffmpeg: "ffmpeg".into(),
+            ffprobe: "ffprobe".into(),
+        }
+    }
+}
+
+impl Default for Jobs {
+    fn default() -> Self {
+        Jobs {
+            lease_ms: 60_000,
+            heartbeat_ms: 15_000,
+            poll_ms: 500,
+            max_attempts: 3,
+            reap_interval_ms: 5_000,
+        }
+    }
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention { days: 7 }
+    }
+}
+
+impl Default for Outbound {
+    fn default() -> Self {
+        Outbound {
+            connect_timeout_secs: 10,
+            timeout_secs: 60,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -72,6 +162,10 @@ impl Default for Config {
             limits: Limits::default(),
             tokens: Tokens::default(),
             sweeper: Sweeper::default(),
+            render: Render::default(),
+            jobs: Jobs::default(),
+            retention: Retention::default(),
+            outbound: Outbound::default(),
         }
     }
 }
@@ -190,6 +284,18 @@ impl Config {
         }
         if self.limits.max_body_bytes < 1024 {
             return bad("limits.max_body_bytes must be at least 1024");
+        }
+        if !(1..=120).contains(&self.render.fps) {
+            return bad("render.fps must be between 1 and 120");
+        }
+        if self.render.crf > 51 {
+            return bad("render.crf must be between 0 and 51");
+        }
+        if self.jobs.heartbeat_ms == 0 || self.jobs.heartbeat_ms >= self.jobs.lease_ms {
+            return bad("jobs.heartbeat_ms must be positive and shorter than jobs.lease_ms");
+        }
+        if self.jobs.max_attempts < 1 {
+            return bad("jobs.max_attempts must be at least 1");
         }
         if let Some(url) = &self.public_url {
             if !url.starts_with("http://") && !url.starts_with("https://") {

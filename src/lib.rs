@@ -1,7 +1,8 @@
 //! i2v: a self-hostable server for Akool's Image-to-Video OpenAPI.
 //!
 //! `App::build(config)` opens everything; `serve(app, listener, shutdown)` runs the HTTP API and
-//! the background loops until `shutdown` resolves. Tests call exactly these two.
+//! the background loops until `shutdown` resolves; `run_background(app, shutdown)` runs only the
+//! loops (`i2v worker`). Tests call exactly these.
 
 pub mod api;
 pub mod app;
@@ -10,41 +11,67 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod jobs;
 pub mod keys;
+pub mod net;
 pub mod outbox;
+pub mod render;
 pub mod service;
 pub mod store;
 
 use std::future::Future;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 pub use app::App;
 pub use config::Config;
 
-/// Serves the API on `listener` and runs the sweepers until `shutdown` resolves, then lets
-/// in-flight requests finish and stops the background loops.
+/// Serves the API on `listener` with the background loops until `shutdown` resolves, then lets
+/// in-flight requests finish, hands running renders back to the queue and stops the loops.
 pub async fn serve(
     app: App,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
-    let sweeper = tokio::spawn(outbox::run_sweeper(
-        app.store.clone(),
-        app.blobs.clone(),
-        Duration::from_secs(app.config.sweeper.interval_secs.max(1)),
-        stop.clone(),
-    ));
+    let background = start_background(&app, app.config.worker_count(), &stop);
     let router = api::router(app);
     tracing::info!(addr = %listener.local_addr()?, "i2v listening");
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await;
     stop.cancel();
-    let _ = sweeper.await;
+    background.join_all().await;
     served?;
     Ok(())
+}
+
+/// Runs only the background loops (render workers, reaper, sweeper) until `shutdown` resolves.
+pub async fn run_background(app: App, shutdown: impl Future<Output = ()>) {
+    let stop = CancellationToken::new();
+    let background = start_background(&app, app.config.worker_count(), &stop);
+    shutdown.await;
+    stop.cancel();
+    background.join_all().await;
+}
+
+fn start_background(app: &App, workers: usize, stop: &CancellationToken) -> JoinSet<()> {
+    let mut set = JoinSet::new();
+    set.spawn(outbox::run_housekeeping(app.clone(), stop.clone()));
+    // Every process reaps: a lease that expired because its worker died is returned even when
+    // this process renders nothing itself.
+    set.spawn(jobs::run_reaper(
+        app.store.clone(),
+        app.jobs.max_attempts,
+        app.jobs.reap_interval,
+        stop.clone(),
+    ));
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "i2v".into());
+    for n in 0..workers {
+        let name = format!("{host}-{}-w{n}", std::process::id());
+        set.spawn(jobs::run_worker(app.clone(), name, stop.clone()));
+    }
+    set
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken as CancelToken;
 
+use crate::app::App;
 use crate::blobs::Blobs;
 use crate::clock::now_ms;
 use crate::store::{BlobDeletion, Store, StoreError};
@@ -81,15 +82,33 @@ async fn remove_one(store: &dyn Store, blobs: &Blobs, file: &BlobDeletion, now: 
     }
 }
 
-/// Sweeps at once, then every `interval`, until `stop` is cancelled.
-pub async fn run_sweeper(
-    store: std::sync::Arc<dyn Store>,
-    blobs: Blobs,
-    interval: Duration,
-    stop: CancelToken,
-) {
+/// Retention: forgets outputs completed more than `days` ago (their files join the outbox).
+pub async fn expire_old_outputs(store: &dyn Store, days: u64) -> Result<u64, StoreError> {
+    if days == 0 {
+        return Ok(0);
+    }
+    let now = now_ms();
+    let cutoff = now - (days as i64) * 86_400_000;
+    let mut total = 0;
     loop {
-        match sweep(store.as_ref(), &blobs).await {
+        let n = store.expire_outputs(cutoff, now, BATCH).await?;
+        total += n;
+        if n < BATCH as u64 {
+            return Ok(total);
+        }
+    }
+}
+
+/// Retention and the outbox sweep, at once and then every `sweeper.interval_secs`, until `stop`.
+pub async fn run_housekeeping(app: App, stop: CancelToken) {
+    let interval = Duration::from_secs(app.config.sweeper.interval_secs.max(1));
+    loop {
+        match expire_old_outputs(app.store.as_ref(), app.config.retention.days).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "outputs past retention scheduled for removal"),
+            Err(e) => tracing::warn!(error = %e, "retention pass failed; will retry"),
+        }
+        match sweep(app.store.as_ref(), &app.blobs).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "deletion outbox swept"),
             Err(e) => tracing::warn!(error = %e, "deletion outbox sweep failed; will retry"),

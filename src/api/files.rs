@@ -1,8 +1,9 @@
-//! Serves output files at the `video_url`s handed to clients. A deleted video's URL stops
-//! working the moment its delete commits: the lookup goes through the video row.
+//! Serves output files at the `video_url`s handed to clients, with HTTP range support so that
+//! browsers can seek. A deleted or expired video's URL stops working the moment its row changes:
+//! every request goes through the video row, and only the file the row points at is served.
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -19,27 +20,122 @@ pub fn video_url(public_url: &str, blob_key: &str) -> String {
     format!("{public_url}/files/{blob_key}")
 }
 
-async fn video_file(State(app): State<App>, Path((id, name)): Path<(String, String)>) -> Response {
+/// A single `bytes=` range resolved against `size`: inclusive start and end. `Ok(None)` means
+/// "serve everything" (no header, or a form we do not serve partially); `Err` means 416.
+pub fn parse_range(header: Option<&str>, size: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let (start, end) = spec.split_once('-').ok_or(())?;
+    let (start, end) = (start.trim(), end.trim());
+    let range = match (start.is_empty(), end.is_empty()) {
+        (true, true) => return Err(()),
+        (true, false) => {
+            let suffix: u64 = end.parse().map_err(|_| ())?;
+            if suffix == 0 || size == 0 {
+                return Err(());
+            }
+            (size.saturating_sub(suffix), size - 1)
+        }
+        (false, _) => {
+            let first: u64 = start.parse().map_err(|_| ())?;
+            let last: u64 = if end.is_empty() {
+                size.saturating_sub(1)
+            } else {
+                end.parse().map_err(|_| ())?
+            };
+            if first >= size || last < first {
+                return Err(());
+            }
+            (first, last.min(size - 1))
+        }
+    };
+    Ok(Some(range))
+}
+
+async fn video_file(
+    State(app): State<App>,
+    Path((id, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
     let missing = || (StatusCode::NOT_FOUND, "not found").into_response();
     let Some(id) = ObjectId::parse(&id) else {
         return missing();
     };
     let key = format!("videos/{id}/{name}");
-    // Only the file the row points at is served: stale attempts and deleted videos are not.
     match app.store.blob_key_of(id).await {
         Ok(Some(current)) if current == key => {}
         Ok(_) => return missing(),
-        Err(e) => {
-            tracing::error!(error = %e, "file lookup failed");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
+        Err(e) => return server_error("file lookup", e),
     }
-    match app.blobs.get(&key).await {
-        Ok(Some(bytes)) => ([(header::CONTENT_TYPE, "video/mp4")], bytes).into_response(),
-        Ok(None) => missing(),
-        Err(e) => {
-            tracing::error!(error = %e, "file read failed");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    let size = match app.blobs.size(&key).await {
+        Ok(Some(size)) => size,
+        Ok(None) => return missing(),
+        Err(e) => return server_error("file size", e),
+    };
+    let range_header = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let common = [
+        (header::CONTENT_TYPE, "video/mp4"),
+        (header::ACCEPT_RANGES, "bytes"),
+    ];
+    match parse_range(range_header, size) {
+        Err(()) => (
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            [(header::CONTENT_RANGE, format!("bytes */{size}"))],
+        )
+            .into_response(),
+        Ok(None) => match app.blobs.get(&key).await {
+            Ok(Some(bytes)) => (common, bytes).into_response(),
+            Ok(None) => missing(),
+            Err(e) => server_error("file read", e),
+        },
+        Ok(Some((first, last))) => match app.blobs.get_range(&key, first, last + 1).await {
+            Ok(bytes) => (
+                StatusCode::PARTIAL_CONTENT,
+                common,
+                [(
+                    header::CONTENT_RANGE,
+                    format!("bytes {first}-{last}/{size}"),
+                )],
+                bytes,
+            )
+                .into_response(),
+            Err(e) => server_error("file range read", e),
+        },
+    }
+}
+
+fn server_error(what: &str, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "{what} failed");
+    StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn ranges_resolve_like_rfc_9110() {
+        assert_eq!(parse_range(None, 100), Ok(None));
+        assert_eq!(parse_range(Some("bytes=0-9"), 100), Ok(Some((0, 9))));
+        assert_eq!(parse_range(Some("bytes=90-"), 100), Ok(Some((90, 99))));
+        assert_eq!(parse_range(Some("bytes=-10"), 100), Ok(Some((90, 99))));
+        assert_eq!(parse_range(Some("bytes=-500"), 100), Ok(Some((0, 99))));
+        assert_eq!(parse_range(Some("bytes=50-5000"), 100), Ok(Some((50, 99))));
+        assert_eq!(parse_range(Some("bytes=0-1,5-6"), 100), Ok(None));
+        assert_eq!(parse_range(Some("items=0-1"), 100), Ok(None));
+        for bad in [
+            "bytes=100-",
+            "bytes=5-1",
+            "bytes=-0",
+            "bytes=-",
+            "bytes=a-b",
+            "bytes=5",
+        ] {
+            assert_eq!(parse_range(Some(bad), 100), Err(()), "{bad}");
         }
     }
 }

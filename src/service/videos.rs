@@ -5,7 +5,8 @@ use std::time::Duration;
 use super::{Caller, ServiceError};
 use crate::app::App;
 use crate::clock::now_ms;
-use crate::domain::spec::VideoSpec;
+use crate::domain::catalogue::audio_update_price;
+use crate::domain::spec::{AudioType, VideoSpec};
 use crate::domain::{IdList, ObjectId, VideoStatus};
 use crate::outbox;
 use crate::store::{ForcedStatus, Video, VideoKind};
@@ -70,6 +71,58 @@ pub async fn create(
         .await?;
     tracing::info!(uid = caller.uid, count, ids = ?videos.iter().map(|v| v.id).collect::<Vec<_>>(), "videos created");
     Ok(videos)
+}
+
+/// Update Video Audio (spec §9): a new record that puts new audio under a finished video.
+pub async fn update_audio(
+    app: &App,
+    caller: &Caller,
+    pre_video_id: &str,
+    audio_type: AudioType,
+    audio_url: &str,
+) -> Result<(Video, Option<f64>), ServiceError> {
+    let not_found = || ServiceError::NotFound("The content you get does not exist".into());
+    let pre = ObjectId::parse(pre_video_id).ok_or_else(not_found)?;
+    let source = app
+        .store
+        .videos_by_ids(caller.uid, &[pre])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(not_found)?;
+    if source.status != VideoStatus::Completed || source.blob_key.is_none() {
+        return Err(ServiceError::CannotOperate(
+            "This content cannot be operated: pre_video_id must be a completed video with an output file".into(),
+        ));
+    }
+    let seconds = source.video_duration.unwrap_or(source.video_length as f64);
+    let now = now_ms();
+    let video = Video {
+        id: ObjectId::generate((now / 1000) as u64),
+        kind: VideoKind::AudioUpdate,
+        status: VideoStatus::Queued,
+        audio_type: audio_type.code(),
+        audio_url: audio_url.to_owned(),
+        generate_audio: false,
+        // Akool's example shows no callback for audio updates; none is inherited.
+        webhook_url: String::new(),
+        batch_id: None,
+        batch_count: None,
+        pre_video_id: Some(source.id.to_hex()),
+        deduction_credit: audio_update_price(seconds),
+        blob_key: None,
+        video_duration: None,
+        error_reason: None,
+        attempts: 0,
+        create_time: now,
+        update_time: now,
+        ..source.clone()
+    };
+    app.store
+        .create_videos(caller.uid, vec![video.clone()], now)
+        .await?;
+    tracing::info!(uid = caller.uid, video = %video.id, source = %source.id, "audio update created");
+    Ok((video, source.video_duration))
 }
 
 /// The caller's videos among `ids`, in request order; anything else is left out.

@@ -99,8 +99,15 @@ pub trait Store: Send + Sync + 'static {
     async fn complete(&self, done: Completion, now: i64) -> StoreResult<bool>;
     /// Fails a render while holding the lease and refunds its credits.
     async fn fail(&self, id: ObjectId, owner: &str, reason: &str, now: i64) -> StoreResult<bool>;
+    /// Hands a claimed video back to the queue (graceful shutdown); false when not ours.
+    async fn release(&self, id: ObjectId, owner: &str, now: i64) -> StoreResult<bool>;
     /// Returns expired leases to the queue, or fails (with refund) those out of attempts.
     async fn reap_expired(&self, now: i64, max_attempts: i64) -> StoreResult<u64>;
+
+    /// Retention: forgets the output of up to `limit` videos completed before `completed_before`
+    /// (their files go to the deletion outbox; the records stay, without `video_url`).
+    async fn expire_outputs(&self, completed_before: i64, now: i64, limit: i64)
+        -> StoreResult<u64>;
 
     // --- file-deletion outbox ---
     /// Records that `blob_key` must be removed at or after `not_before` unless a completion takes

@@ -656,6 +656,42 @@ impl Store for SqliteStore {
         Ok(true)
     }
 
+    async fn release(&self, id: ObjectId, owner: &str, now: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE videos SET status = 1, lease_owner = NULL, lease_until = NULL, \
+             attempts = MAX(attempts - 1, 0), update_time = ?3 \
+             WHERE _id = ?1 AND status = 2 AND lease_owner = ?2",
+        )
+        .bind(id.to_hex())
+        .bind(owner)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn expire_outputs(
+        &self,
+        completed_before: i64,
+        now: i64,
+        limit: i64,
+    ) -> StoreResult<u64> {
+        let mut tx = self.write_tx().await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT _id FROM videos WHERE status = 3 AND blob_key IS NOT NULL AND update_time < ?1 \
+             ORDER BY update_time LIMIT ?2",
+        )
+        .bind(completed_before)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        for id in &ids {
+            drop_output(&mut tx, id, now).await?;
+        }
+        tx.commit().await?;
+        Ok(ids.len() as u64)
+    }
+
     async fn reap_expired(&self, now: i64, max_attempts: i64) -> StoreResult<u64> {
         let mut tx = self.write_tx().await?;
         let expired = sqlx::query(

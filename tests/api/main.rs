@@ -1,12 +1,14 @@
 //! The one integration-test binary: every test spawns i2v on 127.0.0.1:0 with a fresh data dir.
 
 mod admin;
+mod assets;
 mod auth;
 mod catalogue;
 mod cli;
 mod create;
 mod delete;
 mod helpers;
+mod render;
 mod requests;
 mod results;
 mod store_suite;

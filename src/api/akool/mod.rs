@@ -18,6 +18,10 @@ pub fn routes() -> Router<App> {
         .route("/api/open/v4/aigModel/list", get(catalogue::model_list))
         .route("/api/open/v4/image2Video/effects", get(catalogue::effects))
         .route(
+            "/api/open/v4/image2Video/updateVideoAudio",
+            post(videos::update_video_audio),
+        )
+        .route(
             "/api/open/v4/image2Video/createBySourcePrompt",
             post(videos::create_single),
         )

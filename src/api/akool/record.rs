@@ -12,6 +12,7 @@ use crate::store::{Video, VideoKind};
 pub enum Shape {
     Created,
     BatchItem,
+    AudioUpdate,
     Result,
 }
 
@@ -48,6 +49,16 @@ pub fn record(v: &Video, shape: Shape, public_url: &str) -> Value {
             put("batch_id", json!(v.batch_id));
             put("batch_count", json!(v.batch_count));
             put("generate_audio", json!(v.generate_audio));
+        }
+        Shape::AudioUpdate => {
+            put("update_time", json!(v.update_time));
+            put("negative_prompt", json!(v.negative_prompt));
+            put("extend_prompt", json!(v.extend_prompt));
+            put("audio_type", json!(v.audio_type));
+            put("audio_url", json!(v.audio_url));
+            put("effect_code", json!(v.effect_code));
+            put("pre_video_id", json!(v.pre_video_id));
+            put("only_add_audio", json!(true));
         }
         Shape::Result => {
             put("update_time", json!(v.update_time));

@@ -5,8 +5,10 @@ use serde_json::{json, Value};
 
 use super::record::{record, Shape};
 use crate::api::body::{ids_field, JsonBody};
-use crate::api::error::{ok, ApiResult};
+use crate::api::error::{ok, ApiError, ApiResult};
 use crate::app::App;
+use crate::domain::fields::{http_url, Fields};
+use crate::domain::spec::AudioType;
 use crate::domain::{spec, IdList};
 use crate::service::videos::{self, DeleteResult, NOT_FOUND_MSG, PROCESSING_MSG};
 use crate::service::Caller;
@@ -36,6 +38,39 @@ pub async fn create_batch(
         .map(|v| record(v, Shape::BatchItem, &public))
         .collect();
     Ok(ok("OK", json!({ "successList": items, "errorList": [] })))
+}
+
+pub async fn update_video_audio(
+    State(app): State<App>,
+    caller: Caller,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let f = Fields::of(&body)?;
+    let pre_video_id = f.required_string("pre_video_id")?;
+    let audio_type = match f.required_int("audio_type")? {
+        1 => AudioType::Generated,
+        2 => AudioType::FromUrl,
+        _ => {
+            return Err(ApiError::param(
+                "audio_type must be 1 (generated) or 2 (from audio_url)",
+            ))
+        }
+    };
+    let audio_url = f.string("audio_url")?.unwrap_or("");
+    match audio_type {
+        AudioType::FromUrl if audio_url.is_empty() => {
+            return Err(ApiError::param(
+                "audio_url is required when audio_type is 2",
+            ))
+        }
+        AudioType::FromUrl => http_url("audio_url", audio_url, spec::MAX_URL_CHARS)?,
+        _ => {}
+    }
+    let (video, source_duration) =
+        videos::update_audio(&app, &caller, pre_video_id, audio_type, audio_url).await?;
+    let mut data = record(&video, Shape::AudioUpdate, &app.config.public_url());
+    data["video_duration"] = json!(source_duration);
+    Ok(ok("OK", data))
 }
 
 pub async fn results_by_ids(

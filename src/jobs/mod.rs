@@ -1,0 +1,37 @@
+//! The render queue's workers and its reaper. The protocol lives in the store (claim, heartbeat,
+//! complete/fail fenced by the lease owner, reap); this module drives it.
+
+mod reaper;
+mod worker;
+
+use std::time::Duration;
+
+pub use reaper::run_reaper;
+pub use worker::{process_next, run_worker};
+
+#[derive(Clone, Debug)]
+pub struct JobSettings {
+    /// How long a claim lasts without a heartbeat.
+    pub lease: Duration,
+    pub heartbeat: Duration,
+    /// How long an idle worker waits before looking for work again.
+    pub poll: Duration,
+    /// Claims per video before the reaper fails it (with refund).
+    pub max_attempts: i64,
+    pub reap_interval: Duration,
+    /// A staged output file not taken by a completion within this long is removed.
+    pub stage_grace: Duration,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings {
+            lease: Duration::from_secs(60),
+            heartbeat: Duration::from_secs(15),
+            poll: Duration::from_millis(500),
+            max_attempts: 3,
+            reap_interval: Duration::from_secs(5),
+            stage_grace: Duration::from_secs(3600),
+        }
+    }
+}

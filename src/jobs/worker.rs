@@ -1,0 +1,195 @@
+//! One render worker: claim the oldest queued video, keep its lease alive, render, upload, and
+//! complete while still holding the lease. A worker that loses its lease (reaped, held by an
+//! operator, or the video was failed meanwhile) stops, writes nothing, and removes its file.
+//! Each claim gets its own owner token, so a stale attempt can never complete a newer one.
+
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::JobSettings;
+use crate::app::App;
+use crate::blobs::Blobs;
+use crate::clock::now_ms;
+use crate::domain::ObjectId;
+use crate::render::{RenderError, RenderJob, Rendered};
+use crate::store::{Completion, Video, VideoKind};
+
+/// Runs until `stop` is cancelled; a render in progress is then handed back to the queue.
+pub async fn run_worker(app: App, name: String, stop: CancellationToken) {
+    loop {
+        if stop.is_cancelled() {
+            return;
+        }
+        match process_next(&app, &name, &stop).await {
+            Ok(Some(_)) => continue,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(worker = %name, error = %e, "worker step failed; will retry"),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(app.jobs.poll) => {}
+        }
+    }
+}
+
+/// Claims and processes one video; `None` when the queue is empty.
+pub async fn process_next(
+    app: &App,
+    worker: &str,
+    stop: &CancellationToken,
+) -> anyhow::Result<Option<ObjectId>> {
+    let owner = format!("{worker}/{:016x}", rand::random::<u64>());
+    let now = now_ms();
+    let lease_until = now + app.jobs.lease.as_millis() as i64;
+    let Some(video) = app.store.claim_next(&owner, now, lease_until).await? else {
+        return Ok(None);
+    };
+    let id = video.id;
+    let span =
+        tracing::info_span!("render", video = %id, uid = video.uid, attempt = video.attempts);
+    process(app, video, &owner, stop).instrument(span).await?;
+    Ok(Some(id))
+}
+
+async fn process(
+    app: &App,
+    video: Video,
+    owner: &str,
+    stop: &CancellationToken,
+) -> anyhow::Result<()> {
+    let lost = CancellationToken::new();
+    let heartbeat = tokio::spawn(keep_lease(
+        app.clone(),
+        video.id,
+        owner.to_owned(),
+        app.jobs.clone(),
+        lost.clone(),
+    ));
+    let outcome = tokio::select! {
+        outcome = render(app, &video) => Some(outcome),
+        _ = lost.cancelled() => None,
+        _ = stop.cancelled() => {
+            heartbeat.abort();
+            app.store.release(video.id, owner, now_ms()).await?;
+            tracing::info!("shutting down: render handed back to the queue");
+            return Ok(());
+        }
+    };
+    heartbeat.abort();
+    match outcome {
+        None => tracing::warn!("lease lost; render abandoned"),
+        Some(Ok((rendered, _work_dir))) => finish(app, &video, owner, rendered).await?,
+        Some(Err(e)) => {
+            let reason = e.to_string();
+            if app.store.fail(video.id, owner, &reason, now_ms()).await? {
+                tracing::info!(reason = %reason, "render failed; credits refunded");
+            } else {
+                tracing::warn!("render failed after the lease was lost; nothing recorded");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Extends the lease every heartbeat; cancels `lost` when the lease is no longer ours.
+async fn keep_lease(
+    app: App,
+    id: ObjectId,
+    owner: String,
+    jobs: JobSettings,
+    lost: CancellationToken,
+) {
+    loop {
+        tokio::time::sleep(jobs.heartbeat).await;
+        let until = now_ms() + jobs.lease.as_millis() as i64;
+        match app.store.heartbeat(id, &owner, until).await {
+            Ok(true) => {}
+            Ok(false) => {
+                lost.cancel();
+                return;
+            }
+            Err(e) => tracing::warn!(error = %e, "heartbeat failed; will retry"),
+        }
+    }
+}
+
+/// Renders into a private temporary directory that is removed when dropped.
+async fn render(app: &App, video: &Video) -> Result<(Rendered, tempfile::TempDir), RenderError> {
+    let tmp_root = app.config.data_dir.join("tmp");
+    tokio::fs::create_dir_all(&tmp_root).await.map_err(|e| {
+        RenderError::Unavailable(format!("cannot create {}: {e}", tmp_root.display()))
+    })?;
+    let work_dir = tempfile::Builder::new()
+        .prefix("render-")
+        .tempdir_in(&tmp_root)
+        .map_err(|e| RenderError::Unavailable(format!("cannot create a work dir: {e}")))?;
+    let source = match video.kind {
+        VideoKind::AudioUpdate => fetch_source(app, video, work_dir.path()).await?,
+        _ => None,
+    };
+    let job = RenderJob {
+        video,
+        source_file: source.as_deref(),
+    };
+    let rendered = app.renderer.render(job, work_dir.path()).await?;
+    Ok((rendered, work_dir))
+}
+
+/// Copies an audio update's source video file into the work dir; `None` if it is gone.
+async fn fetch_source(
+    app: &App,
+    video: &Video,
+    dir: &std::path::Path,
+) -> Result<Option<std::path::PathBuf>, RenderError> {
+    let Some(pre) = video.pre_video_id.as_deref().and_then(ObjectId::parse) else {
+        return Ok(None);
+    };
+    let found = app
+        .store
+        .videos_by_ids(video.uid, &[pre])
+        .await
+        .map_err(|e| RenderError::Unavailable(e.to_string()))?;
+    let Some(key) = found.first().and_then(|v| v.blob_key.clone()) else {
+        return Ok(None);
+    };
+    let Some(bytes) = app
+        .blobs
+        .get(&key)
+        .await
+        .map_err(|e| RenderError::Unavailable(e.to_string()))?
+    else {
+        return Ok(None);
+    };
+    let path = dir.join("source.mp4");
+    tokio::fs::write(&path, &bytes)
+        .await
+        .map_err(|e| RenderError::Unavailable(format!("local disk error: {e}")))?;
+    Ok(Some(path))
+}
+
+/// Stages, uploads and completes. The staged outbox row means a crash anywhere here leaves a
+/// file the sweeper removes; completion takes the row back in the same transaction.
+async fn finish(app: &App, video: &Video, owner: &str, rendered: Rendered) -> anyhow::Result<()> {
+    let key = Blobs::key_for(
+        &video.id.to_hex(),
+        &format!("{:016x}", rand::random::<u64>()),
+    );
+    let grace = app.jobs.stage_grace.as_millis() as i64;
+    app.store.stage_blob(&key, now_ms() + grace).await?;
+    let bytes = tokio::fs::read(&rendered.file).await?;
+    app.blobs.put(&key, bytes.into()).await?;
+    let done = Completion {
+        id: video.id,
+        owner: owner.to_owned(),
+        blob_key: key.clone(),
+        video_duration: (rendered.duration * 1000.0).round() / 1000.0,
+    };
+    if app.store.complete(done, now_ms()).await? {
+        tracing::info!(duration = rendered.duration, "render complete");
+    } else {
+        // Deleted, failed or re-claimed meanwhile: our file must not outlive this moment.
+        app.blobs.delete(&key).await?;
+        tracing::warn!("lease lost before completion; output discarded");
+    }
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! Rendering: a pure plan (sizes, frame count, camera motion), frames drawn in Rust, and one
+//! ffmpeg child process per job that encodes them. `Renderer` is the plug-in point for other
+//! backends; `FfmpegRenderer` is the built-in one.
+
+mod builtin;
+pub mod ffmpeg;
+pub mod frames;
+pub mod plan;
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+
+pub use builtin::{FfmpegRenderer, RenderSettings};
+
+use crate::domain::catalogue::Catalogue;
+use crate::store::Video;
+
+/// What a render needs besides the video record.
+pub struct RenderJob<'a> {
+    pub video: &'a Video,
+    /// For audio updates: the source video's output file, already on local disk.
+    pub source_file: Option<&'a Path>,
+}
+
+/// A finished render: an MP4 on local disk and its measured length.
+#[derive(Debug)]
+pub struct Rendered {
+    pub file: PathBuf,
+    pub duration: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The job cannot succeed with these inputs; the message is shown as `error_reason`.
+    #[error("{0}")]
+    Input(String),
+    /// The renderer cannot work right now (missing ffmpeg, disk, ...).
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// A render backend: what it can make (served as the model and effect lists, and enforced on
+/// create) and how it makes it.
+#[async_trait]
+pub trait Renderer: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    fn catalogue(&self) -> &'static Catalogue;
+    /// Renders into a new file under `work_dir` (a private temporary directory).
+    async fn render(&self, job: RenderJob<'_>, work_dir: &Path) -> Result<Rendered, RenderError>;
+}

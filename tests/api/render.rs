@@ -1,0 +1,535 @@
+//! The whole render lifecycle through HTTP with real workers and real ffmpeg: create -> 3 with a
+//! playable MP4 (checked by ffprobe), failures with refunds, update-audio, deletes racing workers.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::assets::{spawn_assets, Assets};
+use crate::helpers::*;
+
+const CREATE: &str = "/api/open/v4/image2Video/createBySourcePrompt";
+
+/// ffmpeg must be installed (scripts/test installs it); say so plainly when it is not.
+fn require_ffmpeg() {
+    let ok = Command::new("ffprobe")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "ffmpeg/ffprobe are required for render tests: run scripts/test, or apt-get install ffmpeg"
+    );
+}
+
+async fn spawn_renderer(workers: usize) -> (TestApp, Assets) {
+    require_ffmpeg();
+    let assets = spawn_assets().await;
+    let app = spawn_with(|c| {
+        c.workers = Some(workers);
+        c.render.preset = "ultrafast".into();
+        c.jobs.poll_ms = 50;
+        c.jobs.reap_interval_ms = 200;
+    })
+    .await;
+    (app, assets)
+}
+
+/// Polls results until every id is 3 or 4 (or gone); returns the final records.
+async fn wait_done(app: &TestApp, account: &Account, ids: &[String]) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let answer = app.results(account, &ids.join(",")).await;
+        let items = answer["data"]["result"].as_array().unwrap().clone();
+        if items
+            .iter()
+            .all(|v| matches!(v["status"].as_i64(), Some(3) | Some(4)))
+        {
+            return items;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "renders did not finish: {items:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+struct Probe {
+    codec: String,
+    pix_fmt: String,
+    width: u64,
+    height: u64,
+    duration: f64,
+    has_audio: bool,
+}
+
+async fn download_and_probe(app: &TestApp, url: &str, dir: &Path) -> Probe {
+    let resp = app.client.get(url).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "video/mp4");
+    let bytes = resp.bytes().await.unwrap();
+    let file = dir.join(format!("{}.mp4", rand_suffix()));
+    std::fs::write(&file, &bytes).unwrap();
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_streams",
+            "-show_format",
+            "-of",
+            "json",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ffprobe: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let streams = info["streams"].as_array().unwrap();
+    let video = streams
+        .iter()
+        .find(|s| s["codec_type"] == "video")
+        .expect("a video stream");
+    Probe {
+        codec: video["codec_name"].as_str().unwrap().into(),
+        pix_fmt: video["pix_fmt"].as_str().unwrap().into(),
+        width: video["width"].as_u64().unwrap(),
+        height: video["height"].as_u64().unwrap(),
+        duration: info["format"]["duration"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap(),
+        has_audio: streams.iter().any(|s| s["codec_type"] == "audio"),
+    }
+}
+
+fn rand_suffix() -> String {
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+fn body(image_url: &str, resolution: &str, audio_type: i64, audio_url: &str) -> Value {
+    json!({
+        "image_url": image_url, "prompt": "slow zoom in on the grid", "negative_prompt": "",
+        "resolution": resolution, "audio_type": audio_type, "audio_url": audio_url, "video_length": 5
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn landscape_and_portrait_videos_render_to_playable_mp4s() {
+    let (app, assets) = spawn_renderer(2).await;
+    let me = app.create_account(1000).await;
+    let cases = [
+        (
+            assets.url("/landscape.png"),
+            "720p",
+            3,
+            String::new(),
+            (1280, 720),
+            false,
+        ),
+        (
+            assets.url("/portrait.jpg"),
+            "720p",
+            2,
+            assets.url("/tone.wav"),
+            (720, 1280),
+            true,
+        ),
+        (
+            assets.url("/square.webp"),
+            "720p",
+            1,
+            String::new(),
+            (1280, 720),
+            true,
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (image, res, audio_type, audio_url, _, _) in &cases {
+        let created = app
+            .post_as(&me.key, CREATE, body(image, res, *audio_type, audio_url))
+            .await;
+        assert_eq!(created["code"], 1000, "{created}");
+        ids.push(created["data"]["_id"].as_str().unwrap().to_owned());
+    }
+    let done = wait_done(&app, &me, &ids).await;
+    let tmp = tempfile::tempdir().unwrap();
+    for (item, (_, _, _, _, (w, h), audio)) in done.iter().zip(&cases) {
+        assert_eq!(item["status"], 3, "{item}");
+        let probe = download_and_probe(&app, item["video_url"].as_str().unwrap(), tmp.path()).await;
+        assert_eq!(probe.codec, "h264");
+        assert_eq!(probe.pix_fmt, "yuv420p");
+        assert_eq!((probe.width, probe.height), (*w, *h));
+        assert!(
+            (probe.duration - 5.0).abs() <= 0.1,
+            "duration {}",
+            probe.duration
+        );
+        assert_eq!(probe.has_audio, *audio, "{item}");
+        let reported = item["video_duration"].as_f64().unwrap();
+        assert!((reported - probe.duration).abs() < 0.01);
+    }
+    assert_eq!(
+        app.balance(&me).await,
+        1000 - 3 * 20,
+        "successful renders keep their charge"
+    );
+
+    // Browsers seek with ranges.
+    let url = done[0]["video_url"].as_str().unwrap();
+    let part = app
+        .client
+        .get(url)
+        .header("range", "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert!(part.headers()["content-range"]
+        .to_str()
+        .unwrap()
+        .starts_with("bytes 0-99/"));
+    assert_eq!(part.bytes().await.unwrap().len(), 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_inputs_fail_with_a_reason_and_a_refund() {
+    let (app, assets) = spawn_renderer(2).await;
+    let me = app.create_account(1000).await;
+    let cases = [
+        (assets.url("/notes.txt"), "unsupported image format"),
+        (assets.url("/animated.png"), "unsupported image format"),
+        (assets.url("/missing.png"), "404"),
+    ];
+    let mut ids = Vec::new();
+    for (url, _) in &cases {
+        ids.push(
+            app.post_as(&me.key, CREATE, body(url, "720p", 3, "")).await["data"]["_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let done = wait_done(&app, &me, &ids).await;
+    for (item, (_, reason)) in done.iter().zip(&cases) {
+        assert_eq!(item["status"], 4, "{item}");
+        let got = item["error_reason"].as_str().unwrap();
+        assert!(got.contains(reason), "expected {reason:?} in {got:?}");
+        assert_eq!(item["deduction_credit"], 0);
+        assert!(item.get("video_url").is_none());
+    }
+    assert_eq!(app.balance(&me).await, 1000, "every failure was refunded");
+    assert!(app.blob_keys().await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_addresses_are_refused_unless_allowed() {
+    require_ffmpeg();
+    let assets = spawn_assets().await;
+    let app = spawn_with(|c| {
+        c.workers = Some(1);
+        c.allow_private_urls = false;
+        c.jobs.poll_ms = 50;
+    })
+    .await;
+    let me = app.create_account(100).await;
+    let id = app
+        .post_as(
+            &me.key,
+            CREATE,
+            body(&assets.url("/landscape.png"), "720p", 3, ""),
+        )
+        .await["data"]["_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let done = wait_done(&app, &me, &[id]).await;
+    assert_eq!(done[0]["status"], 4);
+    assert!(
+        done[0]["error_reason"]
+            .as_str()
+            .unwrap()
+            .contains("private"),
+        "{}",
+        done[0]
+    );
+    assert_eq!(app.balance(&me).await, 100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_video_audio_makes_a_new_record_with_sound() {
+    let (app, assets) = spawn_renderer(1).await;
+    let me = app.create_account(1000).await;
+    let id = app
+        .post_as(
+            &me.key,
+            CREATE,
+            body(&assets.url("/landscape.png"), "720p", 3, ""),
+        )
+        .await["data"]["_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_done(&app, &me, std::slice::from_ref(&id)).await;
+    let update = app
+        .post_as(
+            &me.key,
+            "/api/open/v4/image2Video/updateVideoAudio",
+            json!({"pre_video_id": id, "audio_type": 2, "audio_url": assets.url("/tone.wav")}),
+        )
+        .await;
+    assert_eq!(update["code"], 1000, "{update}");
+    let data = &update["data"];
+    assert_eq!(data["pre_video_id"], id.as_str());
+    assert_eq!(data["only_add_audio"], true);
+    assert_eq!(data["status"], 1);
+    assert_eq!(data["deduction_credit"], 5);
+    let new_id = data["_id"].as_str().unwrap().to_owned();
+    assert_ne!(new_id, id);
+    let done = wait_done(&app, &me, std::slice::from_ref(&new_id)).await;
+    assert_eq!(done[0]["status"], 3, "{}", done[0]);
+    assert_eq!(done[0]["only_add_audio"], true);
+    let tmp = tempfile::tempdir().unwrap();
+    let probe = download_and_probe(&app, done[0]["video_url"].as_str().unwrap(), tmp.path()).await;
+    assert!(probe.has_audio);
+    assert!((probe.duration - 5.0).abs() <= 0.1);
+    assert_eq!(app.balance(&me).await, 1000 - 20 - 5);
+
+    for (body, code) in [
+        (
+            json!({"pre_video_id": "6650aa11bb22cc33dd44ee55", "audio_type": 1}),
+            1008,
+        ),
+        (json!({"pre_video_id": id, "audio_type": 3}), 1003),
+        (json!({"pre_video_id": id, "audio_type": 2}), 1003),
+        (json!({"audio_type": 1}), 1003),
+    ] {
+        let answer = app
+            .post_as(
+                &me.key,
+                "/api/open/v4/image2Video/updateVideoAudio",
+                body.clone(),
+            )
+            .await;
+        assert_eq!(answer["code"], code, "{body}: {answer}");
+    }
+    let queued = app
+        .post_as(
+            &me.key,
+            CREATE,
+            body(&assets.url("/landscape.png"), "720p", 3, ""),
+        )
+        .await;
+    let queued_id = queued["data"]["_id"].as_str().unwrap();
+    app.set_status(queued_id, 2).await;
+    let not_done = app
+        .post_as(
+            &me.key,
+            "/api/open/v4/image2Video/updateVideoAudio",
+            json!({"pre_video_id": queued_id, "audio_type": 1}),
+        )
+        .await;
+    assert_eq!(not_done["code"], 1010);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletes_racing_workers_never_leave_a_file_or_render_a_deleted_video() {
+    let (app, assets) = spawn_renderer(2).await;
+    let me = app.create_account(10_000).await;
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        ids.push(
+            app.post_as(
+                &me.key,
+                CREATE,
+                body(&assets.url("/landscape.png"), "720p", 3, ""),
+            )
+            .await["data"]["_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // Delete every other video, repeatedly, while workers are claiming and rendering.
+    let targets: Vec<String> = ids.iter().step_by(2).cloned().collect();
+    let mut deleted = std::collections::HashSet::new();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while deleted.len() < targets.len() {
+        assert!(Instant::now() < deadline, "deletes kept being refused");
+        let answer = app.delete(&me, &targets.join(",")).await;
+        for id in ids_of(&answer["data"]["successIds"]) {
+            assert!(deleted.insert(id), "an id was deleted twice");
+        }
+        for (id, msg) in refusals(&answer) {
+            assert!(msg == PROCESSING || deleted.contains(&id), "{id}: {msg}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let survivors: Vec<String> = ids.iter().skip(1).step_by(2).cloned().collect();
+    let done = wait_done(&app, &me, &survivors).await;
+    assert!(done.iter().all(|v| v["status"] == 3));
+    // Quiescence: let the sweeper catch up with any file a late worker wrote.
+    let expected: std::collections::HashSet<String> = done
+        .iter()
+        .map(|v| {
+            v["video_url"]
+                .as_str()
+                .unwrap()
+                .split("/files/")
+                .nth(1)
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        i2v::outbox::sweep(app.app.store.as_ref(), &app.app.blobs)
+            .await
+            .unwrap();
+        let keys: std::collections::HashSet<String> = app.blob_keys().await.into_iter().collect();
+        if keys == expected {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "files {keys:?} != rows {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for id in &targets {
+        assert_eq!(app.status_of(&me, id).await, None);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_that_lost_its_lease_writes_nothing_and_the_job_is_rendered_again() {
+    let (app, assets) = spawn_with_lease_and_assets().await;
+    let me = app.create_account(100).await;
+    let id = app
+        .post_as(
+            &me.key,
+            CREATE,
+            body(&assets.url("/landscape.png"), "720p", 3, ""),
+        )
+        .await["data"]["_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A worker claims the job and dies (never heartbeats, never finishes).
+    let store = &app.app.store;
+    let now = i2v::clock::now_ms();
+    let claimed = store
+        .claim_next("dead-worker/1", now, now + 300)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.id.to_hex(), id);
+    // Its late result, staged and uploaded before it noticed anything.
+    let stale_key = i2v::blobs::Blobs::key_for(&id, "stale");
+    store.stage_blob(&stale_key, now).await.unwrap();
+    app.app
+        .blobs
+        .put(&stale_key, bytes::Bytes::from_static(b"stale"))
+        .await
+        .unwrap();
+
+    // The reaper returns the job and a live worker renders it.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let live = tokio::spawn(i2v::jobs::run_worker(
+        app.app.clone(),
+        "live".into(),
+        stop.clone(),
+    ));
+    let done = wait_done(&app, &me, std::slice::from_ref(&id)).await;
+    assert_eq!(done[0]["status"], 3);
+    let late = i2v::store::Completion {
+        id: claimed.id,
+        owner: "dead-worker/1".into(),
+        blob_key: stale_key.clone(),
+        video_duration: 1.0,
+    };
+    assert!(
+        !store.complete(late, i2v::clock::now_ms()).await.unwrap(),
+        "the stale worker is fenced off"
+    );
+    i2v::outbox::sweep(store.as_ref(), &app.app.blobs)
+        .await
+        .unwrap();
+    let keys = app.blob_keys().await;
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(!keys[0].contains("stale"));
+    assert!(done[0]["video_url"].as_str().unwrap().ends_with(&keys[0]));
+    stop.cancel();
+    live.await.unwrap();
+}
+
+async fn spawn_with_lease_and_assets() -> (TestApp, Assets) {
+    require_ffmpeg();
+    let assets = spawn_assets().await;
+    let app = spawn_with(|c| {
+        c.workers = Some(0);
+        c.render.preset = "ultrafast".into();
+        c.jobs.poll_ms = 50;
+        c.jobs.reap_interval_ms = 100;
+    })
+    .await;
+    (app, assets)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_removes_the_file_but_keeps_the_record() {
+    let (app, assets) = spawn_renderer(1).await;
+    let me = app.create_account(100).await;
+    let id = app
+        .post_as(
+            &me.key,
+            CREATE,
+            body(&assets.url("/landscape.png"), "720p", 3, ""),
+        )
+        .await["data"]["_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let done = wait_done(&app, &me, std::slice::from_ref(&id)).await;
+    let url = done[0]["video_url"].as_str().unwrap().to_owned();
+    let now = i2v::clock::now_ms();
+    assert_eq!(
+        app.app
+            .store
+            .expire_outputs(now + 1, now, 100)
+            .await
+            .unwrap(),
+        1
+    );
+    i2v::outbox::sweep(app.app.store.as_ref(), &app.app.blobs)
+        .await
+        .unwrap();
+    let after = app.results(&me, &id).await;
+    let record = &after["data"]["result"][0];
+    assert_eq!(record["status"], 3);
+    assert!(record.get("video_url").is_none(), "{record}");
+    assert_eq!(
+        app.client.get(&url).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert!(app.blob_keys().await.is_empty());
+    // The record can still be deleted.
+    assert_eq!(
+        ids_of(&app.delete(&me, &id).await["data"]["successIds"]),
+        vec![id]
+    );
+}
