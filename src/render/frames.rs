@@ -21,8 +21,9 @@ use super::plan::RenderPlan;
 /// The largest source accepted, in pixels.
 pub const MAX_PIXELS: u64 = 50_000_000;
 
-/// Per-frame filter: cheap, and sources are pre-scaled so it never shrinks by much.
-const FRAME_FILTER: ResizeAlg = ResizeAlg::Convolution(FilterType::Bilinear);
+/// Per-frame filter: bicubic keeps zoomed-in frames sharp for ~20% more time than bilinear;
+/// sources are pre-scaled, so it never has to shrink by much.
+const FRAME_FILTER: ResizeAlg = ResizeAlg::Convolution(FilterType::CatmullRom);
 /// One-off resizes (pre-scaling, the last image) can afford the sharpest filter.
 const ONE_OFF_FILTER: ResizeAlg = ResizeAlg::Convolution(FilterType::Lanczos3);
 
