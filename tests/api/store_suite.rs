@@ -1437,6 +1437,68 @@ pub async fn check_concurrent_claims(store: Arc<dyn Store>) {
         .is_none());
 }
 
+pub async fn check_release_and_expire_outputs(store: Arc<dyn Store>) {
+    let a = new_account(&store, 100).await;
+    let now = 1_700_000_000_000;
+    let v = video(&a, now, 20);
+    store
+        .create_videos(a.uid(), vec![v.clone()], now)
+        .await
+        .unwrap();
+    claim_expect(&store, "w1", now + 10, now + 60_000, v.id).await;
+    assert!(
+        !store.release(v.id, "w2", now + 20).await.unwrap(),
+        "only the lease holder releases"
+    );
+    assert!(store.release(v.id, "w1", now + 20).await.unwrap());
+    assert_eq!(
+        status_of(&store, a.uid(), v.id).await,
+        Some(VideoStatus::Queued)
+    );
+    assert!(
+        !store.heartbeat(v.id, "w1", now + 100_000).await.unwrap(),
+        "the lease is gone"
+    );
+    // A released claim does not count against max_attempts.
+    let again = store
+        .claim_next("w3", now + 30, now + 60_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.attempts, 1);
+    let done = Completion {
+        id: v.id,
+        owner: "w3".into(),
+        blob_key: "videos/x/a.mp4".into(),
+        video_duration: 5.0,
+    };
+    assert!(store.complete(done, now + 40).await.unwrap());
+
+    // Retention: only outputs completed before the cutoff are forgotten; records stay.
+    assert_eq!(
+        store.expire_outputs(now + 40, now + 50, 10).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        store.expire_outputs(now + 41, now + 50, 10).await.unwrap(),
+        1
+    );
+    let kept = store.videos_by_ids(a.uid(), &[v.id]).await.unwrap();
+    assert_eq!(kept[0].status, VideoStatus::Completed);
+    assert_eq!(kept[0].blob_key, None);
+    assert_eq!(store.blob_key_of(v.id).await.unwrap(), None);
+    let due = store.due_blob_deletions(now + 50, 10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|d| d.blob_key.as_str()).collect::<Vec<_>>(),
+        vec!["videos/x/a.mp4"]
+    );
+    assert_eq!(
+        store.expire_outputs(i64::MAX, now + 60, 10).await.unwrap(),
+        0,
+        "nothing left to expire"
+    );
+}
+
 // --- running the suite -----------------------------------------------------------------------
 
 /// Runs every check, each against a fresh store from `make`.
@@ -1463,6 +1525,7 @@ where
     check_blob_outbox(make().await).await;
     check_concurrent_deletes_of_one_id(make().await).await;
     check_concurrent_claims(make().await).await;
+    check_release_and_expire_outputs(make().await).await;
 }
 
 /// Every check against a fresh SQLite file.
@@ -1506,6 +1569,7 @@ mod sqlite {
         check_held_video_is_never_claimed_nor_reaped,
         check_force_status,
         check_blob_outbox,
+        check_release_and_expire_outputs,
         check_concurrent_deletes_of_one_id,
         check_concurrent_claims,
     );
@@ -1524,6 +1588,6 @@ mod sqlite {
             }
         })
         .await;
-        assert_eq!(dirs.lock().unwrap().len(), 18);
+        assert_eq!(dirs.lock().unwrap().len(), 19, "one fresh store per check");
     }
 }
