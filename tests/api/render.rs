@@ -533,3 +533,65 @@ async fn retention_removes_the_file_but_keeps_the_record() {
         vec![id]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_images_and_a_missing_ffmpeg_fail_with_their_reasons() {
+    let assets = spawn_assets().await;
+    let small_cap = spawn_with(|c| {
+        c.workers = Some(1);
+        c.jobs.poll_ms = 50;
+        c.render.max_image_bytes = 1000;
+    })
+    .await;
+    let me = small_cap.create_account(100).await;
+    let id = small_cap
+        .post_as(
+            &me.key,
+            CREATE,
+            body(&assets.url("/landscape.png"), "720p", 3, ""),
+        )
+        .await["data"]["_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let done = wait_done(&small_cap, &me, &[id]).await;
+    assert_eq!(done[0]["status"], 4);
+    assert!(
+        done[0]["error_reason"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 1000 bytes"),
+        "{}",
+        done[0]
+    );
+    assert_eq!(small_cap.balance(&me).await, 100);
+
+    let no_ffmpeg = spawn_with(|c| {
+        c.workers = Some(1);
+        c.jobs.poll_ms = 50;
+        c.render.ffmpeg = "/nonexistent/ffmpeg".into();
+    })
+    .await;
+    let me = no_ffmpeg.create_account(100).await;
+    let id = no_ffmpeg
+        .post_as(
+            &me.key,
+            CREATE,
+            body(&assets.url("/landscape.png"), "720p", 3, ""),
+        )
+        .await["data"]["_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let done = wait_done(&no_ffmpeg, &me, &[id]).await;
+    assert_eq!(done[0]["status"], 4);
+    assert!(
+        done[0]["error_reason"]
+            .as_str()
+            .unwrap()
+            .contains("ffmpeg is not installed"),
+        "{}",
+        done[0]
+    );
+    assert_eq!(no_ffmpeg.balance(&me).await, 100);
+}
