@@ -34,6 +34,7 @@ pub struct Config {
     pub jobs: Jobs,
     pub retention: Retention,
     pub outbound: Outbound,
+    pub webhooks: crate::webhooks::WebhookConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -166,6 +167,7 @@ impl Default for Config {
             jobs: Jobs::default(),
             retention: Retention::default(),
             outbound: Outbound::default(),
+            webhooks: crate::webhooks::WebhookConfig::default(),
         }
     }
 }
@@ -293,6 +295,9 @@ impl Config {
         }
         if self.jobs.heartbeat_ms == 0 || self.jobs.heartbeat_ms >= self.jobs.lease_ms {
             return bad("jobs.heartbeat_ms must be positive and shorter than jobs.lease_ms");
+        }
+        if self.webhooks.max_attempts < 1 || self.webhooks.backoff_base_ms == 0 {
+            return bad("webhooks.max_attempts and webhooks.backoff_base_ms must be positive");
         }
         if self.jobs.max_attempts < 1 {
             return bad("jobs.max_attempts must be at least 1");

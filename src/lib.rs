@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod render;
 pub mod service;
 pub mod store;
+pub mod webhooks;
 
 use std::future::Future;
 
@@ -68,6 +69,7 @@ fn start_background(app: &App, workers: usize, stop: &CancellationToken) -> Join
         app.jobs.reap_interval,
         stop.clone(),
     ));
+    set.spawn(webhooks::run_deliveries(app.clone(), stop.clone()));
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "i2v".into());
     for n in 0..workers {
         let name = format!("{host}-{}-w{n}", std::process::id());

@@ -7,6 +7,8 @@ mod body;
 pub mod error;
 mod files;
 
+pub use files::video_url;
+
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};

@@ -109,6 +109,33 @@ pub trait Store: Send + Sync + 'static {
     async fn expire_outputs(&self, completed_before: i64, now: i64, limit: i64)
         -> StoreResult<u64>;
 
+    // --- webhook outbox (rows are written by the status changes above) ---
+    /// Claims up to `limit` due deliveries for sending until `lease_until`; a delivery waits while
+    /// an older one for the same video is still pending, so callbacks arrive in order.
+    async fn claim_webhooks(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<WebhookDelivery>>;
+    /// The account's clientId and sealed secret (webhook encryption keys).
+    async fn webhook_credentials(&self, uid: i64) -> StoreResult<Option<(String, String)>>;
+    /// Logs one attempt and moves the delivery on.
+    async fn finish_webhook_attempt(
+        &self,
+        id: i64,
+        attempt: WebhookAttempt,
+        outcome: WebhookOutcome,
+    ) -> StoreResult<()>;
+    /// Deliveries (newest first), optionally of one video, each with its attempts.
+    async fn webhook_deliveries(
+        &self,
+        video_id: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<(WebhookDelivery, Vec<WebhookAttempt>)>>;
+    /// Makes a delivery pending again, due now. False when there is no such delivery.
+    async fn redeliver_webhook(&self, id: i64, now: i64) -> StoreResult<bool>;
+
     // --- file-deletion outbox ---
     /// Records that `blob_key` must be removed at or after `not_before` unless a completion takes
     /// it back. Workers call this before uploading, so a crash never leaves an unowned file.

@@ -158,6 +158,43 @@ async fn refund(
     Ok(())
 }
 
+/// Records the callback for the video's current status, if it has a webhook URL. Called inside
+/// every transaction that moves a video to 2, 3 or 4.
+async fn enqueue_webhook(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: &str,
+    now: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (video_id, uid, url, video_status, blob_key, state, attempts, \
+         next_attempt_at, created_at) \
+         SELECT _id, uid, webhook_url, status, blob_key, 'pending', 0, ?2, ?2 FROM videos \
+         WHERE _id = ?1 AND webhook_url <> '' AND status IN (2, 3, 4)",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn delivery_from_row(row: &SqliteRow) -> StoreResult<WebhookDelivery> {
+    Ok(WebhookDelivery {
+        id: row.try_get("id")?,
+        video_id: row.try_get("video_id")?,
+        uid: row.try_get("uid")?,
+        url: row.try_get("url")?,
+        video_status: row.try_get("video_status")?,
+        blob_key: row.try_get("blob_key")?,
+        state: row.try_get("state")?,
+        attempts: row.try_get("attempts")?,
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        last_error: row.try_get("last_error")?,
+        created_at: row.try_get("created_at")?,
+        finished_at: row.try_get("finished_at")?,
+    })
+}
+
 /// Moves a video to failed and refunds what it was charged; the caller has checked the lease.
 async fn fail_and_refund(
     tx: &mut Transaction<'static, Sqlite>,
@@ -179,6 +216,7 @@ async fn fail_and_refund(
     .bind(now)
     .execute(&mut **tx)
     .await?;
+    enqueue_webhook(tx, id, now).await?;
     refund(tx, uid, charged, id, now).await
 }
 
@@ -496,6 +534,12 @@ impl Store for SqliteStore {
             }
         }
         if !deleted.is_empty() {
+            // Deletion removes every trace: pending and past callbacks go with the video.
+            sqlx::query("DELETE FROM webhook_deliveries WHERE uid = ?1 AND video_id IN (SELECT value FROM json_each(?2))")
+                .bind(uid)
+                .bind(id_array(&deleted))
+                .execute(&mut *tx)
+                .await?;
             // The ledger keeps the amounts (balances must stay auditable) but not which video.
             sqlx::query("UPDATE credit_ledger SET video_id = NULL WHERE uid = ?1 AND video_id IN (SELECT value FROM json_each(?2))")
                 .bind(uid)
@@ -556,6 +600,7 @@ impl Store for SqliteStore {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
+                enqueue_webhook(&mut tx, &hex, now).await?;
             }
             ForcedStatus::Requeue => {
                 sqlx::query(
@@ -597,6 +642,9 @@ impl Store for SqliteStore {
         .fetch_optional(&mut *tx)
         .await?;
         let video = row.as_ref().map(video_from_row).transpose()?;
+        if let Some(v) = &video {
+            enqueue_webhook(&mut tx, &v.id.to_hex(), now).await?;
+        }
         tx.commit().await?;
         Ok(video)
     }
@@ -634,6 +682,7 @@ impl Store for SqliteStore {
             .bind(&done.blob_key)
             .execute(&mut *tx)
             .await?;
+        enqueue_webhook(&mut tx, &done.id.to_hex(), now).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -716,6 +765,129 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(expired.len() as u64)
+    }
+
+    async fn claim_webhooks(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<WebhookDelivery>> {
+        let mut tx = self.write_tx().await?;
+        let rows = sqlx::query(
+            "UPDATE webhook_deliveries SET lease_until = ?2 WHERE id IN ( \
+               SELECT d.id FROM webhook_deliveries d \
+               WHERE d.state = 'pending' AND d.next_attempt_at <= ?1 \
+                 AND (d.lease_until IS NULL OR d.lease_until < ?1) \
+                 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
+                                 WHERE e.video_id = d.video_id AND e.id < d.id AND e.state = 'pending') \
+               ORDER BY d.id LIMIT ?3) \
+             RETURNING *",
+        )
+        .bind(now)
+        .bind(lease_until)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut found = rows
+            .iter()
+            .map(delivery_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        found.sort_by_key(|d| d.id);
+        Ok(found)
+    }
+
+    async fn webhook_credentials(&self, uid: i64) -> StoreResult<Option<(String, String)>> {
+        let row = sqlx::query("SELECT client_id, sealed_secret FROM credentials WHERE uid = ?1")
+            .bind(uid)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    }
+
+    async fn finish_webhook_attempt(
+        &self,
+        id: i64,
+        attempt: WebhookAttempt,
+        outcome: WebhookOutcome,
+    ) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query("INSERT INTO webhook_attempts (delivery_id, attempt, at, http_status, error) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .bind(id)
+            .bind(attempt.attempt)
+            .bind(attempt.at)
+            .bind(attempt.http_status)
+            .bind(&attempt.error)
+            .execute(&mut *tx)
+            .await?;
+        let (state, next, error): (&str, Option<i64>, Option<String>) = match outcome {
+            WebhookOutcome::Delivered => ("delivered", None, None),
+            WebhookOutcome::Skipped => ("skipped", None, None),
+            WebhookOutcome::Retry(at) => ("pending", Some(at), attempt.error.clone()),
+            WebhookOutcome::GiveUp(reason) => ("failed", None, Some(reason)),
+        };
+        sqlx::query(
+            "UPDATE webhook_deliveries SET state = ?2, attempts = ?3, next_attempt_at = COALESCE(?4, next_attempt_at), \
+             lease_until = NULL, last_error = ?5, finished_at = CASE WHEN ?2 = 'pending' THEN NULL ELSE ?6 END \
+             WHERE id = ?1",
+        )
+        .bind(id)
+        .bind(state)
+        .bind(attempt.attempt)
+        .bind(next)
+        .bind(error)
+        .bind(attempt.at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        video_id: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<(WebhookDelivery, Vec<WebhookAttempt>)>> {
+        let rows = sqlx::query(
+            "SELECT * FROM webhook_deliveries WHERE ?1 IS NULL OR video_id = ?1 ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(video_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let delivery = delivery_from_row(row)?;
+            let attempts = sqlx::query("SELECT attempt, at, http_status, error FROM webhook_attempts WHERE delivery_id = ?1 ORDER BY id")
+                .bind(delivery.id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|a| {
+                    Ok(WebhookAttempt {
+                        attempt: a.try_get(0)?,
+                        at: a.try_get(1)?,
+                        http_status: a.try_get(2)?,
+                        error: a.try_get(3)?,
+                    })
+                })
+                .collect::<StoreResult<Vec<_>>>()?;
+            out.push((delivery, attempts));
+        }
+        Ok(out)
+    }
+
+    async fn redeliver_webhook(&self, id: i64, now: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?2, \
+             lease_until = NULL, finished_at = NULL WHERE id = ?1",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn stage_blob(&self, blob_key: &str, not_before: i64) -> StoreResult<()> {

@@ -135,3 +135,41 @@ pub struct Completion {
     pub blob_key: String,
     pub video_duration: f64,
 }
+
+/// One callback to send (or sent): the video's status change it reports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookDelivery {
+    pub id: i64,
+    pub video_id: String,
+    pub uid: i64,
+    pub url: String,
+    pub video_status: i64,
+    /// The output file for status 3, to build `url` of the payload.
+    pub blob_key: Option<String>,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct WebhookAttempt {
+    pub attempt: i64,
+    pub at: i64,
+    pub http_status: Option<i64>,
+    pub error: Option<String>,
+}
+
+/// What one delivery attempt led to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WebhookOutcome {
+    Delivered,
+    /// Try again at this time.
+    Retry(i64),
+    /// No more attempts; the reason is kept.
+    GiveUp(String),
+    /// Not sent by policy (e.g. status-2 callbacks turned off).
+    Skipped,
+}
