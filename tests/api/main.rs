@@ -12,3 +12,4 @@ mod render;
 mod requests;
 mod results;
 mod store_suite;
+mod webhooks;

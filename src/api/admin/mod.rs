@@ -4,6 +4,7 @@
 
 mod accounts;
 mod videos;
+mod webhooks;
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -28,6 +29,8 @@ pub fn routes(app: App) -> Router<App> {
             post(accounts::rotate_secret),
         )
         .route("/videos/{id}/status", post(videos::set_status))
+        .route("/webhooks", axum::routing::get(webhooks::list))
+        .route("/webhooks/{id}/redeliver", post(webhooks::redeliver))
         .layer(middleware::from_fn_with_state(app, require_admin))
 }
 

@@ -1,0 +1,63 @@
+//! Admin: inspect webhook deliveries and their attempts; redeliver one.
+
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::api::error::{ok, ApiError, ApiResult};
+use crate::app::App;
+use crate::clock::now_ms;
+use crate::service::ServiceError;
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    video_id: Option<String>,
+    limit: Option<String>,
+}
+
+pub async fn list(State(app): State<App>, Query(q): Query<ListQuery>) -> ApiResult {
+    let limit = match q.limit.as_deref() {
+        None | Some("") => 100,
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| ApiError::param("limit must be an integer from 1 to 1000"))?,
+    };
+    let video_id = q.video_id.as_deref().filter(|v| !v.is_empty());
+    let found = app
+        .store
+        .webhook_deliveries(video_id, limit)
+        .await
+        .map_err(ServiceError::from)?;
+    let items: Vec<Value> = found
+        .into_iter()
+        .map(|(d, attempts)| {
+            json!({
+                "id": d.id, "video_id": d.video_id, "uid": d.uid, "url": d.url,
+                "video_status": d.video_status, "state": d.state, "attempts": d.attempts,
+                "next_attempt_at": d.next_attempt_at, "last_error": d.last_error,
+                "created_at": d.created_at, "finished_at": d.finished_at,
+                "attempt_log": attempts.iter().map(|a| json!({
+                    "attempt": a.attempt, "at": a.at, "http_status": a.http_status, "error": a.error,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(ok("OK", json!({ "result": items })))
+}
+
+pub async fn redeliver(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::param(format!("delivery id must be an integer, got {id:?}")))?;
+    if !app
+        .store
+        .redeliver_webhook(id, now_ms())
+        .await
+        .map_err(ServiceError::from)?
+    {
+        return Err(ServiceError::NotFound(format!("no webhook delivery {id}")).into());
+    }
+    Ok(ok("OK", json!({ "id": id, "state": "pending" })))
+}
