@@ -57,7 +57,7 @@ fn open(body: &Value, client_id: &str, client_secret: &str) -> Value {
         .expect("timestamp is a number")
         .to_string();
     let nonce = body["nonce"].as_str().expect("nonce is a string");
-    let mut parts = vec![
+    let mut parts = [
         client_id.to_owned(),
         timestamp,
         nonce.to_owned(),
