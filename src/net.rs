@@ -50,7 +50,8 @@ impl Outbound {
     pub fn new(policy: NetPolicy) -> Outbound {
         let allow_private = policy.allow_private;
         let redirects = redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= MAX_REDIRECTS {
+            // `previous()` holds every URL requested so far, the original one included.
+            if attempt.previous().len() > MAX_REDIRECTS {
                 attempt.error("too many redirects")
             } else if !matches!(attempt.url().scheme(), "http" | "https") {
                 attempt.error("redirect to a non-http URL")
@@ -297,6 +298,79 @@ mod tests {
         ] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
+    }
+
+    /// A loopback server (the opt-in is on): `/hop/N` redirects to `/hop/N-1`, `/hop/0` answers
+    /// 10 KiB, `/stream` answers 10 KiB without a length.
+    async fn local_server() -> String {
+        use axum::extract::Path;
+        use axum::response::{IntoResponse, Redirect};
+        use axum::routing::get;
+        let app = axum::Router::new()
+            .route(
+                "/hop/{n}",
+                get(|Path(n): Path<u32>| async move {
+                    if n == 0 {
+                        vec![7u8; 10 * 1024].into_response()
+                    } else {
+                        Redirect::temporary(&format!("/hop/{}", n - 1)).into_response()
+                    }
+                }),
+            )
+            .route(
+                "/stream",
+                get(|| async {
+                    let chunks = futures::stream::iter(
+                        (0..10).map(|_| Ok::<_, std::io::Error>(vec![1u8; 1024])),
+                    );
+                    axum::body::Body::from_stream(chunks)
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        base
+    }
+
+    #[tokio::test]
+    async fn redirects_are_limited_and_sizes_capped() {
+        let base = local_server().await;
+        let out = Outbound::new(NetPolicy {
+            allow_private: true,
+            connect_timeout: Duration::from_secs(2),
+            timeout: Duration::from_secs(5),
+        });
+        assert_eq!(
+            out.fetch(&format!("{base}/hop/5"), 1 << 20)
+                .await
+                .unwrap()
+                .len(),
+            10 * 1024
+        );
+        let too_many = out.fetch(&format!("{base}/hop/6"), 1 << 20).await;
+        assert!(
+            matches!(&too_many, Err(FetchError::Network { reason, .. }) if reason.contains("too many redirects")),
+            "{too_many:?}"
+        );
+        assert!(matches!(
+            out.fetch(&format!("{base}/hop/0"), 1000).await,
+            Err(FetchError::TooLarge { max: 1000, .. })
+        ));
+        assert!(matches!(
+            out.fetch(&format!("{base}/stream"), 5000).await,
+            Err(FetchError::TooLarge { .. })
+        ));
+        assert_eq!(
+            out.fetch(&format!("{base}/stream"), 20_000)
+                .await
+                .unwrap()
+                .len(),
+            10 * 1024
+        );
+        assert!(matches!(
+            out.fetch(&format!("{base}/nope"), 10).await,
+            Err(FetchError::Status { status: 404, .. })
+        ));
     }
 
     #[tokio::test]
