@@ -231,8 +231,7 @@ async fn deliveries_survive_a_restart_mid_retry() {
     let got = wait_for(&receiver, 2).await;
     assert_eq!(open(&got[1], &me.client_id, &me.key)["status"], 4);
     // The restarted server has default webhook settings; the row carried the schedule over.
-    let list = deliveries(&app, &id).await;
-    assert_eq!(list[0]["state"], "delivered");
+    let list = wait_state(&app, &id, &["delivered"]).await;
     assert_eq!(list[0]["attempts"], 2);
 }
 
