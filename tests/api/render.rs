@@ -121,6 +121,12 @@ fn rand_suffix() -> String {
     )
 }
 
+async fn create(app: &TestApp, me: &Account, body: Value) -> String {
+    let created = app.post_as(&me.key, CREATE, body).await;
+    assert_eq!(created["code"], 1000, "{created}");
+    created["data"]["_id"].as_str().unwrap().to_owned()
+}
+
 fn body(image_url: &str, resolution: &str, audio_type: i64, audio_url: &str) -> Value {
     json!({
         "image_url": image_url, "prompt": "slow zoom in on the grid", "negative_prompt": "",
@@ -160,11 +166,7 @@ async fn landscape_and_portrait_videos_render_to_playable_mp4s() {
     ];
     let mut ids = Vec::new();
     for (image, res, audio_type, audio_url, _, _) in &cases {
-        let created = app
-            .post_as(&me.key, CREATE, body(image, res, *audio_type, audio_url))
-            .await;
-        assert_eq!(created["code"], 1000, "{created}");
-        ids.push(created["data"]["_id"].as_str().unwrap().to_owned());
+        ids.push(create(&app, &me, body(image, res, *audio_type, audio_url)).await);
     }
     let done = wait_done(&app, &me, &ids).await;
     let tmp = tempfile::tempdir().unwrap();
@@ -217,12 +219,7 @@ async fn bad_inputs_fail_with_a_reason_and_a_refund() {
     ];
     let mut ids = Vec::new();
     for (url, _) in &cases {
-        ids.push(
-            app.post_as(&me.key, CREATE, body(url, "720p", 3, "")).await["data"]["_id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        ids.push(create(&app, &me, body(url, "720p", 3, "")).await);
     }
     let done = wait_done(&app, &me, &ids).await;
     for (item, (_, reason)) in done.iter().zip(&cases) {
@@ -237,53 +234,15 @@ async fn bad_inputs_fail_with_a_reason_and_a_refund() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn private_addresses_are_refused_unless_allowed() {
-    require_ffmpeg();
-    let assets = spawn_assets().await;
-    let app = spawn_with(|c| {
-        c.workers = Some(1);
-        c.allow_private_urls = false;
-        c.jobs.poll_ms = 50;
-    })
-    .await;
-    let me = app.create_account(100).await;
-    let id = app
-        .post_as(
-            &me.key,
-            CREATE,
-            body(&assets.url("/landscape.png"), "720p", 3, ""),
-        )
-        .await["data"]["_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let done = wait_done(&app, &me, &[id]).await;
-    assert_eq!(done[0]["status"], 4);
-    assert!(
-        done[0]["error_reason"]
-            .as_str()
-            .unwrap()
-            .contains("private"),
-        "{}",
-        done[0]
-    );
-    assert_eq!(app.balance(&me).await, 100);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn update_video_audio_makes_a_new_record_with_sound() {
     let (app, assets) = spawn_renderer(1).await;
     let me = app.create_account(1000).await;
-    let id = app
-        .post_as(
-            &me.key,
-            CREATE,
-            body(&assets.url("/landscape.png"), "720p", 3, ""),
-        )
-        .await["data"]["_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create(
+        &app,
+        &me,
+        body(&assets.url("/landscape.png"), "720p", 3, ""),
+    )
+    .await;
     wait_done(&app, &me, std::slice::from_ref(&id)).await;
     let update = app
         .post_as(
@@ -327,15 +286,13 @@ async fn update_video_audio_makes_a_new_record_with_sound() {
             .await;
         assert_eq!(answer["code"], code, "{body}: {answer}");
     }
-    let queued = app
-        .post_as(
-            &me.key,
-            CREATE,
-            body(&assets.url("/landscape.png"), "720p", 3, ""),
-        )
-        .await;
-    let queued_id = queued["data"]["_id"].as_str().unwrap();
-    app.set_status(queued_id, 2).await;
+    let queued_id = create(
+        &app,
+        &me,
+        body(&assets.url("/landscape.png"), "720p", 3, ""),
+    )
+    .await;
+    app.set_status(&queued_id, 2).await;
     let not_done = app
         .post_as(
             &me.key,
@@ -353,15 +310,12 @@ async fn deletes_racing_workers_never_leave_a_file_or_render_a_deleted_video() {
     let mut ids = Vec::new();
     for _ in 0..12 {
         ids.push(
-            app.post_as(
-                &me.key,
-                CREATE,
+            create(
+                &app,
+                &me,
                 body(&assets.url("/landscape.png"), "720p", 3, ""),
             )
-            .await["data"]["_id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
+            .await,
         );
     }
     // Delete every other video, repeatedly, while workers are claiming and rendering.
@@ -419,16 +373,12 @@ async fn deletes_racing_workers_never_leave_a_file_or_render_a_deleted_video() {
 async fn a_worker_that_lost_its_lease_writes_nothing_and_the_job_is_rendered_again() {
     let (app, assets) = spawn_with_lease_and_assets().await;
     let me = app.create_account(100).await;
-    let id = app
-        .post_as(
-            &me.key,
-            CREATE,
-            body(&assets.url("/landscape.png"), "720p", 3, ""),
-        )
-        .await["data"]["_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create(
+        &app,
+        &me,
+        body(&assets.url("/landscape.png"), "720p", 3, ""),
+    )
+    .await;
     // A worker claims the job and dies (never heartbeats, never finishes).
     let store = &app.app.store;
     let now = i2v::clock::now_ms();
@@ -494,16 +444,12 @@ async fn spawn_with_lease_and_assets() -> (TestApp, Assets) {
 async fn retention_removes_the_file_but_keeps_the_record() {
     let (app, assets) = spawn_renderer(1).await;
     let me = app.create_account(100).await;
-    let id = app
-        .post_as(
-            &me.key,
-            CREATE,
-            body(&assets.url("/landscape.png"), "720p", 3, ""),
-        )
-        .await["data"]["_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = create(
+        &app,
+        &me,
+        body(&assets.url("/landscape.png"), "720p", 3, ""),
+    )
+    .await;
     let done = wait_done(&app, &me, std::slice::from_ref(&id)).await;
     let url = done[0]["video_url"].as_str().unwrap().to_owned();
     let now = i2v::clock::now_ms();
@@ -534,64 +480,44 @@ async fn retention_removes_the_file_but_keeps_the_record() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn oversized_images_and_a_missing_ffmpeg_fail_with_their_reasons() {
-    let assets = spawn_assets().await;
-    let small_cap = spawn_with(|c| {
+/// Renders the landscape image on a server configured by `tweak`; the video must fail with
+/// `reason` and be refunded.
+async fn fails_with(assets: &Assets, tweak: impl FnOnce(&mut i2v::Config), reason: &str) {
+    let app = spawn_with(|c| {
         c.workers = Some(1);
         c.jobs.poll_ms = 50;
-        c.render.max_image_bytes = 1000;
+        tweak(c);
     })
     .await;
-    let me = small_cap.create_account(100).await;
-    let id = small_cap
-        .post_as(
-            &me.key,
-            CREATE,
-            body(&assets.url("/landscape.png"), "720p", 3, ""),
-        )
-        .await["data"]["_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let done = wait_done(&small_cap, &me, &[id]).await;
+    let me = app.create_account(100).await;
+    let id = create(
+        &app,
+        &me,
+        body(&assets.url("/landscape.png"), "720p", 3, ""),
+    )
+    .await;
+    let done = wait_done(&app, &me, &[id]).await;
     assert_eq!(done[0]["status"], 4);
-    assert!(
-        done[0]["error_reason"]
-            .as_str()
-            .unwrap()
-            .contains("larger than 1000 bytes"),
-        "{}",
-        done[0]
-    );
-    assert_eq!(small_cap.balance(&me).await, 100);
+    let got = done[0]["error_reason"].as_str().unwrap();
+    assert!(got.contains(reason), "expected {reason:?} in {got:?}");
+    assert_eq!(app.balance(&me).await, 100);
+}
 
-    let no_ffmpeg = spawn_with(|c| {
-        c.workers = Some(1);
-        c.jobs.poll_ms = 50;
-        c.render.ffmpeg = "/nonexistent/ffmpeg".into();
-    })
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_images_private_addresses_and_a_missing_ffmpeg_fail_with_their_reasons() {
+    require_ffmpeg();
+    let assets = spawn_assets().await;
+    fails_with(
+        &assets,
+        |c| c.render.max_image_bytes = 1000,
+        "larger than 1000 bytes",
+    )
     .await;
-    let me = no_ffmpeg.create_account(100).await;
-    let id = no_ffmpeg
-        .post_as(
-            &me.key,
-            CREATE,
-            body(&assets.url("/landscape.png"), "720p", 3, ""),
-        )
-        .await["data"]["_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let done = wait_done(&no_ffmpeg, &me, &[id]).await;
-    assert_eq!(done[0]["status"], 4);
-    assert!(
-        done[0]["error_reason"]
-            .as_str()
-            .unwrap()
-            .contains("ffmpeg is not installed"),
-        "{}",
-        done[0]
-    );
-    assert_eq!(no_ffmpeg.balance(&me).await, 100);
+    fails_with(
+        &assets,
+        |c| c.render.ffmpeg = "/nonexistent/ffmpeg".into(),
+        "ffmpeg is not installed",
+    )
+    .await;
+    fails_with(&assets, |c| c.allow_private_urls = false, "private").await;
 }
