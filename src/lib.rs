@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod keys;
 pub mod net;
 pub mod outbox;
+pub mod periodic;
 pub mod render;
 pub mod service;
 pub mod store;

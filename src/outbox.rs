@@ -102,7 +102,7 @@ pub async fn expire_old_outputs(store: &dyn Store, days: u64) -> Result<u64, Sto
 /// Retention and the outbox sweep, at once and then every `sweeper.interval_secs`, until `stop`.
 pub async fn run_housekeeping(app: App, stop: CancelToken) {
     let interval = Duration::from_secs(app.config.sweeper.interval_secs.max(1));
-    loop {
+    crate::periodic::every(interval, stop, || async {
         match expire_old_outputs(app.store.as_ref(), app.config.retention.days).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "outputs past retention scheduled for removal"),
@@ -113,9 +113,6 @@ pub async fn run_housekeeping(app: App, stop: CancelToken) {
             Ok(n) => tracing::info!(removed = n, "deletion outbox swept"),
             Err(e) => tracing::warn!(error = %e, "deletion outbox sweep failed; will retry"),
         }
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(interval) => {}
-        }
-    }
+    })
+    .await
 }

@@ -14,15 +14,12 @@ pub async fn run_reaper(
     interval: Duration,
     stop: CancellationToken,
 ) {
-    loop {
+    crate::periodic::every(interval, stop, || async {
         match store.reap_expired(now_ms(), max_attempts).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(reaped = n, "expired render leases returned"),
             Err(e) => tracing::warn!(error = %e, "reaping expired leases failed; will retry"),
         }
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(interval) => {}
-        }
-    }
+    })
+    .await
 }

@@ -63,17 +63,14 @@ pub fn backoff_ms(config: &WebhookConfig, done_attempts: i64, jitter: f64) -> i6
 /// Sends due callbacks every `poll_ms` until `stop`.
 pub async fn run_deliveries(app: App, stop: CancellationToken) {
     let poll = Duration::from_millis(app.config.webhooks.poll_ms.max(10));
-    loop {
+    crate::periodic::every(poll, stop, || async {
         match deliver_due(&app).await {
             Ok(0) => {}
             Ok(n) => tracing::debug!(sent = n, "webhook attempts made"),
             Err(e) => tracing::warn!(error = %e, "webhook delivery pass failed; will retry"),
         }
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(poll) => {}
-        }
-    }
+    })
+    .await
 }
 
 /// One pass: claims due deliveries and attempts each once. Returns how many were attempted.

@@ -158,13 +158,7 @@ async fn deleting_a_finished_video_removes_its_file_and_its_url() {
         left[0].contains(&keep),
         "only the survivor's file is left: {left:?}"
     );
-    assert!(app
-        .app
-        .store
-        .due_blob_deletions(i64::MAX, 10)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(app.outbox_is_empty().await);
 }
 
 #[tokio::test]
@@ -265,13 +259,7 @@ async fn a_crash_between_commit_and_file_removal_is_healed_at_start_up() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(swept, "the start-up sweep removes the orphaned file");
-    assert!(app
-        .app
-        .store
-        .due_blob_deletions(i64::MAX, 10)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(app.outbox_is_empty().await);
 }
 
 #[tokio::test]

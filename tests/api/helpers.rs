@@ -262,6 +262,16 @@ impl TestApp {
         keys
     }
 
+    /// True when no file is waiting in the deletion outbox, whatever its due time.
+    pub async fn outbox_is_empty(&self) -> bool {
+        self.app
+            .store
+            .due_blob_deletions(i64::MAX, 1)
+            .await
+            .unwrap()
+            .is_empty()
+    }
+
     pub async fn blob_keys(&self) -> Vec<String> {
         self.app.blobs.list_keys().await.unwrap()
     }
