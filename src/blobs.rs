@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
@@ -54,6 +55,18 @@ impl Blobs {
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError> {
         match self.inner.get(&Path::from(key)).await {
             Ok(found) => Ok(Some(found.bytes().await?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The whole file as a stream of chunks, for serving without holding it in memory.
+    pub async fn stream(
+        &self,
+        key: &str,
+    ) -> Result<Option<BoxStream<'static, Result<Bytes, BlobError>>>, BlobError> {
+        match self.inner.get(&Path::from(key)).await {
+            Ok(found) => Ok(Some(found.into_stream().map_err(BlobError::from).boxed())),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }

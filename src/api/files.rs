@@ -87,8 +87,13 @@ async fn video_file(
             [(header::CONTENT_RANGE, format!("bytes */{size}"))],
         )
             .into_response(),
-        Ok(None) => match app.blobs.get(&key).await {
-            Ok(Some(bytes)) => (common, bytes).into_response(),
+        Ok(None) => match app.blobs.stream(&key).await {
+            Ok(Some(chunks)) => (
+                common,
+                [(header::CONTENT_LENGTH, size.to_string())],
+                axum::body::Body::from_stream(chunks),
+            )
+                .into_response(),
             Ok(None) => missing(),
             Err(e) => server_error("file read", e),
         },
