@@ -13,6 +13,7 @@ pub mod config;
 pub mod domain;
 pub mod jobs;
 pub mod keys;
+pub mod metrics;
 pub mod net;
 pub mod outbox;
 pub mod periodic;

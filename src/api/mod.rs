@@ -20,12 +20,14 @@ use tower_http::trace::TraceLayer;
 use crate::app::App;
 
 pub fn router(app: App) -> Router {
+    crate::metrics::init();
     let body_limit = app.config.limits.max_body_bytes;
     let mut router = Router::new()
         .merge(akool::routes())
         .merge(files::routes())
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::render));
     if app.config.admin_token.is_some() {
         router = router.nest("/_admin/v1", admin::routes(app.clone()));
     }
@@ -33,6 +35,7 @@ pub fn router(app: App) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .route_layer(axum::middleware::from_fn(crate::metrics::track_requests))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
 }

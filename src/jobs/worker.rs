@@ -71,19 +71,25 @@ async fn process(
         _ = stop.cancelled() => {
             heartbeat.abort();
             app.store.release(video.id, owner, now_ms()).await?;
+            crate::metrics::render_outcome("handed_back");
             tracing::info!("shutting down: render handed back to the queue");
             return Ok(());
         }
     };
     heartbeat.abort();
     match outcome {
-        None => tracing::warn!("lease lost; render abandoned"),
+        None => {
+            crate::metrics::render_outcome("lease_lost");
+            tracing::warn!("lease lost; render abandoned");
+        }
         Some(Ok((rendered, _work_dir))) => finish(app, &video, owner, rendered).await?,
         Some(Err(e)) => {
             let reason = e.to_string();
             if app.store.fail(video.id, owner, &reason, now_ms()).await? {
+                crate::metrics::render_outcome("failed");
                 tracing::info!(reason = %reason, "render failed; credits refunded");
             } else {
+                crate::metrics::render_outcome("lease_lost");
                 tracing::warn!("render failed after the lease was lost; nothing recorded");
             }
         }
@@ -185,8 +191,10 @@ async fn finish(app: &App, video: &Video, owner: &str, rendered: Rendered) -> an
         video_duration: (rendered.duration * 1000.0).round() / 1000.0,
     };
     if app.store.complete(done, now_ms()).await? {
+        crate::metrics::render_outcome("completed");
         tracing::info!(duration = rendered.duration, "render complete");
     } else {
+        crate::metrics::render_outcome("lease_lost");
         // Deleted, failed or re-claimed meanwhile: our file must not outlive this moment.
         app.blobs.delete(&key).await?;
         tracing::warn!("lease lost before completion; output discarded");

@@ -84,6 +84,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<Video>>;
 
     // --- render queue (the video row is the job) ---
+    /// How many videos are queued (1) and processing (2) right now.
+    async fn queue_depth(&self) -> StoreResult<(i64, i64)>;
     /// Claims the oldest queued video: status 1 -> 2 with a lease.
     async fn claim_next(
         &self,

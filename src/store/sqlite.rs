@@ -623,6 +623,16 @@ impl Store for SqliteStore {
         Ok(Some(video))
     }
 
+    async fn queue_depth(&self) -> StoreResult<(i64, i64)> {
+        let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM videos WHERE status = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        let processing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM videos WHERE status = 2")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((queued, processing))
+    }
+
     async fn claim_next(
         &self,
         owner: &str,

@@ -83,6 +83,12 @@ pub async fn deliver_due(app: &App) -> anyhow::Result<usize> {
     for delivery in due {
         let attempt_no = delivery.attempts + 1;
         let (attempt, outcome) = attempt(app, &delivery, attempt_no).await;
+        crate::metrics::webhook_outcome(match outcome {
+            WebhookOutcome::Delivered => "delivered",
+            WebhookOutcome::Retry(_) => "retry",
+            WebhookOutcome::GiveUp(_) => "failed",
+            WebhookOutcome::Skipped => "skipped",
+        });
         app.store
             .finish_webhook_attempt(delivery.id, attempt, outcome)
             .await?;

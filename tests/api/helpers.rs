@@ -262,6 +262,18 @@ impl TestApp {
         keys
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// True when no file is waiting in the deletion outbox, whatever its due time.
     pub async fn outbox_is_empty(&self) -> bool {
         self.app

@@ -191,6 +191,12 @@ async fn landscape_and_portrait_videos_render_to_playable_mp4s() {
         "successful renders keep their charge"
     );
 
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("i2v_renders_total{outcome=\"completed\"}"),
+        "{metrics}"
+    );
+
     // Browsers seek with ranges.
     let url = done[0]["video_url"].as_str().unwrap();
     let part = app

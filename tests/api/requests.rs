@@ -139,3 +139,38 @@ async fn health_and_readiness_answer() {
         assert_eq!(resp.status(), StatusCode::OK, "{path}");
     }
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_report_the_queue() {
+    let app = spawn_app().await;
+    let me = app.create_account(100).await;
+    let id = app.create_video(&me).await;
+    app.delete(&me, &id).await;
+    app.create_video(&me).await;
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let delete_line = text
+        .lines()
+        .find(|l| {
+            l.starts_with("i2v_http_requests_total{")
+                && l.contains("route=\"/api/open/v4/image2Video/delbyids\"")
+                && l.contains("status=\"200\"")
+        })
+        .unwrap_or_else(|| panic!("no delbyids counter in:\n{text}"));
+    let count: f64 = delete_line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(count >= 1.0);
+    assert!(text.contains("i2v_http_request_duration_seconds"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("i2v_videos{status=\"queued\"}")),
+        "{text}"
+    );
+    assert!(!text.contains(&id), "ids never become labels");
+}

@@ -175,6 +175,11 @@ async fn processing_and_completion_callbacks_verify_decrypt_and_arrive_in_order(
         "exactly signature, dataEncrypt, timestamp, nonce: {keys:?}"
     );
     wait_state(&app, &id, &["delivered", "delivered"]).await;
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("i2v_webhook_attempts_total{outcome=\"delivered\"}"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
