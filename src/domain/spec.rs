@@ -392,4 +392,74 @@ mod tests {
             Some("https://example.com/b.png")
         );
     }
+
+    /// Arbitrary JSON values for one field: the types clients send, right and wrong.
+    fn any_field() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            (-1e6f64..1e6).prop_map(Value::from),
+            "[ -~]{0,12}".prop_map(Value::from),
+            prop_oneof![
+                Just("720p"),
+                Just("1080p"),
+                Just("4k"),
+                Just("5"),
+                Just("10"),
+                Just("3"),
+                Just("2"),
+                Just("true"),
+                Just("https://example.com/a.png"),
+                Just("AkoolImage2VideoFastV1"),
+                Just("I2VMotionV1"),
+                Just("squish_89244231312")
+            ]
+            .prop_map(Value::from),
+            proptest::collection::vec(any::<u8>().prop_map(Value::from), 0..3)
+                .prop_map(Value::Array),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever the body, parsing never panics; an accepted body always yields a spec that
+        /// obeys the catalogue, and a refused one names a field or the body.
+        #[test]
+        fn create_bodies_parse_or_are_refused_with_a_message(
+            fields in proptest::collection::btree_map(
+                proptest::sample::select(vec![
+                    "image_url", "prompt", "negative_prompt", "resolution", "audio_type", "audio_url",
+                    "video_length", "effect_code", "webhookurl", "model_name", "count", "last_image_url",
+                    "generate_audio", "extend_prompt", "is_premium_model", "multi_prompt",
+                ]),
+                any_field(),
+                0..12,
+            ),
+            base in proptest::bool::ANY,
+        ) {
+            let mut body = if base { single() } else { json!({}) };
+            for (k, v) in fields {
+                body[k] = v;
+            }
+            let catalogue = Catalogue::builtin();
+            match parse_single(&body, catalogue) {
+                Ok(spec) => {
+                    proptest::prop_assert!(spec.model.durations.contains(&spec.video_length));
+                    proptest::prop_assert!(spec.price > 0);
+                    proptest::prop_assert!(spec.image_url.starts_with("http"));
+                    proptest::prop_assert!(spec.audio_type != AudioType::FromUrl || !spec.audio_url.is_empty());
+                }
+                Err(e) => proptest::prop_assert!(!e.0.is_empty()),
+            }
+            match parse_batch(&body, catalogue) {
+                Ok((spec, count)) => {
+                    proptest::prop_assert!((1..=spec.model.max_count).contains(&count));
+                    proptest::prop_assert!(spec.model.resolution(spec.resolution.value).is_some());
+                    proptest::prop_assert!(spec.last_image_url.is_none() || spec.model.supports_last_frame);
+                }
+                Err(e) => proptest::prop_assert!(!e.0.is_empty()),
+            }
+        }
+    }
 }
