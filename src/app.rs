@@ -75,6 +75,8 @@ impl App {
             poll: Duration::from_millis(j.poll_ms),
             max_attempts: j.max_attempts,
             reap_interval: Duration::from_millis(j.reap_interval_ms),
+            retry_base: Duration::from_millis(j.retry_base_ms),
+            retry_max: Duration::from_millis(j.retry_max_ms),
             ..JobSettings::default()
         };
         Ok(App {

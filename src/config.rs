@@ -64,6 +64,10 @@ pub struct Jobs {
     /// Claims per video before it is failed (and refunded).
     pub max_attempts: i64,
     pub reap_interval_ms: u64,
+    /// First delay before retrying a render after a passing fault (image host down, timeout);
+    /// doubled per attempt up to `retry_max_ms`, within `max_attempts` claims in all.
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -104,6 +108,8 @@ impl Default for Jobs {
             poll_ms: 500,
             max_attempts: 3,
             reap_interval_ms: 5_000,
+            retry_base_ms: 5_000,
+            retry_max_ms: 300_000,
         }
     }
 }

@@ -39,6 +39,17 @@ pub enum FetchError {
     Network { url: String, reason: String },
 }
 
+impl FetchError {
+    /// True for faults that may pass: server errors, throttling, timeouts, refused connections.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Status { status, .. } => *status >= 500 || *status == 429 || *status == 408,
+            FetchError::Network { .. } => true,
+            _ => false,
+        }
+    }
+}
+
 /// An HTTP client that obeys `NetPolicy`.
 #[derive(Clone)]
 pub struct Outbound {

@@ -19,6 +19,9 @@ pub struct JobSettings {
     /// Claims per video before the reaper fails it (with refund).
     pub max_attempts: i64,
     pub reap_interval: Duration,
+    /// First delay before retrying a render that hit a passing fault; doubled per attempt.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
     /// A staged output file not taken by a completion within this long is removed.
     pub stage_grace: Duration,
 }
@@ -31,6 +34,8 @@ impl Default for JobSettings {
             poll: Duration::from_millis(500),
             max_attempts: 3,
             reap_interval: Duration::from_secs(5),
+            retry_base: Duration::from_secs(5),
+            retry_max: Duration::from_secs(300),
             stage_grace: Duration::from_secs(3600),
         }
     }

@@ -83,6 +83,19 @@ async fn process(
             tracing::warn!("lease lost; render abandoned");
         }
         Some(Ok((rendered, _work_dir))) => finish(app, &video, owner, rendered).await?,
+        Some(Err(RenderError::Transient(reason))) => {
+            let delay = retry_delay(&app.jobs, video.attempts);
+            let run_after = now_ms() + delay.as_millis() as i64;
+            let max = app.jobs.max_attempts;
+            if app
+                .store
+                .retry_later(video.id, owner, run_after, &reason, max, now_ms())
+                .await?
+            {
+                crate::metrics::render_outcome("retry");
+                tracing::info!(reason = %reason, ?delay, "passing fault; render will be retried");
+            }
+        }
         Some(Err(e)) => {
             let reason = e.to_string();
             if app.store.fail(video.id, owner, &reason, now_ms()).await? {
@@ -95,6 +108,12 @@ async fn process(
         }
     }
     Ok(())
+}
+
+/// Exponential backoff after the `attempts`-th claim failed with a passing fault.
+fn retry_delay(jobs: &JobSettings, attempts: i64) -> std::time::Duration {
+    let exp = (attempts - 1).clamp(0, 16) as u32;
+    (jobs.retry_base * 2u32.pow(exp)).min(jobs.retry_max)
 }
 
 /// Extends the lease every heartbeat; cancels `lost` when the lease is no longer ours.

@@ -70,7 +70,7 @@ impl FfmpegRenderer {
             .outbound
             .fetch(url, self.settings.max_image_bytes)
             .await
-            .map_err(|e| RenderError::Input(format!("{field}: {e}")))?;
+            .map_err(|e| fetch_error(field, e))?;
         tokio::task::spawn_blocking(move || frames::decode(&bytes))
             .await
             .map_err(|e| RenderError::Unavailable(format!("image decoding stopped: {e}")))?
@@ -84,7 +84,7 @@ impl FfmpegRenderer {
                     .outbound
                     .fetch(&video.audio_url, self.settings.max_audio_bytes)
                     .await
-                    .map_err(|e| RenderError::Input(format!("audio_url: {e}")))?;
+                    .map_err(|e| fetch_error("audio_url", e))?;
                 let path = work_dir.join("audio.input");
                 tokio::fs::write(&path, &bytes)
                     .await
@@ -187,6 +187,14 @@ impl FfmpegRenderer {
             .await
             .map_err(encode_error)?;
         Ok(output)
+    }
+}
+
+fn fetch_error(field: &str, e: crate::net::FetchError) -> RenderError {
+    if e.is_transient() {
+        RenderError::Transient(format!("{field}: {e}"))
+    } else {
+        RenderError::Input(format!("{field}: {e}"))
     }
 }
 

@@ -35,6 +35,9 @@ pub enum RenderError {
     /// The job cannot succeed with these inputs; the message is shown as `error_reason`.
     #[error("{0}")]
     Input(String),
+    /// A passing fault (the image host is down or slow); worth trying again later.
+    #[error("{0}")]
+    Transient(String),
     /// The renderer cannot work right now (missing ffmpeg, disk, ...).
     #[error("{0}")]
     Unavailable(String),

@@ -86,7 +86,7 @@ pub trait Store: Send + Sync + 'static {
     // --- render queue (the video row is the job) ---
     /// How many videos are queued (1) and processing (2) right now.
     async fn queue_depth(&self) -> StoreResult<(i64, i64)>;
-    /// Claims the oldest queued video: status 1 -> 2 with a lease.
+    /// Claims the oldest queued video whose `run_after` has passed: status 1 -> 2 with a lease.
     async fn claim_next(
         &self,
         owner: &str,
@@ -101,6 +101,17 @@ pub trait Store: Send + Sync + 'static {
     async fn complete(&self, done: Completion, now: i64) -> StoreResult<bool>;
     /// Fails a render while holding the lease and refunds its credits.
     async fn fail(&self, id: ObjectId, owner: &str, reason: &str, now: i64) -> StoreResult<bool>;
+    /// After a passing fault: back to the queue, claimable from `run_after`, or failed with
+    /// refund when it has had `max_attempts` claims. False when the lease is not ours.
+    async fn retry_later(
+        &self,
+        id: ObjectId,
+        owner: &str,
+        run_after: i64,
+        reason: &str,
+        max_attempts: i64,
+        now: i64,
+    ) -> StoreResult<bool>;
     /// Hands a claimed video back to the queue (graceful shutdown); false when not ours.
     async fn release(&self, id: ObjectId, owner: &str, now: i64) -> StoreResult<bool>;
     /// Returns expired leases to the queue, or fails (with refund) those out of attempts.

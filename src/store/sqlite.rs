@@ -605,7 +605,7 @@ impl Store for SqliteStore {
             ForcedStatus::Requeue => {
                 sqlx::query(
                     "UPDATE videos SET status = 1, lease_owner = NULL, lease_until = NULL, error_reason = NULL, \
-                     attempts = 0, update_time = ?2 WHERE _id = ?1",
+                     attempts = 0, run_after = 0, update_time = ?2 WHERE _id = ?1",
                 )
                 .bind(&hex)
                 .bind(now)
@@ -643,7 +643,8 @@ impl Store for SqliteStore {
         let row = sqlx::query(
             "UPDATE videos SET status = 2, lease_owner = ?1, lease_until = ?2, attempts = attempts + 1, \
              update_time = ?3 \
-             WHERE _id = (SELECT _id FROM videos WHERE status = 1 ORDER BY create_time, _id LIMIT 1) \
+             WHERE _id = (SELECT _id FROM videos WHERE status = 1 AND run_after <= ?3 \
+                          ORDER BY create_time, _id LIMIT 1) \
              RETURNING *",
         )
         .bind(owner)
@@ -711,6 +712,45 @@ impl Store for SqliteStore {
             return Ok(false);
         }
         fail_and_refund(&mut tx, &hex, reason, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn retry_later(
+        &self,
+        id: ObjectId,
+        owner: &str,
+        run_after: i64,
+        reason: &str,
+        max_attempts: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let hex = id.to_hex();
+        let mut tx = self.write_tx().await?;
+        let attempts: Option<i64> = sqlx::query_scalar(
+            "SELECT attempts FROM videos WHERE _id = ?1 AND status = 2 AND lease_owner = ?2",
+        )
+        .bind(&hex)
+        .bind(owner)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(attempts) = attempts else {
+            return Ok(false);
+        };
+        if attempts >= max_attempts {
+            let reason = format!("gave up after {attempts} attempts: {reason}");
+            fail_and_refund(&mut tx, &hex, &reason, now).await?;
+        } else {
+            sqlx::query(
+                "UPDATE videos SET status = 1, lease_owner = NULL, lease_until = NULL, run_after = ?2, \
+                 update_time = ?3 WHERE _id = ?1",
+            )
+            .bind(&hex)
+            .bind(run_after)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(true)
     }

@@ -67,6 +67,8 @@ pub fn wav(seconds: f64) -> Vec<u8> {
 
 pub async fn spawn_assets() -> Assets {
     let landscape_png = encode(&test_image(800, 600), ImageFormat::Png);
+    let flaky_png = landscape_png.clone();
+    let flaky_hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let portrait_jpg = encode(&test_image(600, 900), ImageFormat::Jpeg);
     let square_webp = encode(&test_image(500, 500), ImageFormat::WebP);
     let last_png = encode(
@@ -89,7 +91,26 @@ pub async fn spawn_assets() -> Assets {
             "/notes.txt",
             serve(b"this is not an image".to_vec(), "image/png"),
         )
-        .route("/tone.wav", serve(audio, "audio/wav"));
+        .route("/tone.wav", serve(audio, "audio/wav"))
+        .route(
+            "/down.png",
+            get(|| async { axum::http::StatusCode::SERVICE_UNAVAILABLE }),
+        )
+        .route(
+            "/flaky.png",
+            get(move || {
+                let hits = flaky_hits.clone();
+                let png = flaky_png.clone();
+                async move {
+                    // Down for the first two requests, then up.
+                    if hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2 {
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response()
+                    } else {
+                        ([(header::CONTENT_TYPE, "image/png")], png).into_response()
+                    }
+                }
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = tokio::spawn(async move {

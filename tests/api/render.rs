@@ -527,3 +527,29 @@ async fn oversized_images_private_addresses_and_a_missing_ffmpeg_fail_with_their
     .await;
     fails_with(&assets, |c| c.allow_private_urls = false, "private").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passing_faults_are_retried_with_backoff_then_given_up() {
+    require_ffmpeg();
+    let assets = spawn_assets().await;
+    let app = spawn_with(|c| {
+        c.workers = Some(1);
+        c.render.preset = "ultrafast".into();
+        c.jobs.poll_ms = 20;
+        c.jobs.retry_base_ms = 50;
+        c.jobs.max_attempts = 3;
+    })
+    .await;
+    let me = app.create_account(100).await;
+    let flaky = create(&app, &me, body(&assets.url("/flaky.png"), "720p", 3, "")).await;
+    let down = create(&app, &me, body(&assets.url("/down.png"), "720p", 3, "")).await;
+    let done = wait_done(&app, &me, &[flaky, down]).await;
+    assert_eq!(done[0]["status"], 3, "the third try succeeds: {}", done[0]);
+    assert_eq!(done[1]["status"], 4);
+    let reason = done[1]["error_reason"].as_str().unwrap();
+    assert!(
+        reason.contains("gave up after 3 attempts") && reason.contains("503"),
+        "{reason}"
+    );
+    assert_eq!(app.balance(&me).await, 80, "only the failure is refunded");
+}

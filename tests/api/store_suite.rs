@@ -1499,6 +1499,53 @@ pub async fn check_release_and_expire_outputs(store: Arc<dyn Store>) {
     );
 }
 
+pub async fn check_retry_later(store: Arc<dyn Store>) {
+    let a = new_account(&store, 100).await;
+    let now = 1_700_000_000_000;
+    let v = video(&a, now, 20);
+    store
+        .create_videos(a.uid(), vec![v.clone()], now)
+        .await
+        .unwrap();
+    claim_expect(&store, "w1", now + 1, now + 60_000, v.id).await;
+    assert!(
+        !store
+            .retry_later(v.id, "w2", now + 1000, "down", 2, now + 2)
+            .await
+            .unwrap(),
+        "not w2's lease"
+    );
+    assert!(store
+        .retry_later(v.id, "w1", now + 1000, "down", 2, now + 2)
+        .await
+        .unwrap());
+    assert_eq!(
+        status_of(&store, a.uid(), v.id).await,
+        Some(VideoStatus::Queued)
+    );
+    assert!(
+        store
+            .claim_next("w3", now + 999, now + 60_000)
+            .await
+            .unwrap()
+            .is_none(),
+        "not before run_after"
+    );
+    claim_expect(&store, "w3", now + 1000, now + 60_000, v.id).await;
+    // The second claim was the last allowed: the video fails and is refunded.
+    assert!(store
+        .retry_later(v.id, "w3", now + 5000, "still down", 2, now + 1001)
+        .await
+        .unwrap());
+    let failed = store.videos_by_ids(a.uid(), &[v.id]).await.unwrap();
+    assert_eq!(failed[0].status, VideoStatus::Failed);
+    assert_eq!(
+        failed[0].error_reason.as_deref(),
+        Some("gave up after 2 attempts: still down")
+    );
+    assert_eq!(balance(&store, a.uid()).await, 100);
+}
+
 // --- running the suite -----------------------------------------------------------------------
 
 /// Runs every check, each against a fresh store from `make`.
@@ -1526,6 +1573,7 @@ where
     check_concurrent_deletes_of_one_id(make().await).await;
     check_concurrent_claims(make().await).await;
     check_release_and_expire_outputs(make().await).await;
+    check_retry_later(make().await).await;
 }
 
 /// Every check against a fresh SQLite file.
@@ -1570,6 +1618,7 @@ mod sqlite {
         check_force_status,
         check_blob_outbox,
         check_release_and_expire_outputs,
+        check_retry_later,
         check_concurrent_deletes_of_one_id,
         check_concurrent_claims,
     );
@@ -1588,6 +1637,6 @@ mod sqlite {
             }
         })
         .await;
-        assert_eq!(dirs.lock().unwrap().len(), 19, "one fresh store per check");
+        assert_eq!(dirs.lock().unwrap().len(), 20, "one fresh store per check");
     }
 }
