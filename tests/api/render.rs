@@ -127,6 +127,11 @@ async fn create(app: &TestApp, me: &Account, body: Value) -> String {
     created["data"]["_id"].as_str().unwrap().to_owned()
 }
 
+/// The plain case: the landscape test image, 720p, no audio.
+fn landscape(assets: &Assets) -> Value {
+    body(&assets.url("/landscape.png"), "720p", 3, "")
+}
+
 fn body(image_url: &str, resolution: &str, audio_type: i64, audio_url: &str) -> Value {
     json!({
         "image_url": image_url, "prompt": "slow zoom in on the grid", "negative_prompt": "",
@@ -243,12 +248,7 @@ async fn bad_inputs_fail_with_a_reason_and_a_refund() {
 async fn update_video_audio_makes_a_new_record_with_sound() {
     let (app, assets) = spawn_renderer(1).await;
     let me = app.create_account(1000).await;
-    let id = create(
-        &app,
-        &me,
-        body(&assets.url("/landscape.png"), "720p", 3, ""),
-    )
-    .await;
+    let id = create(&app, &me, landscape(&assets)).await;
     wait_done(&app, &me, std::slice::from_ref(&id)).await;
     let update = app
         .post_as(
@@ -292,12 +292,7 @@ async fn update_video_audio_makes_a_new_record_with_sound() {
             .await;
         assert_eq!(answer["code"], code, "{body}: {answer}");
     }
-    let queued_id = create(
-        &app,
-        &me,
-        body(&assets.url("/landscape.png"), "720p", 3, ""),
-    )
-    .await;
+    let queued_id = create(&app, &me, landscape(&assets)).await;
     app.set_status(&queued_id, 2).await;
     let not_done = app
         .post_as(
@@ -315,14 +310,7 @@ async fn deletes_racing_workers_never_leave_a_file_or_render_a_deleted_video() {
     let me = app.create_account(10_000).await;
     let mut ids = Vec::new();
     for _ in 0..12 {
-        ids.push(
-            create(
-                &app,
-                &me,
-                body(&assets.url("/landscape.png"), "720p", 3, ""),
-            )
-            .await,
-        );
+        ids.push(create(&app, &me, landscape(&assets)).await);
     }
     // Delete every other video, repeatedly, while workers are claiming and rendering.
     let targets: Vec<String> = ids.iter().step_by(2).cloned().collect();
@@ -379,12 +367,7 @@ async fn deletes_racing_workers_never_leave_a_file_or_render_a_deleted_video() {
 async fn a_worker_that_lost_its_lease_writes_nothing_and_the_job_is_rendered_again() {
     let (app, assets) = spawn_with_lease_and_assets().await;
     let me = app.create_account(100).await;
-    let id = create(
-        &app,
-        &me,
-        body(&assets.url("/landscape.png"), "720p", 3, ""),
-    )
-    .await;
+    let id = create(&app, &me, landscape(&assets)).await;
     // A worker claims the job and dies (never heartbeats, never finishes).
     let store = &app.app.store;
     let now = i2v::clock::now_ms();
@@ -450,12 +433,7 @@ async fn spawn_with_lease_and_assets() -> (TestApp, Assets) {
 async fn retention_removes_the_file_but_keeps_the_record() {
     let (app, assets) = spawn_renderer(1).await;
     let me = app.create_account(100).await;
-    let id = create(
-        &app,
-        &me,
-        body(&assets.url("/landscape.png"), "720p", 3, ""),
-    )
-    .await;
+    let id = create(&app, &me, landscape(&assets)).await;
     let done = wait_done(&app, &me, std::slice::from_ref(&id)).await;
     let url = done[0]["video_url"].as_str().unwrap().to_owned();
     let now = i2v::clock::now_ms();
@@ -496,12 +474,7 @@ async fn fails_with(assets: &Assets, tweak: impl FnOnce(&mut i2v::Config), reaso
     })
     .await;
     let me = app.create_account(100).await;
-    let id = create(
-        &app,
-        &me,
-        body(&assets.url("/landscape.png"), "720p", 3, ""),
-    )
-    .await;
+    let id = create(&app, &me, landscape(assets)).await;
     let done = wait_done(&app, &me, &[id]).await;
     assert_eq!(done[0]["status"], 4);
     let got = done[0]["error_reason"].as_str().unwrap();
