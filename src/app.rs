@@ -63,9 +63,12 @@ impl App {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
         let url = config.database_url();
-        let store = SqliteStore::open(&url)
-            .await
-            .with_context(|| format!("cannot open the database at {}", redact(&url)))?;
+        let store = SqliteStore::open(&url).await.with_context(|| {
+            format!(
+                "cannot open the database at {}",
+                crate::config::redact_url_password(&url)
+            )
+        })?;
         let blobs = Blobs::local(&config.data_dir.join("blobs"))?;
         let keys = Keys::load(config.master_key.as_deref(), &config.data_dir)?;
         let j = &config.jobs;
@@ -89,12 +92,5 @@ impl App {
             renderer,
             jobs,
         })
-    }
-}
-
-fn redact(url: &str) -> String {
-    match url.split_once('@') {
-        Some((_, host)) => format!("<credentials>@{host}"),
-        None => url.to_owned(),
     }
 }

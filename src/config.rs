@@ -359,7 +359,8 @@ impl Config {
     }
 }
 
-fn redact_url_password(raw: &str) -> String {
+/// A URL with its password (if any) replaced, safe to print or log.
+pub fn redact_url_password(raw: &str) -> String {
     match url::Url::parse(raw) {
         Ok(mut u) if u.password().is_some() => {
             let _ = u.set_password(Some("redacted"));

@@ -158,6 +158,15 @@ async fn refund(
     Ok(())
 }
 
+/// The account's balance inside a write transaction; `NoSuchAccount` when there is none.
+async fn balance_of(tx: &mut Transaction<'static, Sqlite>, uid: i64) -> StoreResult<i64> {
+    let balance: Option<i64> = sqlx::query_scalar("SELECT credits FROM accounts WHERE uid = ?1")
+        .bind(uid)
+        .fetch_optional(&mut **tx)
+        .await?;
+    balance.ok_or(StoreError::NoSuchAccount(uid))
+}
+
 /// Records the callback for the video's current status, if it has a webhook URL. Called inside
 /// every transaction that moves a video to 2, 3 or 4.
 async fn enqueue_webhook(
@@ -353,12 +362,7 @@ impl Store for SqliteStore {
         now: i64,
     ) -> StoreResult<i64> {
         let mut tx = self.write_tx().await?;
-        let balance: Option<i64> =
-            sqlx::query_scalar("SELECT credits FROM accounts WHERE uid = ?1")
-                .bind(uid)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let balance = balance.ok_or(StoreError::NoSuchAccount(uid))?;
+        let balance = balance_of(&mut tx, uid).await?;
         if balance + amount < 0 {
             return Err(StoreError::InsufficientCredits {
                 balance,
@@ -410,12 +414,7 @@ impl Store for SqliteStore {
     async fn create_videos(&self, uid: i64, videos: Vec<Video>, now: i64) -> StoreResult<()> {
         let needed: i64 = videos.iter().map(|v| v.deduction_credit).sum();
         let mut tx = self.write_tx().await?;
-        let balance: Option<i64> =
-            sqlx::query_scalar("SELECT credits FROM accounts WHERE uid = ?1")
-                .bind(uid)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let balance = balance.ok_or(StoreError::NoSuchAccount(uid))?;
+        let balance = balance_of(&mut tx, uid).await?;
         if balance < needed {
             return Err(StoreError::InsufficientCredits { balance, needed });
         }
