@@ -12,7 +12,7 @@ use crate::jobs::JobSettings;
 use crate::keys::Keys;
 use crate::net::{NetPolicy, Outbound};
 use crate::render::{FfmpegRenderer, RenderSettings, Renderer};
-use crate::store::{SqliteStore, Store};
+use crate::store::{PoolSettings, Store};
 
 #[derive(Clone)]
 pub struct App {
@@ -63,7 +63,13 @@ impl App {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
         let url = config.database_url();
-        let store = SqliteStore::open(&url).await.with_context(|| {
+        let db = &config.database;
+        let pool = PoolSettings {
+            max_connections: db.max_connections,
+            min_connections: db.min_connections,
+            acquire_timeout: Duration::from_secs(db.acquire_timeout_secs),
+        };
+        let store = crate::store::open(&url, &pool).await.with_context(|| {
             format!(
                 "cannot open the database at {}",
                 crate::config::redact_url_password(&url)
@@ -85,7 +91,7 @@ impl App {
         Ok(App {
             catalogue: renderer.catalogue(),
             config: Arc::new(config),
-            store: Arc::new(store),
+            store,
             blobs,
             keys: Arc::new(keys),
             outbound,

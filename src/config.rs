@@ -14,7 +14,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where the SQLite database, the master key and (by default) output files live.
     pub data_dir: PathBuf,
-    /// `sqlite://PATH`; empty means `sqlite://<data_dir>/i2v.db`.
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`; empty means
+    /// `sqlite://<data_dir>/i2v.db`.
     pub database_url: Option<String>,
     /// Enables `/_admin/v1/*` when set.
     pub admin_token: Option<String>,
@@ -27,6 +28,7 @@ pub struct Config {
     /// 32-byte key (64 hex digits) that seals client secrets and signs tokens. When unset, a key
     /// is generated once into `<data_dir>/master.key`.
     pub master_key: Option<String>,
+    pub database: Database,
     pub limits: Limits,
     pub tokens: Tokens,
     pub sweeper: Sweeper,
@@ -35,6 +37,29 @@ pub struct Config {
     pub retention: Retention,
     pub outbound: Outbound,
     pub webhooks: crate::webhooks::WebhookConfig,
+}
+
+/// Connection pool of the store. SQLite serializes writes itself, so these matter most for
+/// PostgreSQL, where every `serve` and `worker` process holds up to `max_connections`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Database {
+    pub max_connections: u32,
+    /// Connections kept open while idle.
+    pub min_connections: u32,
+    /// How long a request waits for a free connection (or for the database to answer a new
+    /// one) before it fails; also bounds how long `/readyz` takes to say "unreachable".
+    pub acquire_timeout_secs: u64,
+}
+
+impl Default for Database {
+    fn default() -> Self {
+        Database {
+            max_connections: 10,
+            min_connections: 1,
+            acquire_timeout_secs: 5,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -166,6 +191,7 @@ impl Default for Config {
             allow_private_urls: false,
             public_url: None,
             master_key: None,
+            database: Database::default(),
             limits: Limits::default(),
             tokens: Tokens::default(),
             sweeper: Sweeper::default(),
@@ -314,11 +340,16 @@ impl Config {
             }
         }
         if let Some(url) = &self.database_url {
-            if !url.starts_with("sqlite:") {
-                return bad(
-                    "database_url must be a sqlite: URL (PostgreSQL support is not built yet)",
-                );
+            if !url.is_empty() && crate::store::Backend::of_url(url).is_none() {
+                return bad("database_url must start with sqlite:, postgres:// or postgresql://");
             }
+        }
+        let db = &self.database;
+        if db.max_connections == 0 || db.min_connections > db.max_connections {
+            return bad("database.max_connections must be at least 1 and at least min_connections");
+        }
+        if db.acquire_timeout_secs == 0 {
+            return bad("database.acquire_timeout_secs must be at least 1");
         }
         Ok(())
     }

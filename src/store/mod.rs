@@ -3,11 +3,14 @@
 //! hold a transaction across the trait. `tests/api/store_suite.rs` is the conformance suite that
 //! every backend must pass unchanged.
 
+mod postgres;
+mod rows;
 mod sqlite;
 mod types;
 
 use async_trait::async_trait;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
 
@@ -24,6 +27,40 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which store a database URL selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// Opens the store `url` names, bringing its schema up to date.
+pub async fn open(url: &str, pool: &PoolSettings) -> StoreResult<std::sync::Arc<dyn Store>> {
+    match Backend::of_url(url) {
+        Some(Backend::Sqlite) => Ok(std::sync::Arc::new(SqliteStore::open(url, pool).await?)),
+        Some(Backend::Postgres) => Ok(std::sync::Arc::new(PgStore::open(url, pool).await?)),
+        None => Err(StoreError::Backend(
+            format!(
+                "unsupported database URL scheme in {}",
+                crate::config::redact_url_password(url)
+            )
+            .into(),
+        )),
+    }
+}
 
 /// Everything i2v keeps. Times are Unix epoch milliseconds, passed in by the caller so that
 /// tests control the clock.

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Row, Sqlite, Transaction};
 
+use super::rows;
 use super::*;
 use crate::domain::{ObjectId, VideoStatus};
 
@@ -36,16 +36,19 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
-    pub async fn open(url: &str) -> StoreResult<Self> {
+    pub async fn open(url: &str, pool: &PoolSettings) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // Writers queue on SQLite's one write lock; more connections let readers and the
+        // next writer's statement preparation proceed meanwhile.
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .min_connections(1)
+            .max_connections(pool.max_connections)
+            .min_connections(pool.min_connections)
+            .acquire_timeout(pool.acquire_timeout)
             .connect_with(options)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
@@ -60,74 +63,6 @@ impl SqliteStore {
 fn id_array(ids: &[ObjectId]) -> String {
     serde_json::to_string(&ids.iter().map(ObjectId::to_hex).collect::<Vec<_>>())
         .expect("strings always serialize")
-}
-
-fn backend(msg: String) -> StoreError {
-    StoreError::Backend(msg.into())
-}
-
-fn video_from_row(row: &SqliteRow) -> StoreResult<Video> {
-    let id: String = row.try_get("_id")?;
-    let status: i64 = row.try_get("status")?;
-    let kind: String = row.try_get("kind")?;
-    Ok(Video {
-        id: ObjectId::parse(&id)
-            .ok_or_else(|| backend(format!("stored _id {id:?} is not an ObjectId")))?,
-        uid: row.try_get("uid")?,
-        team_id: row.try_get("team_id")?,
-        kind: VideoKind::parse(&kind).ok_or_else(|| backend(format!("stored kind {kind:?}")))?,
-        status: VideoStatus::from_code(status)
-            .ok_or_else(|| backend(format!("stored status {status}")))?,
-        model_name: row.try_get("model_name")?,
-        resolution: row.try_get("resolution")?,
-        video_length: row.try_get("video_length")?,
-        image_url: row.try_get("image_url")?,
-        last_image_url: row.try_get("last_image_url")?,
-        prompt: row.try_get("prompt")?,
-        negative_prompt: row.try_get("negative_prompt")?,
-        extend_prompt: row.try_get("extend_prompt")?,
-        audio_type: row.try_get("audio_type")?,
-        audio_url: row.try_get("audio_url")?,
-        generate_audio: row.try_get("generate_audio")?,
-        is_premium_model: row.try_get("is_premium_model")?,
-        effect_code: row.try_get("effect_code")?,
-        effect_name: row.try_get("effect_name")?,
-        webhook_url: row.try_get("webhook_url")?,
-        file_name: row.try_get("file_name")?,
-        batch_id: row.try_get("batch_id")?,
-        batch_count: row.try_get("batch_count")?,
-        pre_video_id: row.try_get("pre_video_id")?,
-        deduction_credit: row.try_get("deduction_credit")?,
-        blob_key: row.try_get("blob_key")?,
-        video_duration: row.try_get("video_duration")?,
-        error_reason: row.try_get("error_reason")?,
-        attempts: row.try_get("attempts")?,
-        create_time: row.try_get("create_time")?,
-        update_time: row.try_get("update_time")?,
-    })
-}
-
-fn auth_from_row(row: &SqliteRow) -> StoreResult<AuthRecord> {
-    Ok(AuthRecord {
-        uid: row.try_get("uid")?,
-        team_id: row.try_get("team_id")?,
-        client_id: row.try_get("client_id")?,
-        secret_hash: row.try_get("secret_hash")?,
-        banned: row.try_get("banned")?,
-    })
-}
-
-/// Puts `items` in the order their ids have in `order`.
-fn in_request_order<T>(
-    order: &[ObjectId],
-    mut items: Vec<T>,
-    id_of: impl Fn(&T) -> ObjectId,
-) -> Vec<T> {
-    items.sort_by_key(|item| {
-        let id = id_of(item);
-        order.iter().position(|o| *o == id).unwrap_or(usize::MAX)
-    });
-    items
 }
 
 const AUTH_SELECT: &str = "SELECT a.uid, a.team_id, a.banned, c.client_id, c.secret_hash \
@@ -185,23 +120,6 @@ async fn enqueue_webhook(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-fn delivery_from_row(row: &SqliteRow) -> StoreResult<WebhookDelivery> {
-    Ok(WebhookDelivery {
-        id: row.try_get("id")?,
-        video_id: row.try_get("video_id")?,
-        uid: row.try_get("uid")?,
-        url: row.try_get("url")?,
-        video_status: row.try_get("video_status")?,
-        blob_key: row.try_get("blob_key")?,
-        state: row.try_get("state")?,
-        attempts: row.try_get("attempts")?,
-        next_attempt_at: row.try_get("next_attempt_at")?,
-        last_error: row.try_get("last_error")?,
-        created_at: row.try_get("created_at")?,
-        finished_at: row.try_get("finished_at")?,
-    })
 }
 
 /// Moves a video to failed and refunds what it was charged; the caller has checked the lease.
@@ -322,7 +240,7 @@ impl Store for SqliteStore {
         .bind(secret_hash)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(auth_from_row).transpose()
+        row.as_ref().map(rows::auth).transpose()
     }
 
     async fn auth_by_client_id(&self, client_id: &str) -> StoreResult<Option<AuthRecord>> {
@@ -332,7 +250,7 @@ impl Store for SqliteStore {
         .bind(client_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(auth_from_row).transpose()
+        row.as_ref().map(rows::auth).transpose()
     }
 
     async fn auth_by_uid(&self, uid: i64) -> StoreResult<Option<AuthRecord>> {
@@ -342,7 +260,7 @@ impl Store for SqliteStore {
         .bind(uid)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(auth_from_row).transpose()
+        row.as_ref().map(rows::auth).transpose()
     }
 
     async fn set_banned(&self, uid: i64, banned: bool) -> StoreResult<bool> {
@@ -488,9 +406,9 @@ impl Store for SqliteStore {
         .await?;
         let videos = rows
             .iter()
-            .map(video_from_row)
+            .map(rows::video)
             .collect::<StoreResult<Vec<_>>>()?;
-        Ok(in_request_order(ids, videos, |v| v.id))
+        Ok(rows::in_request_order(ids, videos, |v| v.id))
     }
 
     async fn delete_videos(
@@ -516,8 +434,7 @@ impl Store for SqliteStore {
         let mut files = Vec::new();
         for row in &rows {
             let id: String = row.try_get(0)?;
-            deleted
-                .push(ObjectId::parse(&id).ok_or_else(|| backend(format!("stored _id {id:?}")))?);
+            deleted.push(rows::object_id(&id)?);
             if let Some(blob_key) = row.try_get::<Option<String>, _>(1)? {
                 let outbox_id: i64 = sqlx::query_scalar(
                     "INSERT INTO blob_deletions (blob_key, not_before) VALUES (?1, ?2) RETURNING id",
@@ -559,8 +476,8 @@ impl Store for SqliteStore {
             .filter_map(|s| ObjectId::parse(s))
             .collect();
         Ok(DeleteOutcome {
-            deleted: in_request_order(ids, deleted, |id| *id),
-            processing: in_request_order(ids, processing, |id| *id),
+            deleted: rows::in_request_order(ids, deleted, |id| *id),
+            processing: rows::in_request_order(ids, processing, |id| *id),
             files,
         })
     }
@@ -617,7 +534,7 @@ impl Store for SqliteStore {
             .bind(&hex)
             .fetch_one(&mut *tx)
             .await?;
-        let video = video_from_row(&row)?;
+        let video = rows::video(&row)?;
         tx.commit().await?;
         Ok(Some(video))
     }
@@ -651,7 +568,7 @@ impl Store for SqliteStore {
         .bind(now)
         .fetch_optional(&mut *tx)
         .await?;
-        let video = row.as_ref().map(video_from_row).transpose()?;
+        let video = row.as_ref().map(rows::video).transpose()?;
         if let Some(v) = &video {
             enqueue_webhook(&mut tx, &v.id.to_hex(), now).await?;
         }
@@ -841,7 +758,7 @@ impl Store for SqliteStore {
         tx.commit().await?;
         let mut found = rows
             .iter()
-            .map(delivery_from_row)
+            .map(rows::delivery)
             .collect::<StoreResult<Vec<_>>>()?;
         found.sort_by_key(|d| d.id);
         Ok(found)
@@ -862,7 +779,8 @@ impl Store for SqliteStore {
         outcome: WebhookOutcome,
     ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
-        sqlx::query("INSERT INTO webhook_attempts (delivery_id, attempt, at, http_status, error) VALUES (?1, ?2, ?3, ?4, ?5)")
+        // A delete may have removed the delivery while it was being sent; its attempt goes too.
+        sqlx::query("INSERT INTO webhook_attempts (delivery_id, attempt, at, http_status, error) SELECT id, ?2, ?3, ?4, ?5 FROM webhook_deliveries WHERE id = ?1")
             .bind(id)
             .bind(attempt.attempt)
             .bind(attempt.at)
@@ -907,7 +825,7 @@ impl Store for SqliteStore {
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
-            let delivery = delivery_from_row(row)?;
+            let delivery = rows::delivery(row)?;
             let attempts = sqlx::query("SELECT attempt, at, http_status, error FROM webhook_attempts WHERE delivery_id = ?1 ORDER BY id")
                 .bind(delivery.id)
                 .fetch_all(&self.pool)

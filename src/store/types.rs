@@ -173,3 +173,21 @@ pub enum WebhookOutcome {
     /// Not sent by policy (e.g. status-2 callbacks turned off).
     Skipped,
 }
+
+/// Connection pool limits (config section `[database]`).
+#[derive(Clone, Debug)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub min_connections: u32,
+    pub acquire_timeout: std::time::Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings {
+            max_connections: 10,
+            min_connections: 1,
+            acquire_timeout: std::time::Duration::from_secs(5),
+        }
+    }
+}

@@ -1549,6 +1549,149 @@ pub async fn check_retry_later(store: Arc<dyn Store>) {
 // --- running the suite -----------------------------------------------------------------------
 
 /// Runs every check, each against a fresh store from `make`.
+/// Deletes racing claims and completions on the same ids, round after round: a processing video
+/// is never deleted, a deleted video is never claimed or completed, nothing is deleted twice, and
+/// the money adds up. On PostgreSQL this runs at READ COMMITTED (see `store/postgres.rs`).
+pub async fn check_deletes_racing_claims(store: Arc<dyn Store>) {
+    let a = new_account(&store, 10_000).await;
+    for round in 0..8i64 {
+        let start = T0 + round * HOUR;
+        let videos: Vec<Video> = (0..24).map(|i| video(&a, start + i, 1)).collect();
+        let ids: Vec<ObjectId> = videos.iter().map(|v| v.id).collect();
+        store.create_videos(a.uid(), videos, start).await.unwrap();
+        let now = start + MINUTE;
+
+        let claimers: Vec<_> = (0..3)
+            .map(|w| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let owner = format!("racer-{w}");
+                    let (mut claimed, mut completed) = (Vec::new(), Vec::new());
+                    while let Some(v) = store.claim_next(&owner, now, now + HOUR).await.unwrap() {
+                        claimed.push(v.id);
+                        // Every other claim finishes at once; the rest stay processing.
+                        if claimed.len() % 2 == 0 {
+                            let key = format!("videos/{}/r.mp4", v.id);
+                            store.stage_blob(&key, now + HOUR).await.unwrap();
+                            if store
+                                .complete(completion(v.id, &owner, &key), now)
+                                .await
+                                .unwrap()
+                            {
+                                completed.push(v.id);
+                            }
+                        }
+                        tokio::task::yield_now().await;
+                    }
+                    (claimed, completed)
+                })
+            })
+            .collect();
+        let deleters: Vec<_> = (0..3)
+            .map(|d| {
+                let store = store.clone();
+                let ids = ids.clone();
+                let uid = a.uid();
+                tokio::spawn(async move {
+                    let mut outcomes = Vec::new();
+                    for pass in 0..4 {
+                        // Different slices each time, so deleters overlap only partly.
+                        let from = (d * 5 + pass * 3) % ids.len();
+                        let slice: Vec<ObjectId> =
+                            ids.iter().cycle().skip(from).take(10).copied().collect();
+                        outcomes.push(store.delete_videos(uid, &slice, now).await.unwrap());
+                        tokio::task::yield_now().await;
+                    }
+                    outcomes
+                })
+            })
+            .collect();
+
+        let (mut claimed, mut completed) = (HashSet::new(), HashSet::new());
+        for task in claimers {
+            let (c, done) = task.await.expect("claimer");
+            for id in c {
+                assert!(claimed.insert(id), "{id} claimed twice");
+            }
+            completed.extend(done);
+        }
+        let mut outcomes: Vec<DeleteOutcome> = Vec::new();
+        for task in deleters {
+            outcomes.extend(task.await.expect("deleter"));
+        }
+        // The dust has settled: one more delete of everything takes what is left but processing.
+        outcomes.push(store.delete_videos(a.uid(), &ids, now + 1).await.unwrap());
+
+        let mut deleted = HashSet::new();
+        for o in &outcomes {
+            for id in &o.deleted {
+                assert!(deleted.insert(*id), "{id} deleted twice");
+                assert!(!o.processing.contains(id));
+            }
+        }
+        for id in &ids {
+            let stored = one(&store, a.uid(), *id).await;
+            match (
+                claimed.contains(id),
+                completed.contains(id),
+                deleted.contains(id),
+            ) {
+                // Claimed and still rendering: never deleted, still there, still processing.
+                (true, false, false) => assert_eq!(
+                    stored.map(|v| v.status),
+                    Some(VideoStatus::Processing),
+                    "{id} (round {round})"
+                ),
+                // Claimed, finished, then deleted: allowed.
+                (true, true, true) => assert!(stored.is_none()),
+                // Deleted while queued: never claimed.
+                (false, false, true) => assert!(stored.is_none()),
+                other => panic!("{id} in round {round}: claimed/completed/deleted = {other:?}"),
+            }
+        }
+        assert_ledger_matches(&store, a.uid()).await;
+        // Every deleted finished video has its file scheduled for removal.
+        let due: HashSet<String> = due_keys(&store, i64::MAX / 2).await.into_iter().collect();
+        for id in completed.iter().filter(|id| deleted.contains(id)) {
+            assert!(due.contains(&format!("videos/{id}/r.mp4")), "{id}'s file");
+        }
+    }
+}
+
+/// A webhook attempt that finishes after its video was deleted leaves no trace and no error.
+pub async fn check_attempt_after_delete_leaves_no_trace(store: Arc<dyn Store>) {
+    let a = new_account(&store, 100).await;
+    let v = video(&a, T0, 10);
+    store
+        .create_videos(a.uid(), vec![v.clone()], T0)
+        .await
+        .unwrap();
+    claim_expect(&store, "w", T0, T0 + MINUTE, v.id).await;
+    assert!(store.fail(v.id, "w", "broken", T0 + 1).await.unwrap());
+    let sending = store.claim_webhooks(T0 + 2, T0 + MINUTE, 10).await.unwrap();
+    assert_eq!(sending.len(), 1, "the status-2 callback comes first");
+    let gone = store.delete_videos(a.uid(), &[v.id], T0 + 3).await.unwrap();
+    assert_eq!(gone.deleted, vec![v.id]);
+    store
+        .finish_webhook_attempt(
+            sending[0].id,
+            i2v::store::WebhookAttempt {
+                attempt: 1,
+                at: T0 + 4,
+                http_status: Some(200),
+                error: None,
+            },
+            i2v::store::WebhookOutcome::Delivered,
+        )
+        .await
+        .expect("finishing an attempt of a deleted video is not an error");
+    let left = store
+        .webhook_deliveries(Some(&v.id.to_hex()), 10)
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "no delivery or attempt survives: {left:?}");
+}
+
 pub async fn run_all<F, Fut>(make: F)
 where
     F: Fn() -> Fut,
@@ -1574,19 +1717,23 @@ where
     check_concurrent_claims(make().await).await;
     check_release_and_expire_outputs(make().await).await;
     check_retry_later(make().await).await;
+    check_deletes_racing_claims(make().await).await;
+    check_attempt_after_delete_leaves_no_trace(make().await).await;
 }
 
 /// Every check against a fresh SQLite file.
 mod sqlite {
     use std::sync::{Arc, Mutex};
 
-    use i2v::store::{SqliteStore, Store};
+    use i2v::store::{PoolSettings, SqliteStore, Store};
     use tempfile::TempDir;
 
     async fn fresh() -> (TempDir, Arc<dyn Store>) {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}/t.db", dir.path().display());
-        let store = SqliteStore::open(&url).await.expect("open sqlite store");
+        let store = SqliteStore::open(&url, &PoolSettings::default())
+            .await
+            .expect("open sqlite store");
         (dir, Arc::new(store))
     }
 
@@ -1621,6 +1768,8 @@ mod sqlite {
         check_retry_later,
         check_concurrent_deletes_of_one_id,
         check_concurrent_claims,
+        check_deletes_racing_claims,
+        check_attempt_after_delete_leaves_no_trace,
     );
 
     /// `run_all` itself, as a future backend would call it.
@@ -1637,6 +1786,59 @@ mod sqlite {
             }
         })
         .await;
-        assert_eq!(dirs.lock().unwrap().len(), 20, "one fresh store per check");
+        assert_eq!(dirs.lock().unwrap().len(), 22, "one fresh store per check");
     }
+}
+
+/// Every check against a fresh PostgreSQL database (the throwaway cluster `scripts/test` starts).
+mod postgres {
+    use std::sync::Arc;
+
+    use i2v::store::{PgStore, PoolSettings, Store};
+
+    async fn fresh() -> Arc<dyn Store> {
+        let url = crate::backends::fresh_postgres_database().await;
+        Arc::new(
+            PgStore::open(&url, &PoolSettings::default())
+                .await
+                .expect("open postgres store"),
+        )
+    }
+
+    macro_rules! postgres_checks {
+        ($($check:ident),* $(,)?) => {$(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                if !crate::backends::require_services() {
+                    return;
+                }
+                super::$check(fresh().await).await;
+            }
+        )*};
+    }
+
+    postgres_checks!(
+        check_accounts_and_auth,
+        check_rotate_secret,
+        check_adjust_credits,
+        check_ledger_matches_balance,
+        check_create_videos_charges_atomically,
+        check_videos_by_ids_scoping_and_order,
+        check_delete_videos,
+        check_claim_oldest_first_skipping_deleted,
+        check_complete_requires_lease,
+        check_lost_lease_fences_the_worker,
+        check_fail_refunds,
+        check_heartbeat_extends_only_own_lease,
+        check_reap_expired,
+        check_held_video_is_never_claimed_nor_reaped,
+        check_force_status,
+        check_blob_outbox,
+        check_release_and_expire_outputs,
+        check_retry_later,
+        check_concurrent_deletes_of_one_id,
+        check_concurrent_claims,
+        check_deletes_racing_claims,
+        check_attempt_after_delete_leaves_no_trace,
+    );
 }
