@@ -3,7 +3,6 @@
 mod admin;
 mod assets;
 mod auth;
-mod backends;
 mod catalogue;
 mod cli;
 mod create;
