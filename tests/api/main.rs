@@ -3,6 +3,7 @@
 mod admin;
 mod assets;
 mod auth;
+mod backends;
 mod catalogue;
 mod cli;
 mod create;

@@ -1,0 +1,131 @@
+//! Fresh PostgreSQL databases and S3 buckets for tests, on the throwaway servers that
+//! `scripts/services start` runs (scripts/test starts them and exports their addresses).
+//!
+//! Each call makes a new uniquely named database or bucket, so tests never share state and never
+//! clean up: the servers are thrown away whole. Under CI (`CI` set) missing servers are a hard
+//! failure; locally `require_services()` lets a plain `cargo test` skip these tests with a hint.
+
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutPayload};
+use sqlx::{Connection, PgConnection};
+
+const POSTGRES_URL_VAR: &str = "I2V_TEST_POSTGRES_URL";
+const S3_ENDPOINT_VAR: &str = "I2V_TEST_S3_ENDPOINT";
+const HOW_TO_GET_THEM: &str = "run scripts/test, which starts it (or `scripts/services start` \
+     and `source` the env file it prints, then cargo test)";
+
+/// The superuser URL of the test PostgreSQL server, if one is configured.
+pub fn postgres_admin_url() -> Option<String> {
+    non_empty_var(POSTGRES_URL_VAR)
+}
+
+/// The endpoint of the test S3 server (moto), if one is configured.
+pub fn s3_endpoint() -> Option<String> {
+    non_empty_var(S3_ENDPOINT_VAR)
+}
+
+/// True when both test servers are configured. Without them: false locally (after saying how to
+/// get them), a panic under CI, where skipping would hide the backends from the suite.
+pub fn require_services() -> bool {
+    let missing: Vec<&str> = [
+        (POSTGRES_URL_VAR, postgres_admin_url()),
+        (S3_ENDPOINT_VAR, s3_endpoint()),
+    ]
+    .into_iter()
+    .filter(|(_, value)| value.is_none())
+    .map(|(name, _)| name)
+    .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let message = format!(
+        "PostgreSQL/S3 test servers missing ({} not set): {HOW_TO_GET_THEM}",
+        missing.join(", ")
+    );
+    if std::env::var_os("CI").is_some() {
+        panic!("{message}");
+    }
+    eprintln!("skipping: {message}");
+    false
+}
+
+/// Creates an empty database with a unique name and returns its URL.
+pub async fn fresh_postgres_database() -> String {
+    let admin_url = postgres_admin_url()
+        .unwrap_or_else(|| panic!("PostgreSQL test server missing: {HOW_TO_GET_THEM}"));
+    let name = format!("i2v_test_{:016x}", rand::random::<u64>());
+    let mut admin = PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to the PostgreSQL test server: {e}"));
+    // CREATE DATABASE takes no bind parameters; the name is ours and is plain [a-z0-9_].
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("create database {name}: {e}"));
+    admin.close().await.ok();
+
+    let mut url = url::Url::parse(&admin_url).expect("I2V_TEST_POSTGRES_URL is a URL");
+    url.set_path(&name);
+    url.to_string()
+}
+
+/// Creates an empty bucket with a unique name on the test S3 server and returns its name.
+pub async fn fresh_s3_bucket() -> String {
+    let endpoint =
+        s3_endpoint().unwrap_or_else(|| panic!("S3 test server missing: {HOW_TO_GET_THEM}"));
+    let bucket = format!("i2v-test-{:016x}", rand::random::<u64>());
+    // moto accepts unsigned requests, so a plain PUT is enough to create a bucket.
+    let response = reqwest::Client::new()
+        .put(format!("{}/{bucket}", endpoint.trim_end_matches('/')))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("reach the S3 test server at {endpoint}: {e}"));
+    assert!(
+        response.status().is_success(),
+        "create bucket {bucket}: HTTP {}",
+        response.status()
+    );
+    bucket
+}
+
+fn non_empty_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+#[tokio::test]
+async fn fresh_database_and_bucket_work_on_the_test_servers() {
+    if !require_services() {
+        return;
+    }
+
+    let database_url = fresh_postgres_database().await;
+    let mut db = PgConnection::connect(&database_url).await.unwrap();
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(one, 1);
+    let current: String = sqlx::query_scalar("SELECT current_database()")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert!(
+        database_url.ends_with(&format!("/{current}")),
+        "{database_url}"
+    );
+    db.close().await.unwrap();
+
+    let bucket = fresh_s3_bucket().await;
+    let s3 = AmazonS3Builder::from_env()
+        .with_bucket_name(&bucket)
+        .with_allow_http(true)
+        .build()
+        .unwrap();
+    let key = Path::from("probe/hello.txt");
+    s3.put(&key, PutPayload::from_static(b"hello"))
+        .await
+        .unwrap();
+    let got = s3.get(&key).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&got[..], b"hello");
+}
