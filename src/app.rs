@@ -13,12 +13,15 @@ use crate::keys::Keys;
 use crate::net::{NetPolicy, Outbound};
 use crate::render::{FfmpegRenderer, RenderSettings, Renderer};
 use crate::store::{PoolSettings, Store};
+use crate::video_urls::VideoUrls;
 
 #[derive(Clone)]
 pub struct App {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub blobs: Blobs,
+    /// Builds every `video_url` handed out (results and webhooks).
+    pub video_urls: VideoUrls,
     pub keys: Arc<Keys>,
     pub outbound: Outbound,
     pub renderer: Arc<dyn Renderer>,
@@ -75,7 +78,10 @@ impl App {
                 crate::config::redact_url_password(&url)
             )
         })?;
-        let blobs = Blobs::local(&config.data_dir.join("blobs"))?;
+        let location = config.blob_location()?;
+        let blobs = Blobs::open(&location)
+            .with_context(|| format!("cannot open the file storage at {location}"))?;
+        let video_urls = VideoUrls::new(&config, &blobs);
         let keys = Keys::load(config.master_key.as_deref(), &config.data_dir)?;
         let j = &config.jobs;
         let jobs = JobSettings {
@@ -93,6 +99,7 @@ impl App {
             config: Arc::new(config),
             store,
             blobs,
+            video_urls,
             keys: Arc::new(keys),
             outbound,
             renderer,

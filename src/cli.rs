@@ -72,6 +72,10 @@ struct StoreArgs {
     /// Database URL; default sqlite://<data-dir>/i2v.db.
     #[arg(long, env = "I2V_DATABASE_URL")]
     database_url: Option<String>,
+    /// Output files: file:///ABS/DIR, s3://BUCKET[/PREFIX] (credentials, region and endpoint from
+    /// the AWS_* environment variables) or memory://. Default <data-dir>/blobs.
+    #[arg(long, env = "I2V_BLOB_URL")]
+    blob_url: Option<String>,
     /// 64 hex digits; default: generated once into <data-dir>/master.key.
     #[arg(long, env = "I2V_MASTER_KEY", hide_env_values = true)]
     master_key: Option<String>,
@@ -103,6 +107,7 @@ impl StoreArgs {
         Overrides {
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
+            blob_url: self.blob_url.clone(),
             master_key: self.master_key.clone(),
             ..Overrides::default()
         }

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::blobs::BlobLocation;
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -17,6 +19,9 @@ pub struct Config {
     /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`; empty means
     /// `sqlite://<data_dir>/i2v.db`.
     pub database_url: Option<String>,
+    /// Where output files live: `file:///ABS/DIR`, `s3://BUCKET[/PREFIX]` or `memory://`; empty
+    /// means `<data_dir>/blobs`.
+    pub blob_url: Option<String>,
     /// Enables `/_admin/v1/*` when set.
     pub admin_token: Option<String>,
     /// Background render workers; `None` means one per CPU, 0 means none.
@@ -37,6 +42,37 @@ pub struct Config {
     pub retention: Retention,
     pub outbound: Outbound,
     pub webhooks: crate::webhooks::WebhookConfig,
+    pub blobs: BlobsConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BlobsConfig {
+    /// How clients reach finished files (see `crate::video_urls`).
+    pub video_urls: VideoUrlMode,
+    /// Lifetime of a presigned `video_url`.
+    pub presign_expiry_secs: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VideoUrlMode {
+    /// Through this server's `/files/...` route.
+    Proxy,
+    /// A presigned GET URL straight from the S3 bucket.
+    Presigned,
+}
+
+/// S3's own ceiling for presigned URLs (7 days).
+pub const MAX_PRESIGN_EXPIRY_SECS: u64 = 604_800;
+
+impl Default for BlobsConfig {
+    fn default() -> Self {
+        BlobsConfig {
+            video_urls: VideoUrlMode::Proxy,
+            presign_expiry_secs: 3600,
+        }
+    }
 }
 
 /// Connection pool of the store. SQLite serializes writes itself, so these matter most for
@@ -186,6 +222,7 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("i2v-data"),
             database_url: None,
+            blob_url: None,
             admin_token: None,
             workers: None,
             allow_private_urls: false,
@@ -200,6 +237,7 @@ impl Default for Config {
             retention: Retention::default(),
             outbound: Outbound::default(),
             webhooks: crate::webhooks::WebhookConfig::default(),
+            blobs: BlobsConfig::default(),
         }
     }
 }
@@ -250,6 +288,7 @@ pub struct Overrides {
     pub listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
+    pub blob_url: Option<String>,
     pub admin_token: Option<String>,
     pub workers: Option<usize>,
     pub allow_private_urls: Option<bool>,
@@ -286,6 +325,9 @@ impl Config {
         }
         if o.database_url.is_some() {
             self.database_url = o.database_url;
+        }
+        if o.blob_url.is_some() {
+            self.blob_url = o.blob_url;
         }
         if o.admin_token.is_some() {
             self.admin_token = o.admin_token;
@@ -351,7 +393,24 @@ impl Config {
         if db.acquire_timeout_secs == 0 {
             return bad("database.acquire_timeout_secs must be at least 1");
         }
+        let blobs = self.blob_location()?;
+        if !(1..=MAX_PRESIGN_EXPIRY_SECS).contains(&self.blobs.presign_expiry_secs) {
+            return bad("blobs.presign_expiry_secs must be between 1 and 604800 (7 days)");
+        }
+        if self.blobs.video_urls == VideoUrlMode::Presigned && !blobs.is_s3() {
+            return bad(
+                "blobs.video_urls = \"presigned\" needs S3 file storage (blob_url = \"s3://BUCKET[/PREFIX]\")",
+            );
+        }
         Ok(())
+    }
+
+    /// Where output files live; `<data_dir>/blobs` unless `blob_url` says otherwise.
+    pub fn blob_location(&self) -> Result<BlobLocation, ConfigError> {
+        match self.blob_url.as_deref() {
+            None | Some("") => Ok(BlobLocation::Local(self.data_dir.join("blobs"))),
+            Some(raw) => BlobLocation::parse(raw).map_err(|e| ConfigError::Invalid(e.to_string())),
+        }
     }
 
     pub fn database_url(&self) -> String {
@@ -385,6 +444,9 @@ impl Config {
         redact(&mut shown.master_key);
         if let Some(url) = &shown.database_url {
             shown.database_url = Some(redact_url_password(url));
+        }
+        if let Some(url) = &shown.blob_url {
+            shown.blob_url = Some(redact_url_password(url));
         }
         toml::to_string_pretty(&shown).expect("the configuration always serializes")
     }
@@ -437,13 +499,93 @@ mod tests {
     }
 
     #[test]
+    fn blob_url_comes_from_the_file_unless_a_flag_or_env_says_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i2v.toml");
+        std::fs::write(&path, "blob_url = \"s3://from-file/p\"\n").unwrap();
+        let from_file = Config::load(Some(&path), Overrides::default()).unwrap();
+        assert_eq!(
+            from_file.blob_location().unwrap(),
+            BlobLocation::S3 {
+                bucket: "from-file".into(),
+                prefix: "p".into()
+            }
+        );
+        let overrides = Overrides {
+            blob_url: Some("memory://".into()),
+            ..Default::default()
+        };
+        let flagged = Config::load(Some(&path), overrides).unwrap();
+        assert_eq!(flagged.blob_location().unwrap(), BlobLocation::Memory);
+    }
+
+    #[test]
+    fn without_blob_url_files_live_in_the_data_dir() {
+        let config = Config {
+            data_dir: "/srv/i2v".into(),
+            ..Config::default()
+        };
+        assert_eq!(
+            config.blob_location().unwrap(),
+            BlobLocation::Local("/srv/i2v/blobs".into())
+        );
+    }
+
+    #[test]
+    fn a_bad_blob_url_is_a_start_up_error() {
+        let config = Config {
+            blob_url: Some("ftp://files".into()),
+            ..Config::default()
+        };
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("blob_url") && err.contains("s3://BUCKET"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn presigned_urls_need_s3_and_a_sane_expiry() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i2v.toml");
+        let load = |toml: &str| {
+            std::fs::write(&path, toml).unwrap();
+            Config::load(Some(&path), Overrides::default())
+        };
+        let config = load("[blobs]\n").unwrap();
+        assert_eq!(config.blobs.video_urls, VideoUrlMode::Proxy);
+        assert_eq!(config.blobs.presign_expiry_secs, 3600);
+
+        let err = load("[blobs]\nvideo_urls = \"presigned\"\n").unwrap_err();
+        assert!(err.to_string().contains("needs S3"), "{err}");
+        let err =
+            load("blob_url = \"memory://\"\n[blobs]\nvideo_urls = \"presigned\"\n").unwrap_err();
+        assert!(err.to_string().contains("needs S3"), "{err}");
+
+        let s3 = "blob_url = \"s3://b\"\n[blobs]\nvideo_urls = \"presigned\"\n";
+        let config = load(&format!("{s3}presign_expiry_secs = 604800\n")).unwrap();
+        assert_eq!(config.blobs.video_urls, VideoUrlMode::Presigned);
+        for bad in [0, 604_801] {
+            let err = load(&format!("{s3}presign_expiry_secs = {bad}\n")).unwrap_err();
+            assert!(err.to_string().contains("presign_expiry_secs"), "{err}");
+        }
+        assert!(matches!(
+            load("[blobs]\nvideo_urls = \"direct\"\n"),
+            Err(ConfigError::Parse { .. })
+        ));
+    }
+
+    #[test]
     fn printing_redacts_secrets() {
         let config = Config {
             admin_token: Some("super-secret-admin-token".into()),
             master_key: Some("00".repeat(32)),
+            blob_url: Some("s3://AKID:blob-secret@bucket/p".into()),
             ..Config::default()
         };
         let text = config.redacted_toml();
+        assert!(!text.contains("blob-secret"), "{text}");
+        assert!(text.contains("[blobs]") && text.contains("video_urls = \"proxy\""));
         assert!(!text.contains("super-secret-admin-token"));
         assert!(!text.contains(&"00".repeat(32)));
         assert!(text.contains("<redacted>"));

@@ -20,6 +20,7 @@ pub mod periodic;
 pub mod render;
 pub mod service;
 pub mod store;
+pub mod video_urls;
 pub mod webhooks;
 
 use std::future::Future;

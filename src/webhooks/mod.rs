@@ -10,7 +10,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
-use crate::api::video_url;
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::net::FetchError;
@@ -114,7 +113,19 @@ async fn attempt(
             WebhookOutcome::Skipped,
         );
     }
-    let body = match signed_body(app, d).await {
+    // Presigning can need fresh credentials from the environment: a passing fault, retried.
+    let video_url = match (d.video_status, &d.blob_key) {
+        (3, Some(key)) => match app.video_urls.of(key).await {
+            Ok(url) => url,
+            Err(e) => {
+                let error = format!("cannot make the video_url: {e}");
+                let outcome = retry_or_give_up(app, d, attempt_no, &error, false);
+                return (record(None, Some(error)), outcome);
+            }
+        },
+        _ => String::new(),
+    };
+    let body = match signed_body(app, d, &video_url).await {
         Ok(body) => body,
         Err(reason) => {
             return (
@@ -145,17 +156,32 @@ async fn attempt(
             false,
         ),
     };
-    let outcome = if permanent || attempt_no >= cfg.max_attempts {
+    let outcome = retry_or_give_up(app, d, attempt_no, &error, permanent);
+    (record(status, Some(error)), outcome)
+}
+
+fn retry_or_give_up(
+    app: &App,
+    d: &WebhookDelivery,
+    attempt_no: i64,
+    error: &str,
+    permanent: bool,
+) -> WebhookOutcome {
+    let cfg = &app.config.webhooks;
+    if permanent || attempt_no >= cfg.max_attempts {
         tracing::warn!(video = %d.video_id, error = %error, "webhook given up");
         WebhookOutcome::GiveUp(format!("gave up after {attempt_no} attempt(s): {error}"))
     } else {
         let jitter = rand::random::<f64>() * 2.0 - 1.0;
         WebhookOutcome::Retry(now_ms() + backoff_ms(cfg, attempt_no, jitter))
-    };
-    (record(status, Some(error)), outcome)
+    }
 }
 
-async fn signed_body(app: &App, d: &WebhookDelivery) -> Result<serde_json::Value, String> {
+async fn signed_body(
+    app: &App,
+    d: &WebhookDelivery,
+    url: &str,
+) -> Result<serde_json::Value, String> {
     let (client_id, sealed) = app
         .store
         .webhook_credentials(d.uid)
@@ -163,15 +189,11 @@ async fn signed_body(app: &App, d: &WebhookDelivery) -> Result<serde_json::Value
         .map_err(|e| format!("store error: {e}"))?
         .ok_or("the account no longer exists")?;
     let secret = app.keys.unseal(&sealed).map_err(|e| e.to_string())?;
-    let url = match (d.video_status, &d.blob_key) {
-        (3, Some(key)) => video_url(&app.config.public_url(), key),
-        _ => String::new(),
-    };
     let payload = CallbackPayload {
         _id: &d.video_id,
         status: d.video_status,
         kind: &app.config.webhooks.kind,
-        url: &url,
+        url,
     };
     let nonce = rand::random_range(1000..10000).to_string();
     let signed =

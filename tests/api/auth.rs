@@ -201,10 +201,30 @@ async fn expired_and_foreign_tokens_are_refused() {
 async fn secrets_are_stored_sealed_not_in_plain_text() {
     let app = spawn_app().await;
     let account = app.create_account(10).await;
-    let db = std::fs::read(app.dir.path().join("i2v.db")).unwrap();
-    let wal = std::fs::read(app.dir.path().join("i2v.db-wal")).unwrap_or_default();
     let needle = account.key.as_bytes();
-    for bytes in [&db, &wal] {
+    let stored: Vec<Vec<u8>> = match &app.backend.database_url {
+        // Every row of every table, as text.
+        Some(url) if app.backend.is_postgres() => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            let mut dump = Vec::new();
+            for table in ["accounts", "credentials", "credit_ledger"] {
+                let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT row_to_json(t)::TEXT FROM {table} t"
+                )))
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+                dump.extend(rows.into_iter().map(String::into_bytes));
+            }
+            dump
+        }
+        _ => vec![
+            std::fs::read(app.dir.path().join("i2v.db")).unwrap(),
+            std::fs::read(app.dir.path().join("i2v.db-wal")).unwrap_or_default(),
+        ],
+    };
+    assert!(!stored.is_empty());
+    for bytes in &stored {
         assert!(
             !bytes.windows(needle.len()).any(|w| w == needle),
             "API key found in the database"

@@ -18,6 +18,8 @@ pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 pub struct TestApp {
     pub base: String,
+    /// The database and file storage this app uses; a restart keeps them.
+    pub backend: Backend,
     pub app: App,
     pub client: reqwest::Client,
     pub dir: Arc<tempfile::TempDir>,
@@ -39,10 +41,47 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-    start(dir, tweak).await
+    let backend = Backend::from_env().await;
+    start(dir, backend, tweak).await
 }
 
-async fn start(dir: Arc<tempfile::TempDir>, tweak: impl FnOnce(&mut Config)) -> TestApp {
+/// Where a test app keeps its state. The whole HTTP suite runs on the embedded default (SQLite
+/// and files in the data dir) and, with `I2V_TEST_BACKEND=postgres` (scripts/test's second
+/// pass), on a fresh PostgreSQL database and S3 bucket per app.
+#[derive(Clone, Debug, Default)]
+pub struct Backend {
+    pub database_url: Option<String>,
+    pub blob_url: Option<String>,
+}
+
+impl Backend {
+    async fn from_env() -> Backend {
+        match std::env::var("I2V_TEST_BACKEND").as_deref() {
+            Ok("postgres") => {
+                assert!(
+                    crate::backends::require_services(),
+                    "I2V_TEST_BACKEND=postgres needs the test servers (scripts/services start)"
+                );
+                Backend {
+                    database_url: Some(crate::backends::fresh_postgres_database().await),
+                    blob_url: Some(format!("s3://{}/i2v", crate::backends::fresh_s3_bucket().await)),
+                }
+            }
+            Ok("sqlite") | Err(_) => Backend::default(),
+            Ok(other) => panic!("I2V_TEST_BACKEND={other:?}: expected sqlite or postgres"),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.is_some()
+    }
+}
+
+async fn start(
+    dir: Arc<tempfile::TempDir>,
+    backend: Backend,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut config = Config {
@@ -52,6 +91,8 @@ async fn start(dir: Arc<tempfile::TempDir>, tweak: impl FnOnce(&mut Config)) -> 
         workers: Some(0),
         allow_private_urls: true,
         public_url: Some(format!("http://{addr}")),
+        database_url: backend.database_url.clone(),
+        blob_url: backend.blob_url.clone(),
         ..Config::default()
     };
     tweak(&mut config);
@@ -67,6 +108,7 @@ async fn start(dir: Arc<tempfile::TempDir>, tweak: impl FnOnce(&mut Config)) -> 
     });
     TestApp {
         base: format!("http://{addr}"),
+        backend,
         app,
         client: reqwest::Client::new(),
         dir,
@@ -80,8 +122,9 @@ impl TestApp {
     pub async fn restart(mut self) -> TestApp {
         self.stop().await;
         let dir = self.dir.clone();
+        let backend = self.backend.clone();
         drop(self);
-        start(dir, |_| {}).await
+        start(dir, backend, |_| {}).await
     }
 
     pub async fn stop(&mut self) {

@@ -12,5 +12,6 @@ mod helpers;
 mod render;
 mod requests;
 mod results;
+mod s3;
 mod store_suite;
 mod webhooks;

@@ -3,20 +3,38 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::api::files::video_url;
+use crate::blobs::BlobError;
 use crate::domain::catalogue::IMAGE_TO_VIDEO;
 use crate::domain::VideoStatus;
 use crate::store::{Video, VideoKind};
+use crate::video_urls::VideoUrls;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
+pub enum Shape<'a> {
     Created,
     BatchItem,
     AudioUpdate,
-    Result,
+    /// `video_url` is the finished file's URL (see [`result`]).
+    Result {
+        video_url: Option<&'a str>,
+    },
 }
 
-pub fn record(v: &Video, shape: Shape, public_url: &str) -> Value {
+/// A results item, with the `video_url` of a completed video resolved first.
+pub async fn result(v: &Video, urls: &VideoUrls) -> Result<Value, BlobError> {
+    let video_url = match (v.status, &v.blob_key) {
+        (VideoStatus::Completed, Some(key)) => Some(urls.of(key).await?),
+        _ => None,
+    };
+    Ok(record(
+        v,
+        Shape::Result {
+            video_url: video_url.as_deref(),
+        },
+    ))
+}
+
+pub fn record(v: &Video, shape: Shape) -> Value {
     let mut m = Map::new();
     let mut put = |k: &str, value: Value| {
         m.insert(k.to_owned(), value);
@@ -60,7 +78,7 @@ pub fn record(v: &Video, shape: Shape, public_url: &str) -> Value {
             put("pre_video_id", json!(v.pre_video_id));
             put("only_add_audio", json!(true));
         }
-        Shape::Result => {
+        Shape::Result { video_url } => {
             put("update_time", json!(v.update_time));
             put("audio_type", json!(v.audio_type));
             put("audio_url", json!(v.audio_url));
@@ -81,9 +99,9 @@ pub fn record(v: &Video, shape: Shape, public_url: &str) -> Value {
             if let Some(duration) = v.video_duration {
                 put("video_duration", json!(duration));
             }
-            match (v.status, &v.blob_key) {
-                (VideoStatus::Completed, Some(key)) => {
-                    put("video_url", json!(video_url(public_url, key)));
+            match (v.status, video_url) {
+                (VideoStatus::Completed, Some(url)) => {
+                    put("video_url", json!(url));
                     put("sub_type", json!(IMAGE_TO_VIDEO));
                 }
                 (VideoStatus::Failed, _) => {

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use serde_json::{json, Value};
 
-use super::record::{record, Shape};
+use super::record::{self, record, Shape};
 use crate::api::body::{ids_field, JsonBody};
 use crate::api::error::{ok, ApiError, ApiResult};
 use crate::app::App;
@@ -11,7 +11,7 @@ use crate::domain::fields::{http_url, Fields};
 use crate::domain::spec::AudioType;
 use crate::domain::{spec, IdList};
 use crate::service::videos::{self, DeleteResult, NOT_FOUND_MSG, PROCESSING_MSG};
-use crate::service::Caller;
+use crate::service::{Caller, ServiceError};
 use crate::store::VideoKind;
 
 pub async fn create_single(
@@ -21,8 +21,7 @@ pub async fn create_single(
 ) -> ApiResult {
     let spec = spec::parse_single(&body, app.catalogue)?;
     let created = videos::create(&app, &caller, &spec, 1, VideoKind::Single).await?;
-    let public = app.config.public_url();
-    Ok(ok("OK", record(&created[0], Shape::Created, &public)))
+    Ok(ok("OK", record(&created[0], Shape::Created)))
 }
 
 pub async fn create_batch(
@@ -32,10 +31,9 @@ pub async fn create_batch(
 ) -> ApiResult {
     let (spec, count) = spec::parse_batch(&body, app.catalogue)?;
     let created = videos::create(&app, &caller, &spec, count, VideoKind::Batch).await?;
-    let public = app.config.public_url();
     let items: Vec<Value> = created
         .iter()
-        .map(|v| record(v, Shape::BatchItem, &public))
+        .map(|v| record(v, Shape::BatchItem))
         .collect();
     Ok(ok("OK", json!({ "successList": items, "errorList": [] })))
 }
@@ -68,7 +66,7 @@ pub async fn update_video_audio(
     }
     let (video, source_duration) =
         videos::update_audio(&app, &caller, pre_video_id, audio_type, audio_url).await?;
-    let mut data = record(&video, Shape::AudioUpdate, &app.config.public_url());
+    let mut data = record(&video, Shape::AudioUpdate);
     data["video_duration"] = json!(source_duration);
     Ok(ok("OK", data))
 }
@@ -80,11 +78,13 @@ pub async fn results_by_ids(
 ) -> ApiResult {
     let ids = IdList::parse(ids_field(&body)?, app.config.limits.ids_per_call)?;
     let found = videos::results(&app, &caller, &ids).await?;
-    let public = app.config.public_url();
-    let items: Vec<Value> = found
-        .iter()
-        .map(|v| record(v, Shape::Result, &public))
-        .collect();
+    let mut items = Vec::with_capacity(found.len());
+    for v in &found {
+        let item = record::result(v, &app.video_urls)
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        items.push(item);
+    }
     Ok(ok("OK", json!({ "result": items })))
 }
 

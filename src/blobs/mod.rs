@@ -1,20 +1,31 @@
 //! Output files, behind `object_store` so that a local directory (default), S3 or memory are
 //! interchangeable. Keys are `videos/<_id>/<attempt-nonce>.mp4`: each render attempt writes its
 //! own key, so a stale worker can never overwrite (or have removed) a newer attempt's file.
+//! With an S3 prefix every key lives under it; callers never see the prefix.
+
+mod location;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
+use object_store::prefix::PrefixStore;
+use object_store::signer::{Method, Signer};
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+pub use location::{BadBlobUrl, BlobLocation};
 
 #[derive(Clone)]
 pub struct Blobs {
     inner: Arc<dyn ObjectStore>,
+    /// Present when the backend can hand out presigned URLs (S3).
+    signer: Option<Arc<dyn Signer>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +33,35 @@ pub struct Blobs {
 pub struct BlobError(#[from] object_store::Error);
 
 impl Blobs {
+    /// Opens the storage at `location`. Nothing is contacted yet: S3 credentials and reachability
+    /// show up on the first request.
+    pub fn open(location: &BlobLocation) -> Result<Blobs, BlobError> {
+        match location {
+            BlobLocation::Local(dir) => Blobs::local(dir),
+            BlobLocation::Memory => Ok(Blobs::in_memory()),
+            BlobLocation::S3 { bucket, prefix } => {
+                // Region, credentials, AWS_ENDPOINT_URL and AWS_ALLOW_HTTP come from the
+                // environment; the bucket only from blob_url.
+                let s3 = AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .build()?;
+                Ok(if prefix.is_empty() {
+                    Blobs::signing(s3)
+                } else {
+                    Blobs::signing(PrefixStore::new(s3, prefix.as_str()))
+                })
+            }
+        }
+    }
+
+    fn signing<S: ObjectStore + Signer>(store: S) -> Blobs {
+        let store = Arc::new(store);
+        Blobs {
+            inner: store.clone(),
+            signer: Some(store),
+        }
+    }
+
     /// Files under `dir`, created if missing.
     pub fn local(dir: &std::path::Path) -> Result<Blobs, BlobError> {
         std::fs::create_dir_all(dir).map_err(|e| {
@@ -32,12 +72,14 @@ impl Blobs {
         })?;
         Ok(Blobs {
             inner: Arc::new(LocalFileSystem::new_with_prefix(dir)?),
+            signer: None,
         })
     }
 
     pub fn in_memory() -> Blobs {
         Blobs {
             inner: Arc::new(InMemory::new()),
+            signer: None,
         }
     }
 
@@ -94,9 +136,48 @@ impl Blobs {
         }
     }
 
+    /// A URL that lets anyone holding it GET the file straight from the backend until
+    /// `expires_in` has passed (or the file is removed). Only S3 can sign.
+    pub async fn presigned_get(
+        &self,
+        key: &str,
+        expires_in: Duration,
+    ) -> Result<String, BlobError> {
+        let Some(signer) = &self.signer else {
+            return Err(BlobError(object_store::Error::NotSupported {
+                source: "presigned URLs need S3 file storage".into(),
+            }));
+        };
+        let url = signer
+            .signed_url(Method::GET, &Path::from(key), expires_in)
+            .await?;
+        Ok(url.to_string())
+    }
+
     /// Every key stored (for audits and tests; not for request paths).
     pub async fn list_keys(&self) -> Result<Vec<String>, BlobError> {
         let metas: Vec<_> = self.inner.list(None).try_collect().await?;
         Ok(metas.into_iter().map(|m| m.location.to_string()).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn only_s3_hands_out_presigned_urls() {
+        let blobs = Blobs::open(&BlobLocation::Memory).unwrap();
+        let err = blobs
+            .presigned_get("videos/x/a.mp4", Duration::from_secs(60))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("need S3"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn removing_a_missing_file_counts_as_done() {
+        let blobs = Blobs::in_memory();
+        blobs.delete("videos/x/never.mp4").await.unwrap();
     }
 }
