@@ -92,6 +92,7 @@ impl App {
             reap_interval: Duration::from_millis(j.reap_interval_ms),
             retry_base: Duration::from_millis(j.retry_base_ms),
             retry_max: Duration::from_millis(j.retry_max_ms),
+            stage_grace: Duration::from_millis(j.stage_grace_ms),
             ..JobSettings::default()
         };
         Ok(App {

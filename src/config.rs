@@ -129,6 +129,10 @@ pub struct Jobs {
     /// doubled per attempt up to `retry_max_ms`, within `max_attempts` claims in all.
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,
+    /// A rendered file is recorded for removal this long after its upload starts unless the
+    /// completion takes it back; so a worker killed mid-upload leaves no orphan beyond this.
+    /// A worker whose upload used up half of it gives the video back instead of completing.
+    pub stage_grace_ms: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -171,6 +175,7 @@ impl Default for Jobs {
             reap_interval_ms: 5_000,
             retry_base_ms: 5_000,
             retry_max_ms: 300_000,
+            stage_grace_ms: 3_600_000,
         }
     }
 }
@@ -389,6 +394,9 @@ impl Config {
         let db = &self.database;
         if db.max_connections == 0 || db.min_connections > db.max_connections {
             return bad("database.max_connections must be at least 1 and at least min_connections");
+        }
+        if self.jobs.stage_grace_ms < 2_000 {
+            return bad("jobs.stage_grace_ms must be at least 2000");
         }
         if db.acquire_timeout_secs == 0 {
             return bad("database.acquire_timeout_secs must be at least 1");

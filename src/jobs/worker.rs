@@ -200,9 +200,16 @@ async fn finish(app: &App, video: &Video, owner: &str, rendered: Rendered) -> an
         &format!("{:016x}", rand::random::<u64>()),
     );
     let grace = app.jobs.stage_grace.as_millis() as i64;
-    app.store.stage_blob(&key, now_ms() + grace).await?;
+    let removal_due = now_ms() + grace;
+    app.store.stage_blob(&key, removal_due).await?;
     let bytes = tokio::fs::read(&rendered.file).await?;
     app.blobs.put(&key, bytes.into()).await?;
+    if now_ms() > removal_due - grace / 2 {
+        // The sweeper may remove the staged file any moment now; completing would publish a
+        // video whose file can vanish. Drop it and let the video be rendered again.
+        app.blobs.delete(&key).await?;
+        anyhow::bail!("uploading the output took longer than half of jobs.stage_grace_ms");
+    }
     let done = Completion {
         id: video.id,
         owner: owner.to_owned(),

@@ -64,7 +64,10 @@ impl Backend {
                 );
                 Backend {
                     database_url: Some(crate::backends::fresh_postgres_database().await),
-                    blob_url: Some(format!("s3://{}/i2v", crate::backends::fresh_s3_bucket().await)),
+                    blob_url: Some(format!(
+                        "s3://{}/i2v",
+                        crate::backends::fresh_s3_bucket().await
+                    )),
                 }
             }
             Ok("sqlite") | Err(_) => Backend::default(),

@@ -9,6 +9,7 @@ mod cli;
 mod create;
 mod delete;
 mod helpers;
+mod multiprocess;
 mod render;
 mod requests;
 mod results;

@@ -2,7 +2,6 @@
 //! `scripts/services start`, which exports `I2V_TEST_S3_ENDPOINT` and the `AWS_*` variables):
 //! create, render, fetch through `video_url` (proxied and presigned), delete, sweep.
 
-
 use bytes::Bytes;
 use i2v::blobs::{BlobLocation, Blobs};
 use i2v::config::VideoUrlMode;

@@ -1,0 +1,317 @@
+//! Many processes on one PostgreSQL database and one S3 bucket (issue #5): two `i2v serve` and
+//! one `i2v worker`, all real binaries on loopback. A video made on one server is visible and
+//! deletable on the other; deletes racing the worker's claims keep DESIGN §4; a worker killed with
+//! SIGKILL mid-render loses no job; and once the sweepers have run, no object is left behind.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
+use object_store::ObjectStore;
+use serde_json::{json, Value};
+
+use crate::assets::spawn_assets;
+use crate::backends::{fresh_postgres_database, fresh_s3_bucket, require_services};
+use crate::helpers::ADMIN_TOKEN;
+
+const BIN: &str = env!("CARGO_BIN_EXE_i2v");
+
+/// Short leases and sweeps so that recovery happens within seconds.
+const CONFIG: &str = r#"
+[jobs]
+lease_ms = 2000
+heartbeat_ms = 400
+poll_ms = 100
+reap_interval_ms = 300
+stage_grace_ms = 4000
+retry_base_ms = 200
+[sweeper]
+interval_secs = 1
+"#;
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Cluster {
+    dir: tempfile::TempDir,
+    common: Vec<String>,
+}
+
+impl Cluster {
+    fn spawn(&self, verb: &str, name: &str, extra: &[&str]) -> Proc {
+        let data = self.dir.path().join(name);
+        std::fs::create_dir_all(&data).unwrap();
+        let log = std::fs::File::create(self.dir.path().join(format!("{name}.log"))).unwrap();
+        let child = Command::new(BIN)
+            .arg(verb)
+            .args(&self.common)
+            .args(["--data-dir", data.to_str().unwrap()])
+            .args(extra)
+            .env("RUST_LOG", "i2v=info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("i2v starts");
+        Proc(child)
+    }
+
+    /// A serve process on a free loopback port; returns it with its base URL once it is ready.
+    async fn serve(&self, name: &str) -> (Proc, String) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+        let listen = format!("127.0.0.1:{port}");
+        let proc = self.serve_at(name, &listen, &base);
+        wait_until(Duration::from_secs(60), name, || async {
+            reqwest::get(format!("{base}/readyz"))
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+        (proc, base)
+    }
+
+    fn serve_at(&self, name: &str, listen: &str, base: &str) -> Proc {
+        self.spawn(
+            "serve",
+            name,
+            &["--listen", listen, "--public-url", base, "--workers", "0"],
+        )
+    }
+
+    fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("{name}.log"))).unwrap_or_default()
+    }
+}
+
+async fn wait_until<F, Fut>(limit: Duration, what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while !done().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn post(base: &str, key: &str, path: &str, body: Value) -> Value {
+    let resp = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .header("x-api-key", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{path}");
+    resp.json().await.unwrap()
+}
+
+async fn create(base: &str, key: &str, image: &str, length: i64) -> String {
+    let body = post(
+        base,
+        key,
+        "/api/open/v4/image2Video/createBySourcePrompt",
+        json!({"image_url": image, "prompt": "slow zoom in", "resolution": "720p",
+               "audio_type": 3, "video_length": length}),
+    )
+    .await;
+    assert_eq!(body["code"], 1000, "{body}");
+    body["data"]["_id"].as_str().unwrap().to_owned()
+}
+
+async fn result(base: &str, key: &str, id: &str) -> Option<Value> {
+    let body = post(
+        base,
+        key,
+        "/api/open/v4/image2Video/resultsByIds",
+        json!({ "_ids": id }),
+    )
+    .await;
+    body["data"]["result"].get(0).cloned()
+}
+
+async fn status(base: &str, key: &str, id: &str) -> Option<i64> {
+    result(base, key, id)
+        .await
+        .map(|v| v["status"].as_i64().unwrap())
+}
+
+async fn delete(base: &str, key: &str, ids: &[String]) -> Value {
+    post(
+        base,
+        key,
+        "/api/open/v4/image2Video/delbyids",
+        json!({ "_ids": ids.join(",") }),
+    )
+    .await
+}
+
+fn success_ids(body: &Value) -> Vec<String> {
+    body["data"]["successIds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_and_a_worker_share_postgres_and_s3() {
+    if !require_services() {
+        return;
+    }
+    let database = fresh_postgres_database().await;
+    let bucket = fresh_s3_bucket().await;
+    let assets = spawn_assets().await;
+    let image = assets.url("/landscape.png");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("i2v.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let master_key = format!(
+        "{:032x}{:032x}",
+        rand::random::<u128>(),
+        rand::random::<u128>()
+    );
+    let cluster = Cluster {
+        common: [
+            "--config",
+            config.to_str().unwrap(),
+            "--database-url",
+            &database,
+            "--blob-url",
+            &format!("s3://{bucket}/cluster"),
+            "--master-key",
+            &master_key,
+            "--admin-token",
+            ADMIN_TOKEN,
+            "--allow-private-urls",
+        ]
+        .map(String::from)
+        .to_vec(),
+        dir,
+    };
+    let (_a, a) = cluster.serve("serve-a").await;
+    let (_b, b) = cluster.serve("serve-b").await;
+    let mut worker = cluster.spawn("worker", "worker-1", &["--workers", "2"]);
+
+    let created = reqwest::Client::new()
+        .post(format!("{a}/_admin/v1/accounts"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"name": "cluster", "credits": 100_000}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let key = created["data"]["clientSecret"].as_str().unwrap().to_owned();
+
+    // Made on A, rendered by the worker, visible and downloadable through B.
+    let first = create(&a, &key, &image, 5).await;
+    wait_until(Duration::from_secs(120), "the first render", || async {
+        status(&b, &key, &first).await == Some(3)
+    })
+    .await;
+    let video = result(&b, &key, &first).await.unwrap();
+    let url = video["video_url"].as_str().unwrap().replace(&a, &b);
+    let file = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
+    assert_eq!(&file[4..8], b"ftyp", "an MP4 through the other server");
+
+    // Deleted on B: gone on A at once.
+    assert_eq!(
+        success_ids(&delete(&b, &key, &[first.clone()]).await),
+        [first.clone()]
+    );
+    assert_eq!(result(&a, &key, &first).await, None);
+
+    // Deletes on B racing the worker's claims of videos made on A.
+    let racing: Vec<String> = {
+        let mut ids = Vec::new();
+        for _ in 0..6 {
+            ids.push(create(&a, &key, &image, 5).await);
+        }
+        ids
+    };
+    let mut deleted: Vec<String> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while deleted.len() < racing.len() {
+        assert!(
+            Instant::now() < deadline,
+            "racing videos not all deleted: {deleted:?}"
+        );
+        let left: Vec<String> = racing
+            .iter()
+            .filter(|id| !deleted.contains(id))
+            .cloned()
+            .collect();
+        let body = delete(&b, &key, &left).await;
+        for refusal in body["data"]["noPermissionItems"].as_array().unwrap() {
+            let msg = refusal["msg"].as_str().unwrap();
+            assert!(
+                msg.contains("processing"),
+                "a racing video is refused only while processing: {body}"
+            );
+        }
+        deleted.extend(success_ids(&body));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for id in &racing {
+        assert_eq!(result(&a, &key, id).await, None, "{id} stays deleted");
+    }
+
+    // A worker killed mid-render: the lease runs out, the job is rendered by the next worker.
+    let long = create(&a, &key, &image, 10).await;
+    wait_until(
+        Duration::from_secs(60),
+        "the long render to start",
+        || async { status(&b, &key, &long).await == Some(2) },
+    )
+    .await;
+    worker.0.kill().unwrap();
+    worker.0.wait().unwrap();
+    let _worker2 = cluster.spawn("worker", "worker-2", &["--workers", "1"]);
+    wait_until(
+        Duration::from_secs(180),
+        "the killed worker's job to finish",
+        || async { status(&a, &key, &long).await == Some(3) },
+    )
+    .await;
+    let attempts = result(&a, &key, &long).await.unwrap();
+    assert_eq!(attempts["status"], 3, "{attempts}");
+    assert!(
+        cluster.log("worker-2").contains("render complete"),
+        "the second worker rendered it"
+    );
+
+    // No orphan: once the long video is deleted and the sweepers ran, the bucket is empty.
+    assert_eq!(
+        success_ids(&delete(&b, &key, &[long.clone()]).await),
+        [long]
+    );
+    let s3 = AmazonS3Builder::from_env()
+        .with_bucket_name(&bucket)
+        .with_allow_http(true)
+        .build()
+        .unwrap();
+    wait_until(
+        Duration::from_secs(30),
+        "the bucket to be empty",
+        || async {
+            let left: Vec<_> = s3.list(None).try_collect().await.unwrap();
+            left.is_empty()
+        },
+    )
+    .await;
+}
