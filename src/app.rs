@@ -93,7 +93,6 @@ impl App {
             retry_base: Duration::from_millis(j.retry_base_ms),
             retry_max: Duration::from_millis(j.retry_max_ms),
             stage_grace: Duration::from_millis(j.stage_grace_ms),
-            ..JobSettings::default()
         };
         Ok(App {
             catalogue: renderer.catalogue(),
