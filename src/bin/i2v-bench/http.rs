@@ -1,0 +1,277 @@
+//! The HTTP load benchmark (issue #6): each endpoint next to its physical limit, in one run.
+//!
+//! References: a bare axum hello server (what HTTP costs here) and a bare store loop calling
+//! `Store::delete_videos` with 10 ids from as many tasks as there are connections (what the
+//! delete transaction costs with no HTTP). Endpoints: delbyids (10 ids), resultsByIds (10 ids),
+//! createBySourcePrompt, on a fresh `i2v serve --workers 0` at each stored-video count. Every
+//! delete call deletes 10 videos that exist: before each round a pool of fresh videos is created
+//! (untimed), and the round ends when the pool is used up or the case's time is.
+
+use std::time::{Duration, Instant};
+
+use anyhow::ensure;
+use async_trait::async_trait;
+use bytes::Bytes;
+use hyper::Method;
+use i2v::clock::now_ms;
+use i2v::domain::ObjectId;
+use i2v::store::Store;
+use serde_json::json;
+
+use crate::load::{self, Expect, HttpCall, HttpLane, Lane, Tally, Work};
+use crate::report::{count, thousands, Goal, Table};
+use crate::seed::{self, Tenant};
+use crate::server::{Child, Memory};
+
+const IDS_PER_CALL: usize = 10;
+/// Videos per tenant that resultsByIds cycles over (all four statuses).
+const RESULTS_PER_TENANT: usize = 400;
+/// Unrecorded load before a cycling case, so caches and connections are warm.
+const WARM_UP: Duration = Duration::from_secs(1);
+/// Quiet time after start-up before the idle memory reading.
+const IDLE_PAUSE: Duration = Duration::from_secs(2);
+const IDLE_RSS_LIMIT_MIB: f64 = 60.0;
+
+const DELETE_PATH: &str = "/api/open/v4/image2Video/delbyids";
+const RESULTS_PATH: &str = "/api/open/v4/image2Video/resultsByIds";
+const CREATE_PATH: &str = "/api/open/v4/image2Video/createBySourcePrompt";
+
+#[derive(clap::Args, Clone)]
+pub struct HttpArgs {
+    /// Stored-video counts to run at, comma-separated; the first and last are compared for p99.
+    #[arg(long, value_delimiter = ',', default_values_t = [10_000, 1_000_000])]
+    rows: Vec<usize>,
+    /// Measured seconds per case.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Concurrent connections (HTTP cases) and tasks (store loop).
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Fresh videos created before each delete round (the round deletes them).
+    #[arg(long, default_value_t = 10_000)]
+    pool: usize,
+    /// Accounts the videos and the requests are spread over.
+    #[arg(long, default_value_t = 4)]
+    tenants: usize,
+    /// Store URL passed to both the bench and the server (default: SQLite in a fresh temp dir).
+    /// Give an empty database: the bench adds rows and never removes them.
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
+/// The figures of one stored-video count.
+struct AtSize {
+    rows: usize,
+    store_loop: Tally,
+    delete: Tally,
+    results: Tally,
+    create: Tally,
+    idle: Memory,
+    after: Memory,
+}
+
+pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
+    ensure!(!args.rows.is_empty(), "--rows needs at least one count");
+    ensure!(args.seconds > 0.0, "--seconds must be positive");
+    ensure!(args.connections > 0 && args.tenants > 0, "--connections and --tenants must be positive");
+    ensure!(args.pool >= IDS_PER_CALL * args.tenants, "--pool must give each tenant at least one call");
+    let backend = backend_name(args.database_url.as_deref());
+    let scratch = tempfile::tempdir()?;
+    let hello = hello_case(&args, scratch.path()).await?;
+    let mut sizes = Vec::new();
+    for &rows in &args.rows {
+        sizes.push(size_case(&args, rows).await?);
+    }
+
+    let mut table = Table::default();
+    table.measured("bare axum hello", "", &hello, None, |_| None);
+    for s in &sizes {
+        let n = count(s.rows);
+        let store_name = format!("bare store loop ({n})");
+        table.measured(
+            &format!("bare store loop: delete_videos, 10 ids ({backend})"),
+            &n,
+            &s.store_loop,
+            None,
+            |_| None,
+        );
+        table.measured("delbyids, 10 ids", &n, &s.delete, Some((&store_name, &s.store_loop)), |r| {
+            Some(Goal { text: ">= 90%".into(), met: r >= 0.90 })
+        });
+        table.measured("resultsByIds, 10 ids", &n, &s.results, Some(("bare axum hello", &hello)), |r| {
+            Some(Goal { text: ">= 35%".into(), met: r >= 0.35 })
+        });
+        table.measured("createBySourcePrompt", &n, &s.create, Some((&store_name, &s.store_loop)), |_| None);
+        let idle = mib(s.idle.rss_kib);
+        table.figure(
+            "i2v serve RSS, idle after start-up",
+            &n,
+            format!("{idle:.1} MiB"),
+            Some(Goal { text: format!("< {IDLE_RSS_LIMIT_MIB} MiB"), met: idle < IDLE_RSS_LIMIT_MIB }),
+        );
+        table.figure(
+            "i2v serve RSS, peak after the load",
+            &n,
+            format!("{:.1} MiB", mib(s.after.peak_kib)),
+            None,
+        );
+    }
+    if let [small, .., large] = sizes.as_slice() {
+        let span = format!("{} vs {}", count(large.rows), count(small.rows));
+        for (case, a, b) in [
+            ("delbyids p99", &large.delete, &small.delete),
+            ("resultsByIds p99", &large.results, &small.results),
+        ] {
+            let ratio = a.percentile_ms(0.99) / b.percentile_ms(0.99);
+            table.figure(
+                case,
+                &span,
+                format!("{ratio:.2}x"),
+                Some(Goal { text: "0.75x-1.25x".into(), met: (0.75..=1.25).contains(&ratio) }),
+            );
+        }
+    }
+    println!();
+    table.print();
+    println!();
+    println!(
+        "{} connections (store loop: {0} tasks), {} s measured per case, {} tenants. Stored videos: \
+         the seeded rows plus {} for resultsByIds; a delete case adds {} fresh videos before each \
+         round (untimed) and deletes them, 10 per call.",
+        args.connections,
+        args.seconds,
+        args.tenants,
+        RESULTS_PER_TENANT * args.tenants,
+        thousands(args.pool as f64),
+    );
+    Ok(())
+}
+
+fn backend_name(url: Option<&str>) -> &'static str {
+    match url {
+        Some(u) if u.starts_with("postgres") => "PostgreSQL",
+        _ => "SQLite",
+    }
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn measure(args: &HttpArgs) -> Duration {
+    Duration::from_secs_f64(args.seconds)
+}
+
+async fn hello_case(args: &HttpArgs, dir: &std::path::Path) -> anyhow::Result<Tally> {
+    eprintln!("bare axum hello ...");
+    let server = Child::hello(dir).await?;
+    let lanes = HttpLane::open(server.addr, args.connections, Expect::Status200).await?;
+    let calls = vec![HttpCall {
+        method: Method::GET,
+        path: "/",
+        api_key: None,
+        body: Bytes::new(),
+    }];
+    let (_, tally) = warm_then_measure(lanes, calls, measure(args)).await?;
+    server.stop().await?;
+    Ok(tally)
+}
+
+async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
+    let dir = tempfile::tempdir()?;
+    let db = args.database_url.as_deref();
+    let app = seed::open(dir.path(), db).await?;
+    let tenants = seed::tenants(&app, args.tenants).await?;
+    let results = seed::results_set(&app, &tenants, RESULTS_PER_TENANT, IDS_PER_CALL).await?;
+    eprintln!("{}: seeding {} videos ...", count(rows), thousands(rows as f64));
+    let took = seed::resident(&app, &tenants, rows).await?;
+    eprintln!(
+        "{}: seeded in {:.1} s ({} videos/s)",
+        count(rows),
+        took.as_secs_f64(),
+        thousands(rows as f64 / took.as_secs_f64())
+    );
+    let (app, tenants) = (&app, tenants.as_slice());
+    let pool = args.pool;
+
+    eprintln!("{}: bare store loop ...", count(rows));
+    let lanes: Vec<StoreLane> = (0..args.connections)
+        .map(|_| StoreLane { store: app.store.clone() })
+        .collect();
+    let (_, store_loop) = load::in_rounds(lanes, measure(args), move || async move {
+        let groups = seed::deletable(app, tenants, pool, IDS_PER_CALL).await?;
+        Ok(groups.into_iter().map(|(t, ids)| (tenants[t].caller.uid, ids)).collect())
+    })
+    .await?;
+
+    let server = Child::i2v(dir.path(), db).await?;
+    tokio::time::sleep(IDLE_PAUSE).await;
+    let idle = server.memory()?;
+
+    eprintln!("{}: delbyids ...", count(rows));
+    let lanes = HttpLane::open(server.addr, args.connections, Expect::Deleted(IDS_PER_CALL)).await?;
+    let (lanes, delete) = load::in_rounds(lanes, measure(args), move || async move {
+        let groups = seed::deletable(app, tenants, pool, IDS_PER_CALL).await?;
+        Ok(groups.into_iter().map(|(t, ids)| ids_call(DELETE_PATH, &tenants[t], &ids)).collect())
+    })
+    .await?;
+
+    eprintln!("{}: resultsByIds ...", count(rows));
+    let calls = results.iter().map(|(t, ids)| ids_call(RESULTS_PATH, &tenants[*t], ids)).collect();
+    let lanes = HttpLane::expecting(lanes, Expect::Results(IDS_PER_CALL));
+    let (lanes, results) = warm_then_measure(lanes, calls, measure(args)).await?;
+
+    eprintln!("{}: createBySourcePrompt ...", count(rows));
+    let body = Bytes::from(seed::create_body().to_string());
+    let calls = tenants
+        .iter()
+        .map(|t| HttpCall {
+            method: Method::POST,
+            path: CREATE_PATH,
+            api_key: Some(t.api_key.clone()),
+            body: body.clone(),
+        })
+        .collect();
+    let lanes = HttpLane::expecting(lanes, Expect::Success);
+    let (_, create) = warm_then_measure(lanes, calls, measure(args)).await?;
+
+    let after = server.memory()?;
+    server.stop().await?;
+    Ok(AtSize { rows, store_loop, delete, results, create, idle, after })
+}
+
+/// `{"_ids": "id1,...,idN"}` as one tenant.
+fn ids_call(path: &'static str, tenant: &Tenant, ids: &[ObjectId]) -> HttpCall {
+    let list: Vec<String> = ids.iter().map(ObjectId::to_hex).collect();
+    HttpCall {
+        method: Method::POST,
+        path,
+        api_key: Some(tenant.api_key.clone()),
+        body: Bytes::from(json!({ "_ids": list.join(",") }).to_string()),
+    }
+}
+
+async fn warm_then_measure(
+    lanes: Vec<HttpLane>,
+    calls: Vec<HttpCall>,
+    measure: Duration,
+) -> anyhow::Result<(Vec<HttpLane>, Tally)> {
+    let work = Work::cycling(calls);
+    let (lanes, _) = load::run(lanes, work.clone(), Instant::now() + WARM_UP).await?;
+    load::run(lanes, work, Instant::now() + measure).await
+}
+
+/// The bare store loop: the delete transaction the endpoint runs, with no HTTP around it.
+struct StoreLane {
+    store: std::sync::Arc<dyn Store>,
+}
+
+#[async_trait]
+impl Lane for StoreLane {
+    type Item = (i64, Vec<ObjectId>);
+
+    async fn call(&mut self, (uid, ids): &Self::Item) -> anyhow::Result<bool> {
+        let outcome = self.store.delete_videos(*uid, ids, now_ms()).await?;
+        Ok(outcome.deleted.len() == ids.len())
+    }
+}
