@@ -12,12 +12,15 @@ use crate::jobs::JobSettings;
 use crate::keys::Keys;
 use crate::net::{NetPolicy, Outbound};
 use crate::render::{FfmpegRenderer, RenderSettings, Renderer};
+use crate::service::delete_groups::DeleteGroups;
 use crate::store::{SqliteStore, Store};
 
 #[derive(Clone)]
 pub struct App {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
+    /// delbyids goes through here: concurrent deletes share one store transaction.
+    pub deletes: DeleteGroups,
     pub blobs: Blobs,
     pub keys: Arc<Keys>,
     pub outbound: Outbound,
@@ -82,10 +85,12 @@ impl App {
             retry_max: Duration::from_millis(j.retry_max_ms),
             ..JobSettings::default()
         };
+        let store: Arc<dyn Store> = Arc::new(store);
         Ok(App {
             catalogue: renderer.catalogue(),
             config: Arc::new(config),
-            store: Arc::new(store),
+            deletes: DeleteGroups::start(store.clone()),
+            store,
             blobs,
             keys: Arc::new(keys),
             outbound,

@@ -73,8 +73,14 @@ struct AtSize {
 pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
     ensure!(!args.rows.is_empty(), "--rows needs at least one count");
     ensure!(args.seconds > 0.0, "--seconds must be positive");
-    ensure!(args.connections > 0 && args.tenants > 0, "--connections and --tenants must be positive");
-    ensure!(args.pool >= IDS_PER_CALL * args.tenants, "--pool must give each tenant at least one call");
+    ensure!(
+        args.connections > 0 && args.tenants > 0,
+        "--connections and --tenants must be positive"
+    );
+    ensure!(
+        args.pool >= IDS_PER_CALL * args.tenants,
+        "--pool must give each tenant at least one call"
+    );
     let backend = backend_name(args.database_url.as_deref());
     let scratch = tempfile::tempdir()?;
     let hello = hello_case(&args, scratch.path()).await?;
@@ -95,19 +101,46 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
             None,
             |_| None,
         );
-        table.measured("delbyids, 10 ids", &n, &s.delete, Some((&store_name, &s.store_loop)), |r| {
-            Some(Goal { text: ">= 90%".into(), met: r >= 0.90 })
-        });
-        table.measured("resultsByIds, 10 ids", &n, &s.results, Some(("bare axum hello", &hello)), |r| {
-            Some(Goal { text: ">= 35%".into(), met: r >= 0.35 })
-        });
-        table.measured("createBySourcePrompt", &n, &s.create, Some((&store_name, &s.store_loop)), |_| None);
+        table.measured(
+            "delbyids, 10 ids",
+            &n,
+            &s.delete,
+            Some((&store_name, &s.store_loop)),
+            |r| {
+                Some(Goal {
+                    text: ">= 90%".into(),
+                    met: r >= 0.90,
+                })
+            },
+        );
+        table.measured(
+            "resultsByIds, 10 ids",
+            &n,
+            &s.results,
+            Some(("bare axum hello", &hello)),
+            |r| {
+                Some(Goal {
+                    text: ">= 35%".into(),
+                    met: r >= 0.35,
+                })
+            },
+        );
+        table.measured(
+            "createBySourcePrompt",
+            &n,
+            &s.create,
+            Some((&store_name, &s.store_loop)),
+            |_| None,
+        );
         let idle = mib(s.idle.rss_kib);
         table.figure(
             "i2v serve RSS, idle after start-up",
             &n,
             format!("{idle:.1} MiB"),
-            Some(Goal { text: format!("< {IDLE_RSS_LIMIT_MIB} MiB"), met: idle < IDLE_RSS_LIMIT_MIB }),
+            Some(Goal {
+                text: format!("< {IDLE_RSS_LIMIT_MIB} MiB"),
+                met: idle < IDLE_RSS_LIMIT_MIB,
+            }),
         );
         table.figure(
             "i2v serve RSS, peak after the load",
@@ -127,7 +160,10 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
                 case,
                 &span,
                 format!("{ratio:.2}x"),
-                Some(Goal { text: "0.75x-1.25x".into(), met: (0.75..=1.25).contains(&ratio) }),
+                Some(Goal {
+                    text: "0.75x-1.25x".into(),
+                    met: (0.75..=1.25).contains(&ratio),
+                }),
             );
         }
     }
@@ -183,7 +219,11 @@ async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
     let app = seed::open(dir.path(), db).await?;
     let tenants = seed::tenants(&app, args.tenants).await?;
     let results = seed::results_set(&app, &tenants, RESULTS_PER_TENANT, IDS_PER_CALL).await?;
-    eprintln!("{}: seeding {} videos ...", count(rows), thousands(rows as f64));
+    eprintln!(
+        "{}: seeding {} videos ...",
+        count(rows),
+        thousands(rows as f64)
+    );
     let took = seed::resident(&app, &tenants, rows).await?;
     eprintln!(
         "{}: seeded in {:.1} s ({} videos/s)",
@@ -196,11 +236,16 @@ async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
 
     eprintln!("{}: bare store loop ...", count(rows));
     let lanes: Vec<StoreLane> = (0..args.connections)
-        .map(|_| StoreLane { store: app.store.clone() })
+        .map(|_| StoreLane {
+            store: app.store.clone(),
+        })
         .collect();
     let (_, store_loop) = load::in_rounds(lanes, measure(args), move || async move {
         let groups = seed::deletable(app, tenants, pool, IDS_PER_CALL).await?;
-        Ok(groups.into_iter().map(|(t, ids)| (tenants[t].caller.uid, ids)).collect())
+        Ok(groups
+            .into_iter()
+            .map(|(t, ids)| (tenants[t].caller.uid, ids))
+            .collect())
     })
     .await?;
 
@@ -209,15 +254,22 @@ async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
     let idle = server.memory()?;
 
     eprintln!("{}: delbyids ...", count(rows));
-    let lanes = HttpLane::open(server.addr, args.connections, Expect::Deleted(IDS_PER_CALL)).await?;
+    let lanes =
+        HttpLane::open(server.addr, args.connections, Expect::Deleted(IDS_PER_CALL)).await?;
     let (lanes, delete) = load::in_rounds(lanes, measure(args), move || async move {
         let groups = seed::deletable(app, tenants, pool, IDS_PER_CALL).await?;
-        Ok(groups.into_iter().map(|(t, ids)| ids_call(DELETE_PATH, &tenants[t], &ids)).collect())
+        Ok(groups
+            .into_iter()
+            .map(|(t, ids)| ids_call(DELETE_PATH, &tenants[t], &ids))
+            .collect())
     })
     .await?;
 
     eprintln!("{}: resultsByIds ...", count(rows));
-    let calls = results.iter().map(|(t, ids)| ids_call(RESULTS_PATH, &tenants[*t], ids)).collect();
+    let calls = results
+        .iter()
+        .map(|(t, ids)| ids_call(RESULTS_PATH, &tenants[*t], ids))
+        .collect();
     let lanes = HttpLane::expecting(lanes, Expect::Results(IDS_PER_CALL));
     let (lanes, results) = warm_then_measure(lanes, calls, measure(args)).await?;
 
@@ -237,7 +289,15 @@ async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
 
     let after = server.memory()?;
     server.stop().await?;
-    Ok(AtSize { rows, store_loop, delete, results, create, idle, after })
+    Ok(AtSize {
+        rows,
+        store_loop,
+        delete,
+        results,
+        create,
+        idle,
+        after,
+    })
 }
 
 /// `{"_ids": "id1,...,idN"}` as one tenant.

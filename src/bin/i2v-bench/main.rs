@@ -17,7 +17,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "i2v-bench", about = "i2v benchmarks (release mode: cargo run --release --bin i2v-bench -- all)")]
+#[command(
+    name = "i2v-bench",
+    about = "i2v benchmarks (release mode: cargo run --release --bin i2v-bench -- all)"
+)]
 struct Cli {
     #[command(subcommand)]
     bench: Bench,

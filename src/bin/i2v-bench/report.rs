@@ -74,7 +74,16 @@ impl Table {
         for r in &self.rows {
             println!(
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                r.case, r.rows, r.rate, r.p50, r.p99, r.errors, r.reference, r.ratio, r.target, r.met
+                r.case,
+                r.rows,
+                r.rate,
+                r.p50,
+                r.p99,
+                r.errors,
+                r.reference,
+                r.ratio,
+                r.target,
+                r.met
             );
         }
     }

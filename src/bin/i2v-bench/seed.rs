@@ -78,9 +78,10 @@ pub async fn videos(app: &App, tenant: &Tenant, count: usize) -> anyhow::Result<
     let mut left = count;
     while left > 0 {
         let n = left.min(CHUNK);
-        let created = service::videos::create(app, &tenant.caller, &spec, n as i64, VideoKind::Single)
-            .await
-            .map_err(|e| anyhow::anyhow!("seeding videos: {e}"))?;
+        let created =
+            service::videos::create(app, &tenant.caller, &spec, n as i64, VideoKind::Single)
+                .await
+                .map_err(|e| anyhow::anyhow!("seeding videos: {e}"))?;
         ids.extend(created.iter().map(|v| v.id));
         left -= n;
     }

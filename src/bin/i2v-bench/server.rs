@@ -120,7 +120,10 @@ impl Child {
         let started = Instant::now();
         loop {
             if let Some(status) = self.process.try_wait()? {
-                bail!("the child exited ({status}) before answering:\n{}", self.log_tail());
+                bail!(
+                    "the child exited ({status}) before answering:\n{}",
+                    self.log_tail()
+                );
             }
             let answered = client
                 .get(&url)
@@ -131,7 +134,10 @@ impl Child {
                 return Ok(());
             }
             if started.elapsed() > START_TIMEOUT {
-                bail!("no answer from {url} within {START_TIMEOUT:?}:\n{}", self.log_tail());
+                bail!(
+                    "no answer from {url} within {START_TIMEOUT:?}:\n{}",
+                    self.log_tail()
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
