@@ -1,11 +1,13 @@
 //! The HTTP load benchmark (issue #6): each endpoint next to its physical limit, in one run.
 //!
 //! References: a bare axum hello server (what HTTP costs here) and a bare store loop calling
-//! `Store::delete_videos` with 10 ids from as many tasks as there are connections (what the
-//! delete transaction costs with no HTTP). Endpoints: delbyids (10 ids), resultsByIds (10 ids),
-//! createBySourcePrompt, on a fresh `i2v serve --workers 0` at each stored-video count. Every
-//! delete call deletes 10 videos that exist: before each round a pool of fresh videos is created
-//! (untimed), and the round ends when the pool is used up or the case's time is.
+//! `Store::delete_videos` with 10 ids from as many tasks as there are connections (one delete
+//! transaction per call, no HTTP); beside it the same loop through `App::deletes`, the group
+//! commit delbyids uses, which shows what grouping gains and what HTTP then costs. Endpoints:
+//! delbyids and resultsByIds (10 ids each) and createBySourcePrompt, on a fresh
+//! `i2v serve --workers 0` at each stored-video count. Every delete call deletes videos that
+//! exist: before each round a pool of fresh videos is created (untimed), and the round ends when
+//! the pool is used up or the case's time is.
 
 use std::time::{Duration, Instant};
 
@@ -23,7 +25,6 @@ use crate::report::{count, thousands, Goal, Table};
 use crate::seed::{self, Tenant};
 use crate::server::{Child, Memory};
 
-const IDS_PER_CALL: usize = 10;
 /// Videos per tenant that resultsByIds cycles over (all four statuses).
 const RESULTS_PER_TENANT: usize = 400;
 /// Unrecorded load before a cycling case, so caches and connections are warm.
@@ -50,6 +51,9 @@ pub struct HttpArgs {
     /// Fresh videos created before each delete round (the round deletes them).
     #[arg(long, default_value_t = 10_000)]
     pool: usize,
+    /// Ids per delbyids and resultsByIds call (and per store-loop delete).
+    #[arg(long, default_value_t = 10)]
+    ids: usize,
     /// Accounts the videos and the requests are spread over.
     #[arg(long, default_value_t = 4)]
     tenants: usize,
@@ -63,6 +67,7 @@ pub struct HttpArgs {
 struct AtSize {
     rows: usize,
     store_loop: Tally,
+    grouped_loop: Tally,
     delete: Tally,
     results: Tally,
     create: Tally,
@@ -78,10 +83,11 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
         "--connections and --tenants must be positive"
     );
     ensure!(
-        args.pool >= IDS_PER_CALL * args.tenants,
+        args.ids > 0 && args.pool >= args.ids * args.tenants,
         "--pool must give each tenant at least one call"
     );
     let backend = backend_name(args.database_url.as_deref());
+    let before = load_average();
     let scratch = tempfile::tempdir()?;
     let hello = hello_case(&args, scratch.path()).await?;
     let mut sizes = Vec::new();
@@ -95,14 +101,24 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
         let n = count(s.rows);
         let store_name = format!("bare store loop ({n})");
         table.measured(
-            &format!("bare store loop: delete_videos, 10 ids ({backend})"),
+            &format!(
+                "bare store loop: delete_videos, {} ids ({backend})",
+                args.ids
+            ),
             &n,
             &s.store_loop,
             None,
             |_| None,
         );
         table.measured(
-            "delbyids, 10 ids",
+            "bare store loop: through delete groups (no HTTP)",
+            &n,
+            &s.grouped_loop,
+            Some((&store_name, &s.store_loop)),
+            |_| None,
+        );
+        table.measured(
+            &format!("delbyids, {} ids", args.ids),
             &n,
             &s.delete,
             Some((&store_name, &s.store_loop)),
@@ -114,7 +130,7 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
             },
         );
         table.measured(
-            "resultsByIds, 10 ids",
+            &format!("resultsByIds, {} ids", args.ids),
             &n,
             &s.results,
             Some(("bare axum hello", &hello)),
@@ -168,6 +184,9 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
         }
     }
     println!();
+    println!("load average before the run: {}", before);
+    println!("load average after the run:  {}", load_average());
+    println!();
     table.print();
     println!();
     println!(
@@ -190,6 +209,13 @@ fn backend_name(url: Option<&str>) -> &'static str {
     }
 }
 
+/// The 1, 5 and 15 minute load averages: the machine is shared, and this says how busy it was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
@@ -208,7 +234,7 @@ async fn hello_case(args: &HttpArgs, dir: &std::path::Path) -> anyhow::Result<Ta
         api_key: None,
         body: Bytes::new(),
     }];
-    let (_, tally) = warm_then_measure(lanes, calls, measure(args)).await?;
+    let (_, tally) = warm_then_measure(&server, lanes, calls, measure(args)).await?;
     server.stop().await?;
     Ok(tally)
 }
@@ -218,7 +244,7 @@ async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
     let db = args.database_url.as_deref();
     let app = seed::open(dir.path(), db).await?;
     let tenants = seed::tenants(&app, args.tenants).await?;
-    let results = seed::results_set(&app, &tenants, RESULTS_PER_TENANT, IDS_PER_CALL).await?;
+    let results = seed::results_set(&app, &tenants, RESULTS_PER_TENANT, args.ids).await?;
     eprintln!(
         "{}: seeding {} videos ...",
         count(rows),
@@ -232,7 +258,7 @@ async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
         thousands(rows as f64 / took.as_secs_f64())
     );
     let (app, tenants) = (&app, tenants.as_slice());
-    let pool = args.pool;
+    let (pool, ids) = (args.pool, args.ids);
 
     eprintln!("{}: bare store loop ...", count(rows));
     let lanes: Vec<StoreLane> = (0..args.connections)
@@ -241,7 +267,20 @@ async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
         })
         .collect();
     let (_, store_loop) = load::in_rounds(lanes, measure(args), move || async move {
-        let groups = seed::deletable(app, tenants, pool, IDS_PER_CALL).await?;
+        let groups = seed::deletable(app, tenants, pool, ids).await?;
+        Ok(groups
+            .into_iter()
+            .map(|(t, ids)| (tenants[t].caller.uid, ids))
+            .collect())
+    })
+    .await?;
+
+    eprintln!("{}: bare store loop through delete groups ...", count(rows));
+    let lanes: Vec<GroupedLane> = (0..args.connections)
+        .map(|_| GroupedLane { app: app.clone() })
+        .collect();
+    let (_, grouped_loop) = load::in_rounds(lanes, measure(args), move || async move {
+        let groups = seed::deletable(app, tenants, pool, ids).await?;
         Ok(groups
             .into_iter()
             .map(|(t, ids)| (tenants[t].caller.uid, ids))
@@ -254,24 +293,25 @@ async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
     let idle = server.memory()?;
 
     eprintln!("{}: delbyids ...", count(rows));
-    let lanes =
-        HttpLane::open(server.addr, args.connections, Expect::Deleted(IDS_PER_CALL)).await?;
-    let (lanes, delete) = load::in_rounds(lanes, measure(args), move || async move {
-        let groups = seed::deletable(app, tenants, pool, IDS_PER_CALL).await?;
+    let lanes = HttpLane::open(server.addr, args.connections, Expect::Deleted(ids)).await?;
+    let cpu_before = server.cpu_time()?;
+    let (lanes, mut delete) = load::in_rounds(lanes, measure(args), move || async move {
+        let groups = seed::deletable(app, tenants, pool, ids).await?;
         Ok(groups
             .into_iter()
             .map(|(t, ids)| ids_call(DELETE_PATH, &tenants[t], &ids))
             .collect())
     })
     .await?;
+    delete.server_cpu = Some(server.cpu_time()? - cpu_before);
 
     eprintln!("{}: resultsByIds ...", count(rows));
     let calls = results
         .iter()
         .map(|(t, ids)| ids_call(RESULTS_PATH, &tenants[*t], ids))
         .collect();
-    let lanes = HttpLane::expecting(lanes, Expect::Results(IDS_PER_CALL));
-    let (lanes, results) = warm_then_measure(lanes, calls, measure(args)).await?;
+    let lanes = HttpLane::expecting(lanes, Expect::Results(ids));
+    let (lanes, results) = warm_then_measure(&server, lanes, calls, measure(args)).await?;
 
     eprintln!("{}: createBySourcePrompt ...", count(rows));
     let body = Bytes::from(seed::create_body().to_string());
@@ -285,13 +325,14 @@ async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
         })
         .collect();
     let lanes = HttpLane::expecting(lanes, Expect::Success);
-    let (_, create) = warm_then_measure(lanes, calls, measure(args)).await?;
+    let (_, create) = warm_then_measure(&server, lanes, calls, measure(args)).await?;
 
     let after = server.memory()?;
     server.stop().await?;
     Ok(AtSize {
         rows,
         store_loop,
+        grouped_loop,
         delete,
         results,
         create,
@@ -312,13 +353,17 @@ fn ids_call(path: &'static str, tenant: &Tenant, ids: &[ObjectId]) -> HttpCall {
 }
 
 async fn warm_then_measure(
+    server: &Child,
     lanes: Vec<HttpLane>,
     calls: Vec<HttpCall>,
     measure: Duration,
 ) -> anyhow::Result<(Vec<HttpLane>, Tally)> {
     let work = Work::cycling(calls);
     let (lanes, _) = load::run(lanes, work.clone(), Instant::now() + WARM_UP).await?;
-    load::run(lanes, work, Instant::now() + measure).await
+    let cpu_before = server.cpu_time()?;
+    let (lanes, mut tally) = load::run(lanes, work, Instant::now() + measure).await?;
+    tally.server_cpu = Some(server.cpu_time()? - cpu_before);
+    Ok((lanes, tally))
 }
 
 /// The bare store loop: the delete transaction the endpoint runs, with no HTTP around it.
@@ -332,6 +377,21 @@ impl Lane for StoreLane {
 
     async fn call(&mut self, (uid, ids): &Self::Item) -> anyhow::Result<bool> {
         let outcome = self.store.delete_videos(*uid, ids, now_ms()).await?;
+        Ok(outcome.deleted.len() == ids.len())
+    }
+}
+
+/// The same loop through `App::deletes`, the group-commit path delbyids takes, with no HTTP.
+struct GroupedLane {
+    app: i2v::App,
+}
+
+#[async_trait]
+impl Lane for GroupedLane {
+    type Item = (i64, Vec<ObjectId>);
+
+    async fn call(&mut self, (uid, ids): &Self::Item) -> anyhow::Result<bool> {
+        let outcome = self.app.deletes.delete(*uid, ids.clone()).await?;
         Ok(outcome.deleted.len() == ids.len())
     }
 }

@@ -70,6 +70,8 @@ pub struct Tally {
     pub errors: u64,
     pub first_error: Option<String>,
     pub elapsed: Duration,
+    /// CPU time the server process used while this ran (HTTP cases).
+    pub server_cpu: Option<Duration>,
     latency: Histogram<u64>,
 }
 
@@ -80,6 +82,7 @@ impl Tally {
             errors: 0,
             first_error: None,
             elapsed: Duration::ZERO,
+            server_cpu: None,
             // 1 µs .. 10 min at 3 significant digits.
             latency: Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid bounds"),
         }
@@ -96,6 +99,12 @@ impl Tally {
 
     pub fn per_second(&self) -> f64 {
         self.calls as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// Server CPU per call, when known.
+    pub fn cpu_per_call(&self) -> Option<Duration> {
+        self.server_cpu
+            .map(|cpu| cpu / u32::try_from(self.calls.max(1)).unwrap_or(u32::MAX))
     }
 
     pub fn percentile_ms(&self, q: f64) -> f64 {

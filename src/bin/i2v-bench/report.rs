@@ -9,6 +9,7 @@ pub struct Row {
     pub p50: String,
     pub p99: String,
     pub errors: String,
+    pub cpu: String,
     pub reference: String,
     pub ratio: String,
     pub target: String,
@@ -45,6 +46,9 @@ impl Table {
             p50: format!("{:.2}", tally.percentile_ms(0.50)),
             p99: format!("{:.2}", tally.percentile_ms(0.99)),
             errors: tally.errors.to_string(),
+            cpu: tally
+                .cpu_per_call()
+                .map_or(String::new(), |c| format!("{}", c.as_micros())),
             reference: against.map_or("", |(name, _)| name).to_owned(),
             ratio: ratio.map_or(String::new(), |r| format!("{:.0}%", r * 100.0)),
             target: goal.as_ref().map_or(String::new(), |g| g.text.clone()),
@@ -61,6 +65,7 @@ impl Table {
             p50: String::new(),
             p99: String::new(),
             errors: String::new(),
+            cpu: String::new(),
             reference: String::new(),
             ratio: value,
             target: goal.as_ref().map_or(String::new(), |g| g.text.clone()),
@@ -69,17 +74,18 @@ impl Table {
     }
 
     pub fn print(&self) {
-        println!("| case | stored videos | req/s | p50 ms | p99 ms | errors | reference | ratio | target | met? |");
-        println!("|---|---:|---:|---:|---:|---:|---|---:|---|---|");
+        println!("| case | stored videos | req/s | p50 ms | p99 ms | errors | server CPU µs/req | reference | ratio | target | met? |");
+        println!("|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|");
         for r in &self.rows {
             println!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 r.case,
                 r.rows,
                 r.rate,
                 r.p50,
                 r.p99,
                 r.errors,
+                r.cpu,
                 r.reference,
                 r.ratio,
                 r.target,

@@ -21,6 +21,8 @@ const ROLE_VAR: &str = "I2V_BENCH_CHILD";
 /// The address the hello child listens on.
 const LISTEN_VAR: &str = "I2V_BENCH_LISTEN";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// `getconf CLK_TCK`: 100 on every Linux we run on.
+const CLOCK_TICKS_PER_SEC: u64 = 100;
 
 /// Runs this process as a child role when `I2V_BENCH_CHILD` says so; `None` for the benchmark.
 pub fn run_child_role(runtime: &tokio::runtime::Runtime) -> Option<ExitCode> {
@@ -157,6 +159,17 @@ impl Child {
             rss_kib: field("VmRSS:")?,
             peak_kib: field("VmHWM:")?,
         })
+    }
+
+    /// CPU time the child has used so far, all threads, user + system (from /proc/<pid>/stat).
+    pub fn cpu_time(&self) -> anyhow::Result<Duration> {
+        let pid = self.process.id().context("the child has exited")?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+        let rest = stat.rsplit_once(')').context("odd /proc/<pid>/stat")?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+        Ok(Duration::from_millis(ticks * 1000 / CLOCK_TICKS_PER_SEC))
     }
 
     /// Stops the child (its data dir is thrown away, so no graceful shutdown is needed).
