@@ -68,6 +68,7 @@ struct AtSize {
     rows: usize,
     store_loop: Tally,
     grouped_loop: Tally,
+    read_loop: Tally,
     delete: Tally,
     results: Tally,
     create: Tally,
@@ -115,6 +116,16 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
             &n,
             &s.grouped_loop,
             Some((&store_name, &s.store_loop)),
+            |_| None,
+        );
+        table.measured(
+            &format!(
+                "bare store loop: auth + videos_by_ids, {} ids (no HTTP)",
+                args.ids
+            ),
+            &n,
+            &s.read_loop,
+            Some(("bare axum hello", &hello)),
             |_| None,
         );
         table.measured(
@@ -234,7 +245,7 @@ async fn hello_case(args: &HttpArgs, dir: &std::path::Path) -> anyhow::Result<Ta
         api_key: None,
         body: Bytes::new(),
     }];
-    let (_, tally) = warm_then_measure(&server, lanes, calls, measure(args)).await?;
+    let (_, tally) = warm_then_measure(Some(&server), lanes, calls, measure(args)).await?;
     server.stop().await?;
     Ok(tally)
 }
@@ -288,6 +299,27 @@ async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
     })
     .await?;
 
+    eprintln!(
+        "{}: bare store loop of the resultsByIds reads ...",
+        count(rows)
+    );
+    let lanes: Vec<ReadLane> = (0..args.connections)
+        .map(|_| ReadLane {
+            store: app.store.clone(),
+        })
+        .collect();
+    let reads = results
+        .iter()
+        .map(|(t, ids)| {
+            (
+                tenants[*t].key_hash.clone(),
+                tenants[*t].caller.uid,
+                ids.clone(),
+            )
+        })
+        .collect();
+    let (_, read_loop) = warm_then_measure(None, lanes, reads, measure(args)).await?;
+
     let server = Child::i2v(dir.path(), db).await?;
     tokio::time::sleep(IDLE_PAUSE).await;
     let idle = server.memory()?;
@@ -311,7 +343,7 @@ async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
         .map(|(t, ids)| ids_call(RESULTS_PATH, &tenants[*t], ids))
         .collect();
     let lanes = HttpLane::expecting(lanes, Expect::Results(ids));
-    let (lanes, results) = warm_then_measure(&server, lanes, calls, measure(args)).await?;
+    let (lanes, results) = warm_then_measure(Some(&server), lanes, calls, measure(args)).await?;
 
     eprintln!("{}: createBySourcePrompt ...", count(rows));
     let body = Bytes::from(seed::create_body().to_string());
@@ -325,7 +357,7 @@ async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
         })
         .collect();
     let lanes = HttpLane::expecting(lanes, Expect::Success);
-    let (_, create) = warm_then_measure(&server, lanes, calls, measure(args)).await?;
+    let (_, create) = warm_then_measure(Some(&server), lanes, calls, measure(args)).await?;
 
     let after = server.memory()?;
     server.stop().await?;
@@ -333,6 +365,7 @@ async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
         rows,
         store_loop,
         grouped_loop,
+        read_loop,
         delete,
         results,
         create,
@@ -352,17 +385,21 @@ fn ids_call(path: &'static str, tenant: &Tenant, ids: &[ObjectId]) -> HttpCall {
     }
 }
 
-async fn warm_then_measure(
-    server: &Child,
-    lanes: Vec<HttpLane>,
-    calls: Vec<HttpCall>,
+/// A second of unrecorded load, then `measure` of recorded load; with the server's CPU time if
+/// a server is given.
+async fn warm_then_measure<L: Lane>(
+    server: Option<&Child>,
+    lanes: Vec<L>,
+    items: Vec<L::Item>,
     measure: Duration,
-) -> anyhow::Result<(Vec<HttpLane>, Tally)> {
-    let work = Work::cycling(calls);
+) -> anyhow::Result<(Vec<L>, Tally)> {
+    let work = Work::cycling(items);
     let (lanes, _) = load::run(lanes, work.clone(), Instant::now() + WARM_UP).await?;
-    let cpu_before = server.cpu_time()?;
+    let cpu_before = server.map(Child::cpu_time).transpose()?;
     let (lanes, mut tally) = load::run(lanes, work, Instant::now() + measure).await?;
-    tally.server_cpu = Some(server.cpu_time()? - cpu_before);
+    if let (Some(server), Some(before)) = (server, cpu_before) {
+        tally.server_cpu = Some(server.cpu_time()? - before);
+    }
     Ok((lanes, tally))
 }
 
@@ -393,5 +430,22 @@ impl Lane for GroupedLane {
     async fn call(&mut self, (uid, ids): &Self::Item) -> anyhow::Result<bool> {
         let outcome = self.app.deletes.delete(*uid, ids.clone()).await?;
         Ok(outcome.deleted.len() == ids.len())
+    }
+}
+
+/// resultsByIds without HTTP: the two store reads the endpoint makes (the caller by key hash,
+/// then the videos), to tell the store's cost from the HTTP and JSON around it.
+struct ReadLane {
+    store: std::sync::Arc<dyn Store>,
+}
+
+#[async_trait]
+impl Lane for ReadLane {
+    type Item = (String, i64, Vec<ObjectId>);
+
+    async fn call(&mut self, (key_hash, uid, ids): &Self::Item) -> anyhow::Result<bool> {
+        let caller = self.store.auth_by_key_hash(key_hash).await?;
+        let found = self.store.videos_by_ids(*uid, ids).await?;
+        Ok(caller.is_some() && found.len() == ids.len())
     }
 }

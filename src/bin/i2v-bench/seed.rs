@@ -25,6 +25,8 @@ const CREDITS: i64 = 1_000_000_000_000;
 pub struct Tenant {
     pub caller: Caller,
     pub api_key: HeaderValue,
+    /// What authentication looks the key up by.
+    pub key_hash: String,
 }
 
 /// Opens the store the server will use (running migrations), from this process.
@@ -66,6 +68,7 @@ pub async fn tenants(app: &App, n: usize) -> anyhow::Result<Vec<Tenant>> {
                 team_id: issued.account.team_id,
             },
             api_key: HeaderValue::from_str(&issued.client_secret)?,
+            key_hash: i2v::keys::hash_secret(&issued.client_secret),
         });
     }
     Ok(out)
