@@ -1,3 +1,6 @@
--- delbyids forgets which video each ledger row was for (UPDATE ... WHERE video_id IN ...); without
--- this index that scans every ledger row of the account, which grows with its video count.
-CREATE INDEX credit_ledger_video ON credit_ledger (video_id);
+-- delbyids forgets which video each ledger row was for (`UPDATE ... WHERE uid = ? AND video_id IN
+-- (...)`). With only the uid index that visits every ledger row of the account, a number that
+-- grows with every video it ever made; (uid, video_id) finds the rows directly and still serves
+-- the lookups by uid alone, so it replaces the old index.
+CREATE INDEX credit_ledger_uid_video ON credit_ledger (uid, video_id);
+DROP INDEX credit_ledger_uid;
