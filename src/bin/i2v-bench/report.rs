@@ -37,6 +37,12 @@ impl Table {
         against: Option<(&str, &Tally)>,
         goal: impl FnOnce(f64) -> Option<Goal>,
     ) {
+        if let Some(first) = &tally.first_error {
+            eprintln!(
+                "{case} ({rows}): {} failed calls, first: {first}",
+                tally.errors
+            );
+        }
         let ratio = against.map(|(_, r)| tally.per_second() / r.per_second());
         let goal = ratio.and_then(goal);
         self.rows.push(Row {
