@@ -12,14 +12,12 @@
 use std::time::{Duration, Instant};
 
 use anyhow::ensure;
-use async_trait::async_trait;
 use bytes::Bytes;
 use hyper::Method;
-use i2v::clock::now_ms;
 use i2v::domain::ObjectId;
-use i2v::store::Store;
 use serde_json::json;
 
+use crate::lanes::{GroupedLane, ReadLane, StoreLane};
 use crate::load::{self, Expect, HttpCall, HttpLane, Lane, Tally, Work};
 use crate::report::{count, thousands, Goal, Table};
 use crate::seed::{self, Tenant};
@@ -401,51 +399,4 @@ async fn warm_then_measure<L: Lane>(
         tally.server_cpu = Some(server.cpu_time()? - before);
     }
     Ok((lanes, tally))
-}
-
-/// The bare store loop: the delete transaction the endpoint runs, with no HTTP around it.
-struct StoreLane {
-    store: std::sync::Arc<dyn Store>,
-}
-
-#[async_trait]
-impl Lane for StoreLane {
-    type Item = (i64, Vec<ObjectId>);
-
-    async fn call(&mut self, (uid, ids): &Self::Item) -> anyhow::Result<bool> {
-        let outcome = self.store.delete_videos(*uid, ids, now_ms()).await?;
-        Ok(outcome.deleted.len() == ids.len())
-    }
-}
-
-/// The same loop through `App::deletes`, the group-commit path delbyids takes, with no HTTP.
-struct GroupedLane {
-    app: i2v::App,
-}
-
-#[async_trait]
-impl Lane for GroupedLane {
-    type Item = (i64, Vec<ObjectId>);
-
-    async fn call(&mut self, (uid, ids): &Self::Item) -> anyhow::Result<bool> {
-        let outcome = self.app.deletes.delete(*uid, ids.clone()).await?;
-        Ok(outcome.deleted.len() == ids.len())
-    }
-}
-
-/// resultsByIds without HTTP: the two store reads the endpoint makes (the caller by key hash,
-/// then the videos), to tell the store's cost from the HTTP and JSON around it.
-struct ReadLane {
-    store: std::sync::Arc<dyn Store>,
-}
-
-#[async_trait]
-impl Lane for ReadLane {
-    type Item = (String, i64, Vec<ObjectId>);
-
-    async fn call(&mut self, (key_hash, uid, ids): &Self::Item) -> anyhow::Result<bool> {
-        let caller = self.store.auth_by_key_hash(key_hash).await?;
-        let found = self.store.videos_by_ids(*uid, ids).await?;
-        Ok(caller.is_some() && found.len() == ids.len())
-    }
 }

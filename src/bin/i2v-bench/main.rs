@@ -6,6 +6,7 @@
 //! binary (see `server.rs`), so they never share a runtime or a process with the load generator.
 
 mod http;
+mod lanes;
 mod load;
 mod render;
 mod report;
