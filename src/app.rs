@@ -14,11 +14,14 @@ use crate::net::{NetPolicy, Outbound};
 use crate::render::{FfmpegRenderer, RenderSettings, Renderer};
 use crate::store::{PoolSettings, Store};
 use crate::video_urls::VideoUrls;
+use crate::service::delete_groups::DeleteGroups;
 
 #[derive(Clone)]
 pub struct App {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
+    /// delbyids goes through here: concurrent deletes share one store transaction.
+    pub deletes: DeleteGroups,
     pub blobs: Blobs,
     /// Builds every `video_url` handed out (results and webhooks).
     pub video_urls: VideoUrls,
@@ -97,6 +100,7 @@ impl App {
         Ok(App {
             catalogue: renderer.catalogue(),
             config: Arc::new(config),
+            deletes: DeleteGroups::start(store.clone()),
             store,
             blobs,
             video_urls,

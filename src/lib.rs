@@ -40,7 +40,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
-    let background = start_background(&app, app.config.worker_count(), &stop);
+    let mut background = start_background(&app, app.config.worker_count(), &stop);
+    background.spawn(metrics::run_upkeep(stop.clone()));
     let router = api::router(app);
     tracing::info!(addr = %listener.local_addr()?, "i2v listening");
     let served = axum::serve(listener, router)

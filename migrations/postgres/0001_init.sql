@@ -84,8 +84,9 @@ CREATE TABLE credit_ledger (
     video_id    TEXT,
     created_at  BIGINT NOT NULL
 );
-CREATE INDEX credit_ledger_uid ON credit_ledger (uid);
-CREATE INDEX credit_ledger_video ON credit_ledger (video_id) WHERE video_id IS NOT NULL;
+-- (uid, video_id): delete forgets which video each ledger row was for, by account and id; the
+-- same index serves lookups by account alone.
+CREATE INDEX credit_ledger_uid_video ON credit_ledger (uid, video_id);
 
 -- Outbox of Akool-format callbacks. A row is written in the same transaction as the status change
 -- it reports (2, 3 or 4), so no decision is lost or reported twice.

@@ -110,6 +110,23 @@ pub trait Store: Send + Sync + 'static {
         ids: &[ObjectId],
         now: i64,
     ) -> StoreResult<DeleteOutcome>;
+    /// Several `delete_videos` requests, each answered exactly as `delete_videos` would answer it
+    /// had they run one after another (group commit). A backend that can shares one transaction
+    /// among them, applied in this order, so one durable commit serves many requests; if that
+    /// fails, nothing of it stays and each request is retried in its own transaction. This
+    /// default runs each request in its own transaction, concurrently.
+    async fn delete_videos_grouped(
+        &self,
+        requests: &[DeleteRequest],
+        now: i64,
+    ) -> Vec<StoreResult<DeleteOutcome>> {
+        futures::future::join_all(
+            requests
+                .iter()
+                .map(|r| self.delete_videos(r.uid, &r.ids, now)),
+        )
+        .await
+    }
     /// The output file of a completed video (whoever owns it); `None` for anything else.
     async fn blob_key_of(&self, id: ObjectId) -> StoreResult<Option<String>>;
     /// Operator control of a video's status (see `ForcedStatus`). `None` when no such video.

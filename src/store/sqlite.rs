@@ -58,6 +58,22 @@ impl SqliteStore {
     async fn write_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
+
+    /// Every request in one transaction, in order: each sees the ones before it, as if they had
+    /// run one after another, and one commit (one fsync) makes them all durable.
+    async fn delete_group(
+        &self,
+        requests: &[DeleteRequest],
+        now: i64,
+    ) -> StoreResult<Vec<DeleteOutcome>> {
+        let mut tx = self.write_tx().await?;
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for r in requests {
+            outcomes.push(delete_in(&mut tx, r.uid, &r.ids, now).await?);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
 }
 
 fn id_array(ids: &[ObjectId]) -> String {
@@ -165,6 +181,78 @@ async fn drop_output(tx: &mut Transaction<'static, Sqlite>, id: &str, now: i64) 
             .await?;
     }
     Ok(())
+}
+
+/// DESIGN §4 step 2 inside the caller's write transaction: delete the caller's videos among
+/// `ids` that are not processing, stage their files in the outbox, forget them in the webhook
+/// outbox and the ledger, and report the caller's processing videos among the rest.
+async fn delete_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    uid: i64,
+    ids: &[ObjectId],
+    now: i64,
+) -> StoreResult<DeleteOutcome> {
+    if ids.is_empty() {
+        return Ok(DeleteOutcome::default());
+    }
+    let list = id_array(ids);
+    let rows = sqlx::query(
+        "DELETE FROM videos WHERE uid = ?1 AND status <> 2 AND _id IN (SELECT value FROM json_each(?2)) \
+         RETURNING _id, blob_key",
+    )
+    .bind(uid)
+    .bind(&list)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut deleted = Vec::with_capacity(rows.len());
+    let mut files = Vec::new();
+    for row in &rows {
+        let id: String = row.try_get(0)?;
+        deleted.push(rows::object_id(&id)?);
+        if let Some(blob_key) = row.try_get::<Option<String>, _>(1)? {
+            let outbox_id: i64 = sqlx::query_scalar(
+                "INSERT INTO blob_deletions (blob_key, not_before) VALUES (?1, ?2) RETURNING id",
+            )
+            .bind(&blob_key)
+            .bind(now)
+            .fetch_one(&mut **tx)
+            .await?;
+            files.push(BlobDeletion {
+                id: outbox_id,
+                blob_key,
+            });
+        }
+    }
+    if !deleted.is_empty() {
+        // Deletion removes every trace: pending and past callbacks go with the video.
+        sqlx::query("DELETE FROM webhook_deliveries WHERE uid = ?1 AND video_id IN (SELECT value FROM json_each(?2))")
+            .bind(uid)
+            .bind(id_array(&deleted))
+            .execute(&mut **tx)
+            .await?;
+        // The ledger keeps the amounts (balances must stay auditable) but not which video.
+        sqlx::query("UPDATE credit_ledger SET video_id = NULL WHERE uid = ?1 AND video_id IN (SELECT value FROM json_each(?2))")
+            .bind(uid)
+            .bind(id_array(&deleted))
+            .execute(&mut **tx)
+            .await?;
+    }
+    let processing: Vec<String> = sqlx::query_scalar(
+        "SELECT _id FROM videos WHERE uid = ?1 AND status = 2 AND _id IN (SELECT value FROM json_each(?2))",
+    )
+    .bind(uid)
+    .bind(&list)
+    .fetch_all(&mut **tx)
+    .await?;
+    let processing = processing
+        .iter()
+        .filter_map(|s| ObjectId::parse(s))
+        .collect();
+    Ok(DeleteOutcome {
+        deleted: rows::in_request_order(ids, deleted, |id| *id),
+        processing: rows::in_request_order(ids, processing, |id| *id),
+        files,
+    })
 }
 
 #[async_trait]
@@ -420,66 +508,30 @@ impl Store for SqliteStore {
         if ids.is_empty() {
             return Ok(DeleteOutcome::default());
         }
-        let list = id_array(ids);
         let mut tx = self.write_tx().await?;
-        let rows = sqlx::query(
-            "DELETE FROM videos WHERE uid = ?1 AND status <> 2 AND _id IN (SELECT value FROM json_each(?2)) \
-             RETURNING _id, blob_key",
-        )
-        .bind(uid)
-        .bind(&list)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut deleted = Vec::with_capacity(rows.len());
-        let mut files = Vec::new();
-        for row in &rows {
-            let id: String = row.try_get(0)?;
-            deleted.push(rows::object_id(&id)?);
-            if let Some(blob_key) = row.try_get::<Option<String>, _>(1)? {
-                let outbox_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO blob_deletions (blob_key, not_before) VALUES (?1, ?2) RETURNING id",
-                )
-                .bind(&blob_key)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-                files.push(BlobDeletion {
-                    id: outbox_id,
-                    blob_key,
-                });
+        let outcome = delete_in(&mut tx, uid, ids, now).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn delete_videos_grouped(
+        &self,
+        requests: &[DeleteRequest],
+        now: i64,
+    ) -> Vec<StoreResult<DeleteOutcome>> {
+        if requests.len() > 1 {
+            match self.delete_group(requests, now).await {
+                Ok(outcomes) => return outcomes.into_iter().map(Ok).collect(),
+                // Nothing of the group was applied: each request gets its own transaction, so
+                // one request's failure is never another's.
+                Err(e) => tracing::warn!(error = %e, "grouped delete failed; retrying one by one"),
             }
         }
-        if !deleted.is_empty() {
-            // Deletion removes every trace: pending and past callbacks go with the video.
-            sqlx::query("DELETE FROM webhook_deliveries WHERE uid = ?1 AND video_id IN (SELECT value FROM json_each(?2))")
-                .bind(uid)
-                .bind(id_array(&deleted))
-                .execute(&mut *tx)
-                .await?;
-            // The ledger keeps the amounts (balances must stay auditable) but not which video.
-            sqlx::query("UPDATE credit_ledger SET video_id = NULL WHERE uid = ?1 AND video_id IN (SELECT value FROM json_each(?2))")
-                .bind(uid)
-                .bind(id_array(&deleted))
-                .execute(&mut *tx)
-                .await?;
+        let mut out = Vec::with_capacity(requests.len());
+        for r in requests {
+            out.push(self.delete_videos(r.uid, &r.ids, now).await);
         }
-        let processing: Vec<String> = sqlx::query_scalar(
-            "SELECT _id FROM videos WHERE uid = ?1 AND status = 2 AND _id IN (SELECT value FROM json_each(?2))",
-        )
-        .bind(uid)
-        .bind(&list)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        let processing = processing
-            .iter()
-            .filter_map(|s| ObjectId::parse(s))
-            .collect();
-        Ok(DeleteOutcome {
-            deleted: rows::in_request_order(ids, deleted, |id| *id),
-            processing: rows::in_request_order(ids, processing, |id| *id),
-            files,
-        })
+        out
     }
 
     async fn blob_key_of(&self, id: ObjectId) -> StoreResult<Option<String>> {

@@ -98,6 +98,13 @@ pub struct Video {
     pub update_time: i64,
 }
 
+/// One delbyids request: the caller and the ids it asked to delete.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeleteRequest {
+    pub uid: i64,
+    pub ids: Vec<ObjectId>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteOutcome {
     /// Deleted now, in the order of the request.

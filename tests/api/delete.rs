@@ -204,6 +204,47 @@ async fn concurrent_deletes_of_one_id_succeed_exactly_once() {
     assert!(app.blob_keys().await.is_empty());
 }
 
+/// Concurrent deletes share store transactions (`delete_groups`); every id is still reported
+/// deleted by exactly one request, and everything asked for is gone.
+#[tokio::test]
+async fn concurrent_overlapping_deletes_report_each_id_once() {
+    let app = spawn_app().await;
+    let me = app.create_account(1000).await;
+    let ids = app.create_videos(&me, 20).await;
+    let mut tasks = Vec::new();
+    for start in 0..16 {
+        let client = app.client.clone();
+        let url = app.url(DELETE);
+        let key = me.key.clone();
+        let window = ids[start..start + 5].join(",");
+        tasks.push(tokio::spawn(async move {
+            let resp = client
+                .post(url)
+                .header("x-api-key", key)
+                .json(&json!({ "_ids": window }))
+                .send()
+                .await
+                .unwrap();
+            resp.json::<Value>().await.unwrap()
+        }));
+    }
+    let mut deleted = Vec::new();
+    for task in tasks {
+        let answer = task.await.unwrap();
+        assert_eq!(answer["code"], 1000, "{answer}");
+        deleted.extend(ids_of(&answer["data"]["successIds"]));
+        for (_, msg) in refusals(&answer) {
+            assert_eq!(msg, NOT_FOUND);
+        }
+    }
+    deleted.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(deleted, expected, "each id deleted exactly once");
+    let left = app.results(&me, &ids.join(",")).await;
+    assert_eq!(left["data"]["result"], json!([]));
+}
+
 #[tokio::test]
 async fn a_restart_keeps_deletions_and_survivors() {
     let app = spawn_app().await;

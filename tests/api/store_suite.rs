@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use i2v::domain::{ObjectId, VideoStatus};
 use i2v::store::{
-    Account, Completion, DeleteOutcome, ForcedStatus, NewAccount, Store, StoreError, Video,
-    VideoKind,
+    Account, Completion, DeleteOutcome, DeleteRequest, ForcedStatus, NewAccount, Store, StoreError,
+    Video, VideoKind,
 };
 
 /// An arbitrary fixed "now" (2025-08-01), epoch milliseconds.
@@ -701,6 +701,86 @@ pub async fn check_delete_videos(store: Arc<dyn Store>) {
         DeleteOutcome::default()
     );
     assert_eq!(assert_ledger_matches(&store, a.uid()).await, a_before);
+}
+
+/// Requests in one group are answered as if they had run one after another, in order.
+pub async fn check_grouped_deletes(store: Arc<dyn Store>) {
+    let a = new_account(&store, 100).await;
+    let b = new_account(&store, 100).await;
+    let c = video(&a, T0, 10);
+    let p = video(&a, T0 + 1000, 10);
+    let x = video(&a, T0 + 2000, 10);
+    let y = video(&a, T0 + 3000, 10);
+    let z = video(&a, T0 + 4000, 10);
+    let bx = video(&b, T0 + 5000, 10);
+    store
+        .create_videos(
+            a.uid(),
+            vec![c.clone(), p.clone(), x.clone(), y.clone(), z.clone()],
+            T0,
+        )
+        .await
+        .unwrap();
+    store
+        .create_videos(b.uid(), vec![bx.clone()], T0)
+        .await
+        .unwrap();
+    let now = T0 + 10_000;
+    let c_key = render(&store, c.id, now).await;
+    claim_expect(&store, "w", now, now + MINUTE, p.id).await;
+    let a_before = assert_ledger_matches(&store, a.uid()).await;
+
+    let request = |uid: i64, ids: &[ObjectId]| DeleteRequest {
+        uid,
+        ids: ids.to_vec(),
+    };
+    let group = [
+        request(a.uid(), &[x.id, y.id]),
+        request(a.uid(), &[y.id, z.id, c.id]),
+        request(b.uid(), &[x.id, bx.id, z.id]),
+        request(a.uid(), &[p.id]),
+        request(a.uid(), &[]),
+    ];
+    let outcomes: Vec<DeleteOutcome> = store
+        .delete_videos_grouped(&group, now)
+        .await
+        .into_iter()
+        .map(|o| o.expect("grouped delete"))
+        .collect();
+    assert_eq!(outcomes.len(), group.len(), "one outcome per request");
+    assert_eq!(outcomes[0].deleted, vec![x.id, y.id]);
+    assert_eq!(
+        outcomes[1].deleted,
+        vec![z.id, c.id],
+        "y went with the request before"
+    );
+    assert_eq!(outcomes[1].files.len(), 1);
+    assert_eq!(outcomes[1].files[0].blob_key, c_key);
+    assert_eq!(
+        outcomes[2].deleted,
+        vec![bx.id],
+        "another account's ids are never deleted"
+    );
+    assert_eq!(outcomes[3].deleted, Vec::<ObjectId>::new());
+    assert_eq!(outcomes[3].processing, vec![p.id]);
+    assert_eq!(outcomes[4], DeleteOutcome::default());
+
+    assert_eq!(
+        status_of(&store, a.uid(), p.id).await,
+        Some(VideoStatus::Processing)
+    );
+    for id in [c.id, x.id, y.id, z.id] {
+        assert!(one(&store, a.uid(), id).await.is_none());
+    }
+    assert!(one(&store, b.uid(), bx.id).await.is_none());
+    let staged = due_keys(&store, i64::MAX / 2)
+        .await
+        .into_iter()
+        .filter(|k| *k == c_key)
+        .count();
+    assert_eq!(staged, 1, "the file is scheduled for removal once");
+    assert_eq!(assert_ledger_matches(&store, a.uid()).await, a_before);
+    assert!(store.delete_videos_grouped(&[], now).await.is_empty());
 }
 
 // --- render queue ----------------------------------------------------------------------------
@@ -1704,6 +1784,7 @@ where
     check_create_videos_charges_atomically(make().await).await;
     check_videos_by_ids_scoping_and_order(make().await).await;
     check_delete_videos(make().await).await;
+    check_grouped_deletes(make().await).await;
     check_claim_oldest_first_skipping_deleted(make().await).await;
     check_complete_requires_lease(make().await).await;
     check_lost_lease_fences_the_worker(make().await).await;
@@ -1755,6 +1836,7 @@ mod sqlite {
         check_create_videos_charges_atomically,
         check_videos_by_ids_scoping_and_order,
         check_delete_videos,
+        check_grouped_deletes,
         check_claim_oldest_first_skipping_deleted,
         check_complete_requires_lease,
         check_lost_lease_fences_the_worker,
@@ -1786,7 +1868,7 @@ mod sqlite {
             }
         })
         .await;
-        assert_eq!(dirs.lock().unwrap().len(), 22, "one fresh store per check");
+        assert_eq!(dirs.lock().unwrap().len(), 23, "one fresh store per check");
     }
 }
 
@@ -1825,6 +1907,7 @@ mod postgres {
         check_create_videos_charges_atomically,
         check_videos_by_ids_scoping_and_order,
         check_delete_videos,
+        check_grouped_deletes,
         check_claim_oldest_first_skipping_deleted,
         check_complete_requires_lease,
         check_lost_lease_fences_the_worker,

@@ -1,5 +1,4 @@
-//! Benchmarks (never timed tests). `cargo run --release --bin i2v-bench -- render` measures the
-//! built-in renderer: for 720p and 1080p 5-second clips from a 4000x3000 source, the whole
+//! The render benchmark: for 720p and 1080p 5-second clips from a 4000x3000 source, the whole
 //! pipeline (decode, draw frames, encode with ffmpeg, probe) next to bare ffmpeg encoding of the
 //! same frames, with frames per second and real-time factor.
 
@@ -13,15 +12,6 @@ use tokio::sync::mpsc;
 const SECONDS: f64 = 5.0;
 const FPS: u32 = 24;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let what = std::env::args().nth(1).unwrap_or_else(|| "render".into());
-    match what.as_str() {
-        "render" | "all" => render_bench().await,
-        other => anyhow::bail!("unknown benchmark {other:?}; available: render, all"),
-    }
-}
-
 fn source_png() -> Vec<u8> {
     let img = image::RgbImage::from_fn(4000, 3000, |x, y| {
         let grid = if x % 100 < 4 || y % 100 < 4 { 255 } else { 0 };
@@ -33,7 +23,7 @@ fn source_png() -> Vec<u8> {
     out.into_inner()
 }
 
-async fn render_bench() -> anyhow::Result<()> {
+pub async fn run() -> anyhow::Result<()> {
     if !ffmpeg::available("ffmpeg").await {
         anyhow::bail!("ffmpeg is not installed (apt-get install ffmpeg)");
     }

@@ -1,0 +1,65 @@
+//! Benchmarks (never timed tests): `cargo run --release --bin i2v-bench -- render|http|all`.
+//!
+//! `render` times the built-in renderer against bare ffmpeg; `http` loads a real `i2v serve`
+//! process over loopback and compares each endpoint with its physical limit (a bare axum server,
+//! a bare store loop); `all` runs both. The servers under load run as child processes of this
+//! binary (see `server.rs`), so they never share a runtime or a process with the load generator.
+
+mod http;
+mod lanes;
+mod load;
+mod render;
+mod report;
+mod seed;
+mod server;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "i2v-bench",
+    about = "i2v benchmarks (release mode: cargo run --release --bin i2v-bench -- all)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    bench: Bench,
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// The render pipeline next to bare ffmpeg encoding.
+    Render,
+    /// HTTP load on a real server: delbyids, resultsByIds, createBySourcePrompt, and references.
+    Http(http::HttpArgs),
+    /// render, then http.
+    All(http::HttpArgs),
+}
+
+fn main() -> ExitCode {
+    // The same runtime `#[tokio::main]` gives `src/main.rs`: multi-threaded, one worker per core.
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    if let Some(code) = server::run_child_role(&runtime) {
+        return code;
+    }
+    let cli = Cli::parse();
+    let done = runtime.block_on(async {
+        match cli.bench {
+            Bench::Render => render::run().await,
+            Bench::Http(args) => http::run(args).await,
+            Bench::All(args) => {
+                render::run().await?;
+                println!();
+                http::run(args).await
+            }
+        }
+    });
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("i2v-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
