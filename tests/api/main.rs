@@ -8,6 +8,7 @@ mod cli;
 mod create;
 mod delete;
 mod helpers;
+mod openapi;
 mod render;
 mod requests;
 mod results;

@@ -5,6 +5,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::api::error::{ok, ApiError, ApiResult};
+use crate::api::openapi::admin as doc;
+use crate::api::openapi::schemas::Answer;
+use crate::api::openapi::AdminUnauthorized;
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::service::ServiceError;
@@ -15,6 +18,19 @@ pub struct ListQuery {
     limit: Option<String>,
 }
 
+/// Webhook deliveries with their attempts
+#[utoipa::path(
+    get,
+    path = "/webhooks",
+    operation_id = "adminListWebhooks",
+    tag = "admin",
+    params(("video_id" = Option<String>, Query, description = "Only this video's"), ("limit" = Option<i64>, Query, description = "1 to 1000, default 100")),
+    responses(
+        (status = 200, description = "The result, or an error `code`", body = Answer<doc::Deliveries>),
+        (status = 401, response = AdminUnauthorized),
+    ),
+    security(("adminToken" = [])),
+)]
 pub async fn list(State(app): State<App>, Query(q): Query<ListQuery>) -> ApiResult {
     let limit = match q.limit.as_deref() {
         None | Some("") => 100,
@@ -47,6 +63,19 @@ pub async fn list(State(app): State<App>, Query(q): Query<ListQuery>) -> ApiResu
     Ok(ok("OK", json!({ "result": items })))
 }
 
+/// Make a delivery pending again, due now
+#[utoipa::path(
+    post,
+    path = "/webhooks/{id}/redeliver",
+    operation_id = "adminRedeliverWebhook",
+    tag = "admin",
+    params(("id" = i64, Path, description = "Delivery id")),
+    responses(
+        (status = 200, description = "The result, or an error `code`", body = Answer<doc::Redelivered>),
+        (status = 401, response = AdminUnauthorized),
+    ),
+    security(("adminToken" = [])),
+)]
 pub async fn redeliver(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
     let id: i64 = id
         .parse()
