@@ -2,6 +2,7 @@
 //! browsers can seek. A deleted or expired video's URL stops working the moment its row changes:
 //! every request goes through the video row, and only the file the row points at is served.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -79,10 +80,14 @@ pub fn parse_range(header: Option<&str>, size: u64) -> Result<Option<(u64, u64)>
 )]
 async fn video_file(
     State(app): State<App>,
-    Path((id, name)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
     let missing = || (StatusCode::NOT_FOUND, "not found").into_response();
+    // A segment that does not even decode names no file either.
+    let Ok(Path((id, name))) = path else {
+        return missing();
+    };
     let Some(id) = ObjectId::parse(&id) else {
         return missing();
     };

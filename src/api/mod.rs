@@ -7,6 +7,7 @@ mod body;
 pub mod error;
 mod files;
 pub mod openapi;
+mod params;
 
 pub use files::video_url;
 

@@ -649,3 +649,42 @@ async fn admin_answers(app: &TestApp, c: &mut Contract) {
         .await;
     }
 }
+
+/// Found by scripts/fuzz-api: these were axum's plain-text 400s, outside the document.
+#[tokio::test]
+async fn undecodable_path_segments_and_repeated_query_keys_get_documented_answers() {
+    let app = spawn_app().await;
+    let mut c = Contract::load(&app).await;
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let admin: &[(&str, &str)] = &[("authorization", &auth)];
+    let show = "/_admin/v1/accounts/{uid}";
+    let answer = c
+        .send(
+            &app,
+            Method::GET,
+            show,
+            "/_admin/v1/accounts/%FF",
+            admin,
+            None,
+        )
+        .await;
+    assert_eq!(answer.body["code"], 1003);
+    let list = "/_admin/v1/webhooks";
+    let repeated = format!("{list}?limit=1&limit=2");
+    let answer = c
+        .send(&app, Method::GET, list, &repeated, admin, None)
+        .await;
+    assert_eq!(answer.body["code"], 1003);
+    let file = "/files/videos/{id}/{name}";
+    let answer = c
+        .send(
+            &app,
+            Method::GET,
+            file,
+            "/files/videos/%FF/x.mp4",
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+}

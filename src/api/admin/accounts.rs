@@ -1,6 +1,6 @@
 //! Admin: create accounts, show, ban/unban, top up credits, rotate secrets.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde_json::json;
 
 use super::parse_uid;
@@ -9,6 +9,7 @@ use crate::api::error::{ok, ApiError, ApiResult};
 use crate::api::openapi::admin as doc;
 use crate::api::openapi::schemas::Answer;
 use crate::api::openapi::{AdminUnauthorized, TooLarge};
+use crate::api::params::PathParams;
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::domain::fields::Fields;
@@ -59,7 +60,7 @@ pub async fn create(State(app): State<App>, JsonBody(body): JsonBody) -> ApiResu
     ),
     security(("adminToken" = [])),
 )]
-pub async fn show(State(app): State<App>, Path(uid): Path<String>) -> ApiResult {
+pub async fn show(State(app): State<App>, PathParams(uid): PathParams<String>) -> ApiResult {
     let uid = parse_uid(&uid)?;
     let account = app
         .store
@@ -109,7 +110,7 @@ async fn set_banned(app: &App, raw_uid: &str, banned: bool) -> ApiResult {
     ),
     security(("adminToken" = [])),
 )]
-pub async fn ban(State(app): State<App>, Path(uid): Path<String>) -> ApiResult {
+pub async fn ban(State(app): State<App>, PathParams(uid): PathParams<String>) -> ApiResult {
     set_banned(&app, &uid, true).await
 }
 
@@ -126,7 +127,7 @@ pub async fn ban(State(app): State<App>, Path(uid): Path<String>) -> ApiResult {
     ),
     security(("adminToken" = [])),
 )]
-pub async fn unban(State(app): State<App>, Path(uid): Path<String>) -> ApiResult {
+pub async fn unban(State(app): State<App>, PathParams(uid): PathParams<String>) -> ApiResult {
     set_banned(&app, &uid, false).await
 }
 
@@ -147,7 +148,7 @@ pub async fn unban(State(app): State<App>, Path(uid): Path<String>) -> ApiResult
 )]
 pub async fn add_credits(
     State(app): State<App>,
-    Path(uid): Path<String>,
+    PathParams(uid): PathParams<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let uid = parse_uid(&uid)?;
@@ -176,7 +177,10 @@ pub async fn add_credits(
     ),
     security(("adminToken" = [])),
 )]
-pub async fn rotate_secret(State(app): State<App>, Path(uid): Path<String>) -> ApiResult {
+pub async fn rotate_secret(
+    State(app): State<App>,
+    PathParams(uid): PathParams<String>,
+) -> ApiResult {
     let uid = parse_uid(&uid)?;
     let secret = accounts::rotate_secret(&app, uid).await?;
     Ok(ok("OK", json!({ "uid": uid, "clientSecret": secret })))

@@ -1,6 +1,6 @@
 //! Admin: force a video's status (hold as processing, re-queue, fail with refund).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde_json::json;
 
 use crate::api::body::JsonBody;
@@ -8,6 +8,7 @@ use crate::api::error::{ok, ApiResult};
 use crate::api::openapi::admin as doc;
 use crate::api::openapi::schemas::Answer;
 use crate::api::openapi::{AdminUnauthorized, TooLarge};
+use crate::api::params::PathParams;
 use crate::app::App;
 use crate::domain::fields::Fields;
 use crate::service::videos;
@@ -29,7 +30,7 @@ use crate::service::videos;
 )]
 pub async fn set_status(
     State(app): State<App>,
-    Path(id): Path<String>,
+    PathParams(id): PathParams<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let f = Fields::of(&body)?;

@@ -1,6 +1,6 @@
 //! Admin: inspect webhook deliveries and their attempts; redeliver one.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -8,6 +8,7 @@ use crate::api::error::{ok, ApiError, ApiResult};
 use crate::api::openapi::admin as doc;
 use crate::api::openapi::schemas::Answer;
 use crate::api::openapi::AdminUnauthorized;
+use crate::api::params::{PathParams, QueryParams};
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::service::ServiceError;
@@ -31,7 +32,7 @@ pub struct ListQuery {
     ),
     security(("adminToken" = [])),
 )]
-pub async fn list(State(app): State<App>, Query(q): Query<ListQuery>) -> ApiResult {
+pub async fn list(State(app): State<App>, QueryParams(q): QueryParams<ListQuery>) -> ApiResult {
     let limit = match q.limit.as_deref() {
         None | Some("") => 100,
         Some(raw) => raw
@@ -76,7 +77,7 @@ pub async fn list(State(app): State<App>, Query(q): Query<ListQuery>) -> ApiResu
     ),
     security(("adminToken" = [])),
 )]
-pub async fn redeliver(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
+pub async fn redeliver(State(app): State<App>, PathParams(id): PathParams<String>) -> ApiResult {
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::param(format!("delivery id must be an integer, got {id:?}")))?;
