@@ -31,7 +31,15 @@ use crate::store::VideoKind;
     tag = "image2video",
     request_body = CreateSingleRequest,
     responses(
-        (status = 200, description = "The new record, or an error `code`", body = Answer<CreatedVideo>),
+        (status = 200, description = "The new record, or an error `code`", body = Answer<CreatedVideo>,
+            links(
+                ("results" = (operation_id = "resultsByIds",
+                    request_body = json!({"_ids": "$response.body#/data/_id"}))),
+                ("delete" = (operation_id = "delbyids",
+                    request_body = json!({"_ids": "$response.body#/data/_id"}))),
+                ("updateAudio" = (operation_id = "updateVideoAudio",
+                    request_body = json!({"pre_video_id": "$response.body#/data/_id", "audio_type": 1}))),
+            )),
         (status = 413, response = TooLarge),
     ),
     security(("apiKey" = []), ("bearerToken" = [])),
@@ -57,7 +65,13 @@ pub async fn create_single(
     tag = "image2video",
     request_body = CreateBatchRequest,
     responses(
-        (status = 200, description = "`data.successList`, or an error `code`", body = Answer<BatchCreated>),
+        (status = 200, description = "`data.successList`, or an error `code`", body = Answer<BatchCreated>,
+            links(
+                ("results" = (operation_id = "resultsByIds",
+                    request_body = json!({"_ids": "$response.body#/data/successList/0/_id"}))),
+                ("delete" = (operation_id = "delbyids",
+                    request_body = json!({"_ids": "$response.body#/data/successList/0/_id"}))),
+            )),
         (status = 413, response = TooLarge),
     ),
     security(("apiKey" = []), ("bearerToken" = [])),
