@@ -21,6 +21,31 @@ pub const UNKNOWN_KEY: i64 = 1109;
 pub const BANNED: i64 = 1200;
 pub const SERVER_ERROR: i64 = 2001;
 
+/// Every failure `code` a client can see and what it means; the OpenAPI document lists these.
+pub const ERROR_CODES: &[(i64, &str)] = &[
+    (PARAM_ERROR, "parameter error; `msg` names the field"),
+    (NOT_FOUND, "content does not exist"),
+    (
+        CANNOT_OPERATE,
+        "content cannot be operated (e.g. its status does not allow it)",
+    ),
+    (
+        BAD_TOKEN,
+        "invalid or expired bearer token, or wrong clientId/clientSecret",
+    ),
+    (
+        NO_CREDENTIALS,
+        "neither Authorization nor x-api-key was sent",
+    ),
+    (INSUFFICIENT_CREDITS, "insufficient credit balance"),
+    (UNKNOWN_KEY, "unknown API key"),
+    (BANNED, "account banned"),
+    (
+        SERVER_ERROR,
+        "server error (details are logged, never sent)",
+    ),
+];
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,

@@ -2,17 +2,18 @@
 //! browsers can seek. A deleted or expired video's URL stops working the moment its row changes:
 //! every request goes through the video row, and only the file the row points at is served.
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::App;
 use crate::domain::ObjectId;
 
-pub fn routes() -> Router<App> {
-    Router::new().route("/files/videos/{id}/{name}", get(video_file))
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(video_file))
 }
 
 /// The public URL of a finished video's file.
@@ -56,12 +57,37 @@ pub fn parse_range(header: Option<&str>, size: u64) -> Result<Option<(u64, u64)>
     Ok(Some(range))
 }
 
+/// A rendered video
+///
+/// The `video_url` of a completed video. Supports a single `Range: bytes=` range. Stops working
+/// when the video is deleted or expires.
+#[utoipa::path(
+    get,
+    path = "/files/videos/{id}/{name}",
+    operation_id = "videoFile",
+    tag = "files",
+    params(
+        ("id" = String, Path, description = "The video's `_id`"),
+        ("name" = String, Path, description = "The file name in its `video_url`"),
+        ("Range" = Option<String>, Header, description = "One `bytes=first-last` range"),
+    ),
+    responses(
+        (status = 200, description = "The whole MP4", content(("video/mp4"))),
+        (status = 206, description = "The requested range", content(("video/mp4"))),
+        (status = 404, description = "No such file (`not found`)", content_type = "text/plain", body = String),
+        (status = 416, description = "Range outside the file; `Content-Range: bytes */<size>`"),
+    ),
+)]
 async fn video_file(
     State(app): State<App>,
-    Path((id, name)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
     let missing = || (StatusCode::NOT_FOUND, "not found").into_response();
+    // A segment that does not even decode names no file either.
+    let Ok(Path((id, name))) = path else {
+        return missing();
+    };
     let Some(id) = ObjectId::parse(&id) else {
         return missing();
     };

@@ -6,32 +6,28 @@ mod auth;
 mod body;
 pub mod error;
 mod files;
+pub mod openapi;
+mod params;
 
 pub use files::video_url;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde_json::json;
 use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::App;
 
 pub fn router(app: App) -> Router {
     crate::metrics::init();
     let body_limit = app.config.limits.max_body_bytes;
-    let mut router = Router::new()
-        .merge(akool::routes())
-        .merge(files::routes())
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::metrics::render));
-    if app.config.admin_token.is_some() {
-        router = router.nest("/_admin/v1", admin::routes(app.clone()));
-    }
+    let (router, document) = documented_routes(&app).split_for_parts();
     router
+        .layer(Extension(openapi::Document::new(&document)))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -40,10 +36,51 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
+/// Every route, each with its OpenAPI operation: `routes!` registers both at once.
+fn documented_routes(app: &App) -> OpenApiRouter<App> {
+    let mut router = OpenApiRouter::with_openapi(openapi::base())
+        .merge(akool::routes())
+        .merge(files::routes())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi::openapi_json));
+    if app.config.admin_token.is_some() {
+        router = router.nest("/_admin/v1", admin::routes(app.clone()));
+    }
+    router
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct Health {
+    /// `ok`, `ready` or `store unreachable`.
+    status: String,
+}
+
+/// Process is up
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    operation_id = "healthz",
+    tag = "ops",
+    responses((status = 200, description = "Always `{\"status\": \"ok\"}`", body = Health)),
+)]
 async fn healthz() -> Response {
     Json(json!({ "status": "ok" })).into_response()
 }
 
+/// Store is reachable
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "ops",
+    responses(
+        (status = 200, description = "`{\"status\": \"ready\"}`", body = Health),
+        (status = 503, description = "`{\"status\": \"store unreachable\"}`", body = Health),
+    ),
+)]
 async fn readyz(State(app): State<App>) -> Response {
     match app.store.ping().await {
         Ok(()) => Json(json!({ "status": "ready" })).into_response(),
@@ -56,6 +93,17 @@ async fn readyz(State(app): State<App>) -> Response {
                 .into_response()
         }
     }
+}
+/// Prometheus metrics
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "ops",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain; version=0.0.4", body = String)),
+)]
+async fn metrics(state: State<App>) -> Response {
+    crate::metrics::render(state).await
 }
 
 fn route_error(status: StatusCode, message: String) -> Response {

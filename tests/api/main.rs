@@ -10,6 +10,7 @@ mod create;
 mod delete;
 mod helpers;
 mod multiprocess;
+mod openapi;
 mod render;
 mod requests;
 mod results;

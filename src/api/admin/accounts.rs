@@ -1,16 +1,34 @@
 //! Admin: create accounts, show, ban/unban, top up credits, rotate secrets.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde_json::json;
 
 use super::parse_uid;
 use crate::api::body::JsonBody;
 use crate::api::error::{ok, ApiError, ApiResult};
+use crate::api::openapi::admin as doc;
+use crate::api::openapi::schemas::Answer;
+use crate::api::openapi::{AdminUnauthorized, TooLarge};
+use crate::api::params::PathParams;
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::domain::fields::Fields;
 use crate::service::{accounts, ServiceError};
 
+/// Create an account
+#[utoipa::path(
+    post,
+    path = "/accounts",
+    operation_id = "adminCreateAccount",
+    tag = "admin",
+    request_body = doc::NewAccount,
+    responses(
+        (status = 200, description = "The result, or an error `code`", body = Answer<doc::AccountIssued>),
+        (status = 401, response = AdminUnauthorized),
+        (status = 413, response = TooLarge),
+    ),
+    security(("adminToken" = [])),
+)]
 pub async fn create(State(app): State<App>, JsonBody(body): JsonBody) -> ApiResult {
     let f = Fields::of(&body)?;
     let name = f.required_string("name")?;
@@ -29,7 +47,20 @@ pub async fn create(State(app): State<App>, JsonBody(body): JsonBody) -> ApiResu
     ))
 }
 
-pub async fn show(State(app): State<App>, Path(uid): Path<String>) -> ApiResult {
+/// Show an account
+#[utoipa::path(
+    get,
+    path = "/accounts/{uid}",
+    operation_id = "adminShowAccount",
+    tag = "admin",
+    params(("uid" = i64, Path, description = "Account uid")),
+    responses(
+        (status = 200, description = "The result, or an error `code`", body = Answer<doc::AccountInfo>),
+        (status = 401, response = AdminUnauthorized),
+    ),
+    security(("adminToken" = [])),
+)]
+pub async fn show(State(app): State<App>, PathParams(uid): PathParams<String>) -> ApiResult {
     let uid = parse_uid(&uid)?;
     let account = app
         .store
@@ -66,17 +97,58 @@ async fn set_banned(app: &App, raw_uid: &str, banned: bool) -> ApiResult {
     Ok(ok("OK", json!({ "uid": uid, "banned": banned })))
 }
 
-pub async fn ban(State(app): State<App>, Path(uid): Path<String>) -> ApiResult {
+/// Ban an account (1200 everywhere)
+#[utoipa::path(
+    post,
+    path = "/accounts/{uid}/ban",
+    operation_id = "adminBanAccount",
+    tag = "admin",
+    params(("uid" = i64, Path, description = "Account uid")),
+    responses(
+        (status = 200, description = "The result, or an error `code`", body = Answer<doc::BanState>),
+        (status = 401, response = AdminUnauthorized),
+    ),
+    security(("adminToken" = [])),
+)]
+pub async fn ban(State(app): State<App>, PathParams(uid): PathParams<String>) -> ApiResult {
     set_banned(&app, &uid, true).await
 }
 
-pub async fn unban(State(app): State<App>, Path(uid): Path<String>) -> ApiResult {
+/// Lift a ban
+#[utoipa::path(
+    post,
+    path = "/accounts/{uid}/unban",
+    operation_id = "adminUnbanAccount",
+    tag = "admin",
+    params(("uid" = i64, Path, description = "Account uid")),
+    responses(
+        (status = 200, description = "The result, or an error `code`", body = Answer<doc::BanState>),
+        (status = 401, response = AdminUnauthorized),
+    ),
+    security(("adminToken" = [])),
+)]
+pub async fn unban(State(app): State<App>, PathParams(uid): PathParams<String>) -> ApiResult {
     set_banned(&app, &uid, false).await
 }
 
+/// Top up credits
+#[utoipa::path(
+    post,
+    path = "/accounts/{uid}/credits",
+    operation_id = "adminAddCredits",
+    tag = "admin",
+    request_body = doc::TopUp,
+    params(("uid" = i64, Path, description = "Account uid")),
+    responses(
+        (status = 200, description = "The result, or an error `code`", body = Answer<doc::Balance>),
+        (status = 401, response = AdminUnauthorized),
+        (status = 413, response = TooLarge),
+    ),
+    security(("adminToken" = [])),
+)]
 pub async fn add_credits(
     State(app): State<App>,
-    Path(uid): Path<String>,
+    PathParams(uid): PathParams<String>,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let uid = parse_uid(&uid)?;
@@ -92,7 +164,23 @@ pub async fn add_credits(
     Ok(ok("OK", json!({ "uid": uid, "credits": balance })))
 }
 
-pub async fn rotate_secret(State(app): State<App>, Path(uid): Path<String>) -> ApiResult {
+/// New clientSecret; the old key and its tokens stop working
+#[utoipa::path(
+    post,
+    path = "/accounts/{uid}/rotate-secret",
+    operation_id = "adminRotateSecret",
+    tag = "admin",
+    params(("uid" = i64, Path, description = "Account uid")),
+    responses(
+        (status = 200, description = "The result, or an error `code`", body = Answer<doc::RotatedSecret>),
+        (status = 401, response = AdminUnauthorized),
+    ),
+    security(("adminToken" = [])),
+)]
+pub async fn rotate_secret(
+    State(app): State<App>,
+    PathParams(uid): PathParams<String>,
+) -> ApiResult {
     let uid = parse_uid(&uid)?;
     let secret = accounts::rotate_secret(&app, uid).await?;
     Ok(ok("OK", json!({ "uid": uid, "clientSecret": secret })))

@@ -10,27 +10,24 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::Router;
 use sha2::{Digest, Sha256};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::api::error::{ApiError, BAD_TOKEN};
 use crate::app::App;
 
-pub fn routes(app: App) -> Router<App> {
-    Router::new()
-        .route("/accounts", post(accounts::create))
-        .route("/accounts/{uid}", axum::routing::get(accounts::show))
-        .route("/accounts/{uid}/ban", post(accounts::ban))
-        .route("/accounts/{uid}/unban", post(accounts::unban))
-        .route("/accounts/{uid}/credits", post(accounts::add_credits))
-        .route(
-            "/accounts/{uid}/rotate-secret",
-            post(accounts::rotate_secret),
-        )
-        .route("/videos/{id}/status", post(videos::set_status))
-        .route("/webhooks", axum::routing::get(webhooks::list))
-        .route("/webhooks/{id}/redeliver", post(webhooks::redeliver))
+pub fn routes(app: App) -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(accounts::create))
+        .routes(routes!(accounts::show))
+        .routes(routes!(accounts::ban))
+        .routes(routes!(accounts::unban))
+        .routes(routes!(accounts::add_credits))
+        .routes(routes!(accounts::rotate_secret))
+        .routes(routes!(videos::set_status))
+        .routes(routes!(webhooks::list))
+        .routes(routes!(webhooks::redeliver))
         .layer(middleware::from_fn_with_state(app, require_admin))
 }
 

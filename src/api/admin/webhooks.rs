@@ -1,10 +1,14 @@
 //! Admin: inspect webhook deliveries and their attempts; redeliver one.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::api::error::{ok, ApiError, ApiResult};
+use crate::api::openapi::admin as doc;
+use crate::api::openapi::schemas::Answer;
+use crate::api::openapi::AdminUnauthorized;
+use crate::api::params::{PathParams, QueryParams};
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::service::ServiceError;
@@ -15,7 +19,20 @@ pub struct ListQuery {
     limit: Option<String>,
 }
 
-pub async fn list(State(app): State<App>, Query(q): Query<ListQuery>) -> ApiResult {
+/// Webhook deliveries with their attempts
+#[utoipa::path(
+    get,
+    path = "/webhooks",
+    operation_id = "adminListWebhooks",
+    tag = "admin",
+    params(("video_id" = Option<String>, Query, description = "Only this video's"), ("limit" = Option<i64>, Query, description = "1 to 1000, default 100")),
+    responses(
+        (status = 200, description = "The result, or an error `code`", body = Answer<doc::Deliveries>),
+        (status = 401, response = AdminUnauthorized),
+    ),
+    security(("adminToken" = [])),
+)]
+pub async fn list(State(app): State<App>, QueryParams(q): QueryParams<ListQuery>) -> ApiResult {
     let limit = match q.limit.as_deref() {
         None | Some("") => 100,
         Some(raw) => raw
@@ -47,7 +64,20 @@ pub async fn list(State(app): State<App>, Query(q): Query<ListQuery>) -> ApiResu
     Ok(ok("OK", json!({ "result": items })))
 }
 
-pub async fn redeliver(State(app): State<App>, Path(id): Path<String>) -> ApiResult {
+/// Make a delivery pending again, due now
+#[utoipa::path(
+    post,
+    path = "/webhooks/{id}/redeliver",
+    operation_id = "adminRedeliverWebhook",
+    tag = "admin",
+    params(("id" = i64, Path, description = "Delivery id")),
+    responses(
+        (status = 200, description = "The result, or an error `code`", body = Answer<doc::Redelivered>),
+        (status = 401, response = AdminUnauthorized),
+    ),
+    security(("adminToken" = [])),
+)]
+pub async fn redeliver(State(app): State<App>, PathParams(id): PathParams<String>) -> ApiResult {
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::param(format!("delivery id must be an integer, got {id:?}")))?;

@@ -4,6 +4,7 @@ use axum::extract::{RawQuery, State};
 use serde_json::{json, Value};
 
 use crate::api::error::{ok, ApiError, ApiResult};
+use crate::api::openapi::schemas::{Answer, Effects, Models};
 use crate::app::App;
 use crate::domain::catalogue::{Model, IMAGE_TO_VIDEO};
 use crate::service::Caller;
@@ -55,6 +56,22 @@ fn model_json(m: &Model) -> Value {
     })
 }
 
+/// AI models
+///
+/// `data` is an array (not `{result}`), highest `sort` first; types other than 1501 give `[]`.
+#[utoipa::path(
+    get,
+    path = "/api/open/v4/aigModel/list",
+    operation_id = "aigModelList",
+    tag = "image2video",
+    params(
+        ("types[]" = Vec<i64>, Query,
+            description = "Model types, at least one; 1501 is image to video. Also accepted: \
+                `types%5B%5D=`, `types=`, `types[0]=`, comma-separated values"),
+    ),
+    responses((status = 200, description = "The models, or an error `code`", body = Answer<Models>)),
+    security(("apiKey" = []), ("bearerToken" = [])),
+)]
 pub async fn model_list(
     State(app): State<App>,
     _caller: Caller,
@@ -73,6 +90,15 @@ pub async fn model_list(
     ))
 }
 
+/// Effect presets
+#[utoipa::path(
+    get,
+    path = "/api/open/v4/image2Video/effects",
+    operation_id = "image2VideoEffects",
+    tag = "image2video",
+    responses((status = 200, description = "`data.result` and `data.count` (`msg` \"Success\"), or an error `code`", body = Answer<Effects>)),
+    security(("apiKey" = []), ("bearerToken" = [])),
+)]
 pub async fn effects(State(app): State<App>, _caller: Caller) -> ApiResult {
     let result: Vec<Value> = app
         .catalogue

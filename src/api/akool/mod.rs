@@ -1,4 +1,4 @@
-//! Akool's public routes, one file per resource.
+//! Akool's public routes, one file per resource. Each handler carries its OpenAPI operation.
 
 mod catalogue;
 mod quota;
@@ -6,35 +6,20 @@ mod record;
 mod token;
 mod videos;
 
-use axum::routing::{get, post};
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::App;
 
-pub fn routes() -> Router<App> {
-    Router::new()
-        .route("/api/open/v3/getToken", post(token::get_token))
-        .route("/api/open/v3/faceswap/quota/info", get(quota::quota_info))
-        .route("/api/open/v4/aigModel/list", get(catalogue::model_list))
-        .route("/api/open/v4/image2Video/effects", get(catalogue::effects))
-        .route(
-            "/api/open/v4/image2Video/updateVideoAudio",
-            post(videos::update_video_audio),
-        )
-        .route(
-            "/api/open/v4/image2Video/createBySourcePrompt",
-            post(videos::create_single),
-        )
-        .route(
-            "/api/open/v4/image2Video/createBySourcePrompt/batch",
-            post(videos::create_batch),
-        )
-        .route(
-            "/api/open/v4/image2Video/resultsByIds",
-            post(videos::results_by_ids),
-        )
-        .route(
-            "/api/open/v4/image2Video/delbyids",
-            post(videos::delete_by_ids),
-        )
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(token::get_token))
+        .routes(routes!(quota::quota_info))
+        .routes(routes!(catalogue::model_list))
+        .routes(routes!(catalogue::effects))
+        .routes(routes!(videos::update_video_audio))
+        .routes(routes!(videos::create_single))
+        .routes(routes!(videos::create_batch))
+        .routes(routes!(videos::results_by_ids))
+        .routes(routes!(videos::delete_by_ids))
 }

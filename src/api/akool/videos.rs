@@ -6,6 +6,13 @@ use serde_json::{json, Value};
 use super::record::{self, record, Shape};
 use crate::api::body::{ids_field, JsonBody};
 use crate::api::error::{ok, ApiError, ApiResult};
+use crate::api::openapi::requests::{
+    CreateBatchRequest, CreateSingleRequest, IdsRequest, UpdateAudioRequest,
+};
+use crate::api::openapi::schemas::{
+    Answer, AudioUpdateVideo, BatchCreated, CreatedVideo, Deleted, Results,
+};
+use crate::api::openapi::TooLarge;
 use crate::app::App;
 use crate::domain::fields::{http_url, Fields};
 use crate::domain::spec::AudioType;
@@ -14,6 +21,29 @@ use crate::service::videos::{self, DeleteResult, NOT_FOUND_MSG, PROCESSING_MSG};
 use crate::service::{Caller, ServiceError};
 use crate::store::VideoKind;
 
+/// Create one video
+///
+/// Charges `deduction_credit` at once; the video is queued (status 1).
+#[utoipa::path(
+    post,
+    path = "/api/open/v4/image2Video/createBySourcePrompt",
+    operation_id = "createBySourcePrompt",
+    tag = "image2video",
+    request_body = CreateSingleRequest,
+    responses(
+        (status = 200, description = "The new record, or an error `code`", body = Answer<CreatedVideo>,
+            links(
+                ("results" = (operation_id = "resultsByIds",
+                    request_body = json!({"_ids": "$response.body#/data/_id"}))),
+                ("delete" = (operation_id = "delbyids",
+                    request_body = json!({"_ids": "$response.body#/data/_id"}))),
+                ("updateAudio" = (operation_id = "updateVideoAudio",
+                    request_body = json!({"pre_video_id": "$response.body#/data/_id", "audio_type": 1}))),
+            )),
+        (status = 413, response = TooLarge),
+    ),
+    security(("apiKey" = []), ("bearerToken" = [])),
+)]
 pub async fn create_single(
     State(app): State<App>,
     caller: Caller,
@@ -24,6 +54,27 @@ pub async fn create_single(
     Ok(ok("OK", record(&created[0], Shape::Created)))
 }
 
+/// Create 1 to `maxCount` videos of one model
+///
+/// Validated and charged as a whole: either every video is created or none is.
+#[utoipa::path(
+    post,
+    path = "/api/open/v4/image2Video/createBySourcePrompt/batch",
+    operation_id = "createBySourcePromptBatch",
+    tag = "image2video",
+    request_body = CreateBatchRequest,
+    responses(
+        (status = 200, description = "`data.successList`, or an error `code`", body = Answer<BatchCreated>,
+            links(
+                ("results" = (operation_id = "resultsByIds",
+                    request_body = json!({"_ids": "$response.body#/data/successList/0/_id"}))),
+                ("delete" = (operation_id = "delbyids",
+                    request_body = json!({"_ids": "$response.body#/data/successList/0/_id"}))),
+            )),
+        (status = 413, response = TooLarge),
+    ),
+    security(("apiKey" = []), ("bearerToken" = [])),
+)]
 pub async fn create_batch(
     State(app): State<App>,
     caller: Caller,
@@ -38,6 +89,21 @@ pub async fn create_batch(
     Ok(ok("OK", json!({ "successList": items, "errorList": [] })))
 }
 
+/// Put new audio under a completed video
+///
+/// Creates a new record (`only_add_audio` true, `pre_video_id` set); the source is unchanged.
+#[utoipa::path(
+    post,
+    path = "/api/open/v4/image2Video/updateVideoAudio",
+    operation_id = "updateVideoAudio",
+    tag = "image2video",
+    request_body = UpdateAudioRequest,
+    responses(
+        (status = 200, description = "The new record, or an error `code` (1008 unknown `pre_video_id`, 1010 not completed)", body = Answer<AudioUpdateVideo>),
+        (status = 413, response = TooLarge),
+    ),
+    security(("apiKey" = []), ("bearerToken" = [])),
+)]
 pub async fn update_video_audio(
     State(app): State<App>,
     caller: Caller,
@@ -71,6 +137,21 @@ pub async fn update_video_audio(
     Ok(ok("OK", data))
 }
 
+/// Videos by id
+///
+/// The caller's videos among `_ids`, in request order; other ids are left out.
+#[utoipa::path(
+    post,
+    path = "/api/open/v4/image2Video/resultsByIds",
+    operation_id = "resultsByIds",
+    tag = "image2video",
+    request_body = IdsRequest,
+    responses(
+        (status = 200, description = "`data.result`, or an error `code`", body = Answer<Results>),
+        (status = 413, response = TooLarge),
+    ),
+    security(("apiKey" = []), ("bearerToken" = [])),
+)]
 pub async fn results_by_ids(
     State(app): State<App>,
     caller: Caller,
@@ -88,6 +169,22 @@ pub async fn results_by_ids(
     Ok(ok("OK", json!({ "result": items })))
 }
 
+/// Delete videos by id
+///
+/// Every id appears once, in request order, in `successIds` or `noPermissionItems`; processing
+/// videos are refused. Permanent, never refunded.
+#[utoipa::path(
+    post,
+    path = "/api/open/v4/image2Video/delbyids",
+    operation_id = "delbyids",
+    tag = "image2video",
+    request_body = IdsRequest,
+    responses(
+        (status = 200, description = "`data.successIds` and `data.noPermissionItems` (`msg` \"Delete successfully\"), or an error `code`", body = Answer<Deleted>),
+        (status = 413, response = TooLarge),
+    ),
+    security(("apiKey" = []), ("bearerToken" = [])),
+)]
 pub async fn delete_by_ids(
     State(app): State<App>,
     caller: Caller,
