@@ -9,6 +9,7 @@ mod cli;
 mod create;
 mod delete;
 mod helpers;
+mod migrate_store;
 mod render;
 mod requests;
 mod results;
