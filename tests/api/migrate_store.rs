@@ -170,3 +170,40 @@ async fn migrate_store_refuses_a_missing_source_or_a_non_postgres_target() {
         text(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn a_file_missing_from_the_source_is_reported_and_its_video_still_moves() {
+    if !require_services() {
+        return;
+    }
+    let mut source = spawn_with(|c| {
+        c.database_url = None;
+        c.blob_url = None;
+    })
+    .await;
+    let me = source.create_account(100).await;
+    let id = source.create_video(&me).await;
+    let keys = source.drain_jobs().await;
+    source.stop().await;
+    std::fs::remove_file(source.dir.path().join("blobs").join(&keys[0])).unwrap();
+
+    let database_url = fresh_postgres_database().await;
+    let blob_url = format!("s3://{}", fresh_s3_bucket().await);
+    let out = migrate_store(source.dir.path(), &database_url, &blob_url);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("files missing:       1\n"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("missing in the source: {}", keys[0])),
+        "{stdout}"
+    );
+
+    let master_key = std::fs::read_to_string(source.dir.path().join("master.key")).unwrap();
+    let target = spawn_with(|c| {
+        c.database_url = Some(database_url);
+        c.blob_url = Some(blob_url);
+        c.master_key = Some(master_key.trim().to_owned());
+    })
+    .await;
+    assert_eq!(target.status_of(&me, &id).await, Some(3));
+}
