@@ -40,6 +40,28 @@ enum Command {
     },
     /// Create or upgrade the database schema, then exit.
     Migrate(StoreArgs),
+    /// Copy everything from an embedded setup (SQLite + files in a data dir) to PostgreSQL + S3.
+    ///
+    /// Stop the source server first: videos still processing are queued again on the new setup.
+    /// The target database must be empty. Every new process needs the source's master key.
+    MigrateStore(MigrateStoreArgs),
+}
+
+#[derive(Args)]
+struct MigrateStoreArgs {
+    /// Data directory of the source setup (its i2v.db, blobs/ and master.key).
+    #[arg(long)]
+    from_data_dir: PathBuf,
+    /// Source database; default sqlite://<from-data-dir>/i2v.db.
+    #[arg(long)]
+    from_database_url: Option<String>,
+    /// Target PostgreSQL database (postgres://USER:PASSWORD@HOST:PORT/DB); it must be empty.
+    #[arg(long)]
+    to_database_url: String,
+    /// Target file storage, usually s3://BUCKET[/PREFIX] (credentials, region and endpoint from
+    /// the AWS_* environment variables).
+    #[arg(long)]
+    to_blob_url: String,
 }
 
 #[derive(Subcommand)]
@@ -185,6 +207,17 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             command: ConfigCommand::Print(args),
         } => {
             print!("{}", args.load()?.redacted_toml());
+            Ok(())
+        }
+        Command::MigrateStore(args) => {
+            let options = crate::migrate_store::MigrateOptions {
+                from_data_dir: args.from_data_dir,
+                from_database_url: args.from_database_url,
+                to_database_url: args.to_database_url,
+                to_blob_url: args.to_blob_url,
+            };
+            let summary = crate::migrate_store::run(&options).await?;
+            print!("{}", crate::migrate_store::report(&options, &summary));
             Ok(())
         }
         Command::Migrate(store) => {

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod jobs;
 pub mod keys;
 pub mod metrics;
+pub mod migrate_store;
 pub mod net;
 pub mod outbox;
 pub mod periodic;

@@ -9,6 +9,7 @@ mod cli;
 mod create;
 mod delete;
 mod helpers;
+mod migrate_store;
 mod multiprocess;
 mod openapi;
 mod render;
