@@ -12,9 +12,9 @@ use crate::jobs::JobSettings;
 use crate::keys::Keys;
 use crate::net::{NetPolicy, Outbound};
 use crate::render::{FfmpegRenderer, RenderSettings, Renderer};
+use crate::service::delete_groups::DeleteGroups;
 use crate::store::{PoolSettings, Store};
 use crate::video_urls::VideoUrls;
-use crate::service::delete_groups::DeleteGroups;
 
 #[derive(Clone)]
 pub struct App {

@@ -231,8 +231,8 @@ async fn two_servers_and_a_worker_share_postgres_and_s3() {
 
     // Deleted on B: gone on A at once.
     assert_eq!(
-        success_ids(&delete(&b, &key, &[first.clone()]).await),
-        [first.clone()]
+        success_ids(&delete(&b, &key, std::slice::from_ref(&first)).await),
+        vec![first.clone()]
     );
     assert_eq!(result(&a, &key, &first).await, None);
 
@@ -297,8 +297,8 @@ async fn two_servers_and_a_worker_share_postgres_and_s3() {
 
     // No orphan: once the long video is deleted and the sweepers ran, the bucket is empty.
     assert_eq!(
-        success_ids(&delete(&b, &key, &[long.clone()]).await),
-        [long]
+        success_ids(&delete(&b, &key, std::slice::from_ref(&long)).await),
+        vec![long]
     );
     let s3 = AmazonS3Builder::from_env()
         .with_bucket_name(&bucket)
