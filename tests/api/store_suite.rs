@@ -1802,6 +1802,37 @@ where
     check_attempt_after_delete_leaves_no_trace(make().await).await;
 }
 
+/// Calls `$per_backend!` with every check's name: the one list each backend module runs.
+macro_rules! for_each_check {
+    ($per_backend:ident) => {
+        $per_backend!(
+            check_accounts_and_auth,
+            check_rotate_secret,
+            check_adjust_credits,
+            check_ledger_matches_balance,
+            check_create_videos_charges_atomically,
+            check_videos_by_ids_scoping_and_order,
+            check_delete_videos,
+            check_grouped_deletes,
+            check_claim_oldest_first_skipping_deleted,
+            check_complete_requires_lease,
+            check_lost_lease_fences_the_worker,
+            check_fail_refunds,
+            check_heartbeat_extends_only_own_lease,
+            check_reap_expired,
+            check_held_video_is_never_claimed_nor_reaped,
+            check_force_status,
+            check_blob_outbox,
+            check_release_and_expire_outputs,
+            check_retry_later,
+            check_concurrent_deletes_of_one_id,
+            check_concurrent_claims,
+            check_deletes_racing_claims,
+            check_attempt_after_delete_leaves_no_trace,
+        );
+    };
+}
+
 /// Every check against a fresh SQLite file.
 mod sqlite {
     use std::sync::{Arc, Mutex};
@@ -1828,31 +1859,7 @@ mod sqlite {
         )*};
     }
 
-    sqlite_checks!(
-        check_accounts_and_auth,
-        check_rotate_secret,
-        check_adjust_credits,
-        check_ledger_matches_balance,
-        check_create_videos_charges_atomically,
-        check_videos_by_ids_scoping_and_order,
-        check_delete_videos,
-        check_grouped_deletes,
-        check_claim_oldest_first_skipping_deleted,
-        check_complete_requires_lease,
-        check_lost_lease_fences_the_worker,
-        check_fail_refunds,
-        check_heartbeat_extends_only_own_lease,
-        check_reap_expired,
-        check_held_video_is_never_claimed_nor_reaped,
-        check_force_status,
-        check_blob_outbox,
-        check_release_and_expire_outputs,
-        check_retry_later,
-        check_concurrent_deletes_of_one_id,
-        check_concurrent_claims,
-        check_deletes_racing_claims,
-        check_attempt_after_delete_leaves_no_trace,
-    );
+    for_each_check!(sqlite_checks);
 
     /// `run_all` itself, as a future backend would call it.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1899,29 +1906,5 @@ mod postgres {
         )*};
     }
 
-    postgres_checks!(
-        check_accounts_and_auth,
-        check_rotate_secret,
-        check_adjust_credits,
-        check_ledger_matches_balance,
-        check_create_videos_charges_atomically,
-        check_videos_by_ids_scoping_and_order,
-        check_delete_videos,
-        check_grouped_deletes,
-        check_claim_oldest_first_skipping_deleted,
-        check_complete_requires_lease,
-        check_lost_lease_fences_the_worker,
-        check_fail_refunds,
-        check_heartbeat_extends_only_own_lease,
-        check_reap_expired,
-        check_held_video_is_never_claimed_nor_reaped,
-        check_force_status,
-        check_blob_outbox,
-        check_release_and_expire_outputs,
-        check_retry_later,
-        check_concurrent_deletes_of_one_id,
-        check_concurrent_claims,
-        check_deletes_racing_claims,
-        check_attempt_after_delete_leaves_no_trace,
-    );
+    for_each_check!(postgres_checks);
 }
