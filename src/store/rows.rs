@@ -3,7 +3,10 @@
 
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
-use super::{AuthRecord, StoreError, StoreResult, Video, VideoKind, WebhookDelivery};
+use super::{
+    Account, AuthRecord, BlobDeletion, StoreError, StoreResult, Video, VideoKind, WebhookAttempt,
+    WebhookDelivery,
+};
 use crate::domain::{ObjectId, VideoStatus};
 
 fn backend(msg: String) -> StoreError {
@@ -100,6 +103,54 @@ where
         last_error: row.try_get("last_error")?,
         created_at: row.try_get("created_at")?,
         finished_at: row.try_get("finished_at")?,
+    })
+}
+
+pub(super) fn account<'r, R>(row: &'r R) -> StoreResult<Account>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+    bool: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(Account {
+        uid: row.try_get("uid")?,
+        team_id: row.try_get("team_id")?,
+        name: row.try_get("name")?,
+        credits: row.try_get("credits")?,
+        banned: row.try_get("banned")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// From `SELECT attempt, at, http_status, error`.
+pub(super) fn attempt<'r, R>(row: &'r R) -> StoreResult<WebhookAttempt>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(WebhookAttempt {
+        attempt: row.try_get("attempt")?,
+        at: row.try_get("at")?,
+        http_status: row.try_get("http_status")?,
+        error: row.try_get("error")?,
+    })
+}
+
+/// From `SELECT id, blob_key`.
+pub(super) fn blob_deletion<'r, R>(row: &'r R) -> StoreResult<BlobDeletion>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(BlobDeletion {
+        id: row.try_get("id")?,
+        blob_key: row.try_get("blob_key")?,
     })
 }
 

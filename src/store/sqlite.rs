@@ -308,17 +308,7 @@ impl Store for SqliteStore {
         .bind(uid)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(Account {
-                uid: r.try_get("uid")?,
-                team_id: r.try_get("team_id")?,
-                name: r.try_get("name")?,
-                credits: r.try_get("credits")?,
-                banned: r.try_get("banned")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(rows::account).transpose()
     }
 
     async fn auth_by_key_hash(&self, secret_hash: &str) -> StoreResult<Option<AuthRecord>> {
@@ -883,14 +873,7 @@ impl Store for SqliteStore {
                 .fetch_all(&self.pool)
                 .await?
                 .iter()
-                .map(|a| {
-                    Ok(WebhookAttempt {
-                        attempt: a.try_get(0)?,
-                        at: a.try_get(1)?,
-                        http_status: a.try_get(2)?,
-                        error: a.try_get(3)?,
-                    })
-                })
+                .map(rows::attempt)
                 .collect::<StoreResult<Vec<_>>>()?;
             out.push((delivery, attempts));
         }
@@ -924,14 +907,7 @@ impl Store for SqliteStore {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(BlobDeletion {
-                    id: r.try_get(0)?,
-                    blob_key: r.try_get(1)?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::blob_deletion).collect()
     }
 
     async fn finish_blob_deletion(&self, id: i64) -> StoreResult<()> {
