@@ -204,7 +204,7 @@ async fn secrets_are_stored_sealed_not_in_plain_text() {
     let needle = account.key.as_bytes();
     let stored: Vec<Vec<u8>> = match &app.backend.database_url {
         // Every row of every table, as text.
-        Some(url) if app.backend.is_postgres() => {
+        Some(url) => {
             let pool = sqlx::PgPool::connect(url).await.unwrap();
             let mut dump = Vec::new();
             for table in ["accounts", "credentials", "credit_ledger"] {

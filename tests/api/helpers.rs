@@ -74,10 +74,6 @@ impl Backend {
             Ok(other) => panic!("I2V_TEST_BACKEND={other:?}: expected sqlite or postgres"),
         }
     }
-
-    pub fn is_postgres(&self) -> bool {
-        self.database_url.is_some()
-    }
 }
 
 async fn start(
