@@ -8,6 +8,9 @@
 //! inside one transaction, so each sees the ones before it (of concurrent deletes of one id
 //! exactly one succeeds), check-and-delete stays atomic, and no answer is sent before the commit
 //! that makes it true.
+//!
+//! A backend that cannot share a transaction among requests (`Store::groups_deletes` is false,
+//! e.g. PostgreSQL, whose row locks already let deletes run side by side) is called directly.
 
 use std::sync::Arc;
 
@@ -27,25 +30,35 @@ struct Job {
 
 /// The handle requests go through; clones share one group task.
 #[derive(Clone)]
-pub struct DeleteGroups {
-    jobs: mpsc::UnboundedSender<Job>,
+pub struct DeleteGroups(Route);
+
+#[derive(Clone)]
+enum Route {
+    Grouped(mpsc::UnboundedSender<Job>),
+    Direct(Arc<dyn Store>),
 }
 
 impl DeleteGroups {
-    /// Starts the task that runs the groups; it ends when the last handle is dropped.
+    /// Starts the task that runs the groups (when the store groups deletes); it ends when the
+    /// last handle is dropped.
     pub fn start(store: Arc<dyn Store>) -> Self {
+        if !store.groups_deletes() {
+            return DeleteGroups(Route::Direct(store));
+        }
         let (jobs, queue) = mpsc::unbounded_channel();
         tokio::spawn(run(store, queue));
-        DeleteGroups { jobs }
+        DeleteGroups(Route::Grouped(jobs))
     }
 
     /// `Store::delete_videos` for one request, committed together with whatever else is waiting.
     pub async fn delete(&self, uid: i64, ids: Vec<ObjectId>) -> StoreResult<DeleteOutcome> {
+        let jobs = match &self.0 {
+            Route::Direct(store) => return store.delete_videos(uid, &ids, now_ms()).await,
+            Route::Grouped(jobs) => jobs,
+        };
         let (reply, answer) = oneshot::channel();
         let request = DeleteRequest { uid, ids };
-        self.jobs
-            .send(Job { request, reply })
-            .map_err(|_| stopped())?;
+        jobs.send(Job { request, reply }).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }

@@ -110,22 +110,28 @@ pub trait Store: Send + Sync + 'static {
         ids: &[ObjectId],
         now: i64,
     ) -> StoreResult<DeleteOutcome>;
+    /// Whether `delete_videos_grouped` shares one transaction among its requests. When it does
+    /// not, callers gain nothing by queueing deletes into groups and should call
+    /// `delete_videos` directly (concurrently).
+    fn groups_deletes(&self) -> bool {
+        false
+    }
     /// Several `delete_videos` requests, each answered exactly as `delete_videos` would answer it
     /// had they run one after another (group commit). A backend that can shares one transaction
     /// among them, applied in this order, so one durable commit serves many requests; if that
     /// fails, nothing of it stays and each request is retried in its own transaction. This
-    /// default runs each request in its own transaction, concurrently.
+    /// default runs each request in its own transaction, one after another: running them
+    /// concurrently would let a later request take an id that an earlier one should report.
     async fn delete_videos_grouped(
         &self,
         requests: &[DeleteRequest],
         now: i64,
     ) -> Vec<StoreResult<DeleteOutcome>> {
-        futures::future::join_all(
-            requests
-                .iter()
-                .map(|r| self.delete_videos(r.uid, &r.ids, now)),
-        )
-        .await
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for r in requests {
+            outcomes.push(self.delete_videos(r.uid, &r.ids, now).await);
+        }
+        outcomes
     }
     /// The output file of a completed video (whoever owns it); `None` for anything else.
     async fn blob_key_of(&self, id: ObjectId) -> StoreResult<Option<String>>;

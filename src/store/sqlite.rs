@@ -504,6 +504,10 @@ impl Store for SqliteStore {
         Ok(outcome)
     }
 
+    fn groups_deletes(&self) -> bool {
+        true
+    }
+
     async fn delete_videos_grouped(
         &self,
         requests: &[DeleteRequest],
