@@ -1,0 +1,302 @@
+//! Mixed API load from several clients, and the record of every answer the server gave: what
+//! the audits hold the stored state to. A request whose answer never came (the server was
+//! killed) may or may not have happened; the record keeps such requests apart.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+use super::fixtures::Receiver;
+
+const NOT_FOUND_MSG: &str = "video resource not found";
+/// Videos an account may have waiting for a render before its clients stop creating: keeps the
+/// queue short enough to drain once the load stops.
+const MAX_UNFINISHED: usize = 6;
+
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub uid: i64,
+    pub key: String,
+}
+
+#[derive(Default)]
+pub struct Record {
+    /// Answered creates: video id -> owner uid.
+    pub created: HashMap<String, i64>,
+    /// Ids answered as deleted, with how many answers said so (more than one is a violation).
+    pub deleted: HashMap<String, usize>,
+    /// Ids named in delete requests that got no answer: they may be gone.
+    pub maybe_deleted: HashSet<String>,
+    /// Broken promises seen in answers since the last audit took them.
+    pub violations: Vec<String>,
+    pub answered: u64,
+    pub unanswered: u64,
+}
+
+impl Record {
+    /// Ids created and not (possibly) deleted, for one account.
+    fn live(&self, uid: i64) -> Vec<String> {
+        self.created
+            .iter()
+            .filter(|(id, owner)| {
+                **owner == uid
+                    && !self.deleted.contains_key(*id)
+                    && !self.maybe_deleted.contains(*id)
+            })
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+}
+
+pub struct Load {
+    pub base: String,
+    pub image_url: String,
+    pub receiver: Receiver,
+    pub accounts: Vec<Account>,
+    pub record: Arc<Mutex<Record>>,
+    pub http: reqwest::Client,
+}
+
+enum Answer {
+    Body(Value),
+    /// No answer (connection refused or reset, timeout): the outcome is unknown.
+    Lost,
+}
+
+impl Load {
+    /// One client: random operations until `stop`.
+    pub async fn client(self: Arc<Self>, seed: u64, stop: CancellationToken) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        while !stop.is_cancelled() {
+            let account = self.accounts.choose(&mut rng).expect("accounts").clone();
+            match rng.random_range(0..10) {
+                0..=2 => self.create(&account, &mut rng).await,
+                3..=6 => self.delete(&account, &mut rng).await,
+                _ => self.results(&account, &mut rng).await,
+            }
+            let pause = Duration::from_millis(rng.random_range(5..40));
+            tokio::select! {
+                _ = stop.cancelled() => {}
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    async fn post(&self, key: &str, path: &str, body: Value) -> Answer {
+        let sent = self
+            .http
+            .post(format!("{}/api/open/v4/image2Video/{path}", self.base))
+            .header("x-api-key", key)
+            .json(&body)
+            .send()
+            .await;
+        let answer = match sent {
+            Ok(resp) => {
+                let status = resp.status();
+                match resp.json::<Value>().await {
+                    Ok(body) if status.is_success() => Answer::Body(body),
+                    Ok(body) => {
+                        self.violation(format!("{path} answered HTTP {status}: {body}"));
+                        Answer::Lost
+                    }
+                    // Killed while sending the body.
+                    Err(_) => Answer::Lost,
+                }
+            }
+            Err(_) => Answer::Lost,
+        };
+        let mut record = self.record.lock().unwrap();
+        match answer {
+            Answer::Body(_) => record.answered += 1,
+            Answer::Lost => record.unanswered += 1,
+        }
+        answer
+    }
+
+    fn violation(&self, what: String) {
+        self.record.lock().unwrap().violations.push(what);
+    }
+
+    fn unfinished(&self, uid: i64) -> usize {
+        let live = self.record.lock().unwrap().live(uid);
+        let received = self.receiver.received.lock().unwrap();
+        live.iter()
+            .filter(|id| {
+                !received
+                    .statuses
+                    .get(*id)
+                    .is_some_and(|s| s.iter().any(|&st| st == 3 || st == 4))
+            })
+            .count()
+    }
+
+    async fn create(&self, account: &Account, rng: &mut StdRng) {
+        if self.unfinished(account.uid) >= MAX_UNFINISHED {
+            return self.results(account, rng).await;
+        }
+        let body = json!({
+            "image_url": self.image_url,
+            "prompt": "slow zoom in",
+            "resolution": "720p",
+            "audio_type": 3,
+            "video_length": 5,
+            "webhookurl": self.receiver.url_for(account.uid),
+        });
+        let Answer::Body(answer) = self.post(&account.key, "createBySourcePrompt", body).await
+        else {
+            return;
+        };
+        match answer["data"]["_id"].as_str() {
+            Some(id) if answer["code"] == 1000 => {
+                let mut record = self.record.lock().unwrap();
+                record.created.insert(id.to_owned(), account.uid);
+            }
+            _ => self.violation(format!("create refused: {answer}")),
+        }
+    }
+
+    async fn delete(&self, account: &Account, rng: &mut StdRng) {
+        let (mine, foreign, gone) = {
+            let record = self.record.lock().unwrap();
+            let mut live = record.live(account.uid);
+            live.sort();
+            let n = rng.random_range(1..=4);
+            let mine: Vec<String> = live.choose_multiple(rng, n).cloned().collect();
+            let mut others: Vec<&String> = record
+                .created
+                .iter()
+                .filter(|(_, owner)| **owner != account.uid)
+                .map(|(id, _)| id)
+                .collect();
+            others.sort();
+            let foreign = others.choose(rng).map(|s| (*s).clone());
+            let mut deleted: Vec<&String> = record.deleted.keys().collect();
+            deleted.sort();
+            let gone = deleted.choose(rng).map(|s| (*s).clone());
+            (mine, foreign, gone)
+        };
+        let mut ids = mine.clone();
+        ids.extend(foreign.iter().filter(|_| rng.random_bool(0.3)).cloned());
+        ids.extend(gone.iter().filter(|_| rng.random_bool(0.3)).cloned());
+        if rng.random_bool(0.2) {
+            ids.push(format!("{:024x}", rng.random::<u128>() >> 32));
+        }
+        if ids.is_empty() {
+            return;
+        }
+        let body = json!({ "_ids": ids.join(",") });
+        let Answer::Body(answer) = self.post(&account.key, "delbyids", body).await else {
+            let mut record = self.record.lock().unwrap();
+            record.maybe_deleted.extend(mine);
+            return;
+        };
+        self.check_delete_answer(account, &ids, &answer);
+    }
+
+    /// DESIGN §4 step 3 on one answer: each id once, in exactly one list; only the caller's own
+    /// videos deleted; never the same id deleted twice.
+    fn check_delete_answer(&self, account: &Account, ids: &[String], answer: &Value) {
+        if answer["code"] != 1000 {
+            return self.violation(format!("delete refused: {answer}"));
+        }
+        let success: Vec<String> = answer["data"]["successIds"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let refused: Vec<(String, String)> = answer["data"]["noPermissionItems"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|v| {
+                        let id = v["_id"].as_str().unwrap_or_default().to_owned();
+                        (id, v["msg"].as_str().unwrap_or_default().to_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut record = self.record.lock().unwrap();
+        let mut problems = Vec::new();
+        let mut named: Vec<&str> = success.iter().map(String::as_str).collect();
+        named.extend(refused.iter().map(|(id, _)| id.as_str()));
+        // The server answers each distinct id once (DESIGN §4 step 1 drops repeats).
+        let mut want: Vec<&str> = ids.iter().map(String::as_str).collect();
+        named.sort_unstable();
+        want.sort_unstable();
+        want.dedup();
+        if named != want {
+            problems.push(format!("asked {ids:?}, answered {answer}"));
+        }
+        for id in &success {
+            match record.created.get(id) {
+                Some(owner) if *owner == account.uid => {}
+                _ => problems.push(format!(
+                    "{id} deleted by account {} that does not own it",
+                    account.uid
+                )),
+            }
+            let times = record.deleted.entry(id.clone()).or_default();
+            *times += 1;
+            if *times > 1 {
+                problems.push(format!("{id} answered as deleted {times} times"));
+            }
+        }
+        for (id, msg) in &refused {
+            let own = record.created.get(id) == Some(&account.uid);
+            if !own && msg != NOT_FOUND_MSG {
+                problems.push(format!(
+                    "{id} of another account refused with {msg:?}, not the shared message"
+                ));
+            }
+        }
+        record.violations.extend(problems);
+    }
+
+    async fn results(&self, account: &Account, rng: &mut StdRng) {
+        let (ids, gone) = {
+            let record = self.record.lock().unwrap();
+            let mut own: Vec<&String> = record
+                .created
+                .iter()
+                .filter(|(_, owner)| **owner == account.uid)
+                .map(|(id, _)| id)
+                .collect();
+            own.sort();
+            let n = rng.random_range(1..=10);
+            let ids: Vec<String> = own.choose_multiple(rng, n).map(|s| (*s).clone()).collect();
+            let gone: HashSet<String> = ids
+                .iter()
+                .filter(|id| record.deleted.contains_key(*id))
+                .cloned()
+                .collect();
+            (ids, gone)
+        };
+        if ids.is_empty() {
+            return;
+        }
+        let body = json!({ "_ids": ids.join(",") });
+        let Answer::Body(answer) = self.post(&account.key, "resultsByIds", body).await else {
+            return;
+        };
+        let Some(result) = answer["data"]["result"].as_array() else {
+            return self.violation(format!("results refused: {answer}"));
+        };
+        for video in result {
+            let id = video["_id"].as_str().unwrap_or_default();
+            if gone.contains(id) {
+                self.violation(format!(
+                    "{id} was answered as deleted and came back in results"
+                ));
+            }
+        }
+    }
+}
