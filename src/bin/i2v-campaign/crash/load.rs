@@ -52,6 +52,66 @@ impl Record {
             .map(|(id, _)| id.clone())
             .collect()
     }
+
+    /// Records a delete answer after checking DESIGN §4 step 3 on it: each distinct id once, in
+    /// exactly one list; only the caller's own videos deleted; another account's ids refused
+    /// with the shared message; never the same id deleted twice.
+    pub fn take_delete_answer(&mut self, uid: i64, ids: &[String], answer: &Value) {
+        if answer["code"] != 1000 {
+            return self.violations.push(format!("delete refused: {answer}"));
+        }
+        let success: Vec<String> = answer["data"]["successIds"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let refused: Vec<(String, String)> = answer["data"]["noPermissionItems"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|v| {
+                        let id = v["_id"].as_str().unwrap_or_default().to_owned();
+                        (id, v["msg"].as_str().unwrap_or_default().to_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut problems = Vec::new();
+        let mut named: Vec<&str> = success.iter().map(String::as_str).collect();
+        named.extend(refused.iter().map(|(id, _)| id.as_str()));
+        // The server answers each distinct id once (DESIGN §4 step 1 drops repeats).
+        let mut want: Vec<&str> = ids.iter().map(String::as_str).collect();
+        named.sort_unstable();
+        want.sort_unstable();
+        want.dedup();
+        if named != want {
+            problems.push(format!("asked {ids:?}, answered {answer}"));
+        }
+        for id in &success {
+            if self.created.get(id) != Some(&uid) {
+                problems.push(format!(
+                    "{id} deleted by account {uid} that does not own it"
+                ));
+            }
+            let times = self.deleted.entry(id.clone()).or_default();
+            *times += 1;
+            if *times > 1 {
+                problems.push(format!("{id} answered as deleted {times} times"));
+            }
+        }
+        for (id, msg) in &refused {
+            let own = self.created.get(id) == Some(&uid);
+            if !own && msg != NOT_FOUND_MSG {
+                problems.push(format!(
+                    "{id} of another account refused with {msg:?}, not the shared message"
+                ));
+            }
+        }
+        self.violations.extend(problems);
+    }
 }
 
 pub struct Load {
@@ -196,69 +256,10 @@ impl Load {
             record.maybe_deleted.extend(mine);
             return;
         };
-        self.check_delete_answer(account, &ids, &answer);
-    }
-
-    /// DESIGN §4 step 3 on one answer: each id once, in exactly one list; only the caller's own
-    /// videos deleted; never the same id deleted twice.
-    fn check_delete_answer(&self, account: &Account, ids: &[String], answer: &Value) {
-        if answer["code"] != 1000 {
-            return self.violation(format!("delete refused: {answer}"));
-        }
-        let success: Vec<String> = answer["data"]["successIds"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let refused: Vec<(String, String)> = answer["data"]["noPermissionItems"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|v| {
-                        let id = v["_id"].as_str().unwrap_or_default().to_owned();
-                        (id, v["msg"].as_str().unwrap_or_default().to_owned())
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let mut record = self.record.lock().unwrap();
-        let mut problems = Vec::new();
-        let mut named: Vec<&str> = success.iter().map(String::as_str).collect();
-        named.extend(refused.iter().map(|(id, _)| id.as_str()));
-        // The server answers each distinct id once (DESIGN §4 step 1 drops repeats).
-        let mut want: Vec<&str> = ids.iter().map(String::as_str).collect();
-        named.sort_unstable();
-        want.sort_unstable();
-        want.dedup();
-        if named != want {
-            problems.push(format!("asked {ids:?}, answered {answer}"));
-        }
-        for id in &success {
-            match record.created.get(id) {
-                Some(owner) if *owner == account.uid => {}
-                _ => problems.push(format!(
-                    "{id} deleted by account {} that does not own it",
-                    account.uid
-                )),
-            }
-            let times = record.deleted.entry(id.clone()).or_default();
-            *times += 1;
-            if *times > 1 {
-                problems.push(format!("{id} answered as deleted {times} times"));
-            }
-        }
-        for (id, msg) in &refused {
-            let own = record.created.get(id) == Some(&account.uid);
-            if !own && msg != NOT_FOUND_MSG {
-                problems.push(format!(
-                    "{id} of another account refused with {msg:?}, not the shared message"
-                ));
-            }
-        }
-        record.violations.extend(problems);
+        self.record
+            .lock()
+            .unwrap()
+            .take_delete_answer(account.uid, &ids, &answer);
     }
 
     async fn results(&self, account: &Account, rng: &mut StdRng) {
@@ -298,5 +299,72 @@ impl Load {
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINE: &str = "6650aa11bb22cc33dd44ee55";
+    const THEIRS: &str = "6650aa11bb22cc33dd44ee66";
+
+    fn record() -> Record {
+        let mut r = Record::default();
+        r.created.insert(MINE.into(), 1);
+        r.created.insert(THEIRS.into(), 2);
+        r
+    }
+
+    fn answer(success: &[&str], refused: &[(&str, &str)]) -> Value {
+        let refused: Vec<Value> = refused
+            .iter()
+            .map(|(id, msg)| json!({ "_id": id, "msg": msg }))
+            .collect();
+        json!({ "code": 1000, "data": { "successIds": success, "noPermissionItems": refused } })
+    }
+
+    #[test]
+    fn a_correct_answer_passes_and_is_recorded() {
+        let mut r = record();
+        let ids = [MINE.to_owned(), THEIRS.to_owned(), MINE.to_owned()];
+        r.take_delete_answer(1, &ids, &answer(&[MINE], &[(THEIRS, NOT_FOUND_MSG)]));
+        assert!(r.violations.is_empty(), "{:?}", r.violations);
+        assert_eq!(r.deleted.get(MINE), Some(&1));
+    }
+
+    #[test]
+    fn broken_answers_are_caught() {
+        let ids = [MINE.to_owned(), THEIRS.to_owned()];
+        let broken = [
+            // an id left out
+            answer(&[MINE], &[]),
+            // another account's video deleted
+            answer(&[MINE, THEIRS], &[]),
+            // another account's video refused in a way that reveals it exists
+            answer(
+                &[MINE],
+                &[(
+                    THEIRS,
+                    "video resource is processing, please try again later",
+                )],
+            ),
+            // an id in both lists
+            answer(&[MINE], &[(MINE, NOT_FOUND_MSG), (THEIRS, NOT_FOUND_MSG)]),
+        ];
+        for bad in broken {
+            let mut r = record();
+            r.take_delete_answer(1, &ids, &bad);
+            assert!(!r.violations.is_empty(), "not caught: {bad}");
+        }
+        let mut r = record();
+        let ok = answer(&[MINE], &[(THEIRS, NOT_FOUND_MSG)]);
+        r.take_delete_answer(1, &ids, &ok);
+        r.take_delete_answer(1, &ids, &ok);
+        assert!(
+            r.violations.iter().any(|v| v.contains("2 times")),
+            "{:?}",
+            r.violations
+        );
     }
 }
