@@ -12,6 +12,7 @@ use crate::jobs::JobSettings;
 use crate::keys::Keys;
 use crate::net::{NetPolicy, Outbound};
 use crate::render::{FfmpegRenderer, RenderSettings, Renderer};
+use crate::service::auth_cache::AuthCache;
 use crate::service::delete_groups::DeleteGroups;
 use crate::store::{PoolSettings, Store};
 use crate::video_urls::VideoUrls;
@@ -26,6 +27,8 @@ pub struct App {
     /// Builds every `video_url` handed out (results and webhooks).
     pub video_urls: VideoUrls,
     pub keys: Arc<Keys>,
+    /// Recently seen credentials (see `service::auth_cache`).
+    pub auth_cache: Arc<AuthCache>,
     pub outbound: Outbound,
     pub renderer: Arc<dyn Renderer>,
     pub jobs: JobSettings,
@@ -97,6 +100,9 @@ impl App {
             retry_max: Duration::from_millis(j.retry_max_ms),
             stage_grace: Duration::from_millis(j.stage_grace_ms),
         };
+        let auth_cache = Arc::new(AuthCache::new(Duration::from_millis(
+            config.auth.cache_ttl_ms,
+        )));
         Ok(App {
             catalogue: renderer.catalogue(),
             config: Arc::new(config),
@@ -105,6 +111,7 @@ impl App {
             blobs,
             video_urls,
             keys: Arc::new(keys),
+            auth_cache,
             outbound,
             renderer,
             jobs,

@@ -36,6 +36,7 @@ pub struct Config {
     pub database: Database,
     pub limits: Limits,
     pub tokens: Tokens,
+    pub auth: Auth,
     pub sweeper: Sweeper,
     pub render: Render,
     pub jobs: Jobs,
@@ -206,6 +207,15 @@ pub struct Limits {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct Auth {
+    /// How long a looked-up API key or token account is trusted without asking the store again
+    /// (0 = ask every time). Bans and rotations made through this process apply at once; other
+    /// processes sharing the database see them within this time.
+    pub cache_ttl_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Tokens {
     /// Lifetime of tokens from getToken. Akool documents "more than one year".
     pub ttl_days: u64,
@@ -236,6 +246,7 @@ impl Default for Config {
             database: Database::default(),
             limits: Limits::default(),
             tokens: Tokens::default(),
+            auth: Auth::default(),
             sweeper: Sweeper::default(),
             render: Render::default(),
             jobs: Jobs::default(),
@@ -252,6 +263,14 @@ impl Default for Limits {
         Limits {
             ids_per_call: 100,
             max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Auth {
+            cache_ttl_ms: 1_000,
         }
     }
 }

@@ -53,6 +53,17 @@ pub async fn create(app: &App, name: &str, credits: i64) -> Result<IssuedAccount
     })
 }
 
+/// Bans or unbans; a ban turns every key and token of the account away at once (1200).
+/// False when there is no such account.
+pub async fn set_banned(app: &App, uid: i64, banned: bool) -> Result<bool, ServiceError> {
+    let changed = app.store.set_banned(uid, banned).await?;
+    app.auth_cache.clear();
+    if changed {
+        tracing::info!(uid, banned, "account ban changed");
+    }
+    Ok(changed)
+}
+
 /// Issues a new secret; the old API key and every token issued for it stop working at once.
 pub async fn rotate_secret(app: &App, uid: i64) -> Result<String, ServiceError> {
     let secret = new_client_secret();
@@ -63,6 +74,7 @@ pub async fn rotate_secret(app: &App, uid: i64) -> Result<String, ServiceError> 
     if !rotated {
         return Err(ServiceError::NotFound(format!("no account with uid {uid}")));
     }
+    app.auth_cache.clear();
     tracing::info!(uid, "client secret rotated");
     Ok(secret)
 }

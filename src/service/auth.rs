@@ -1,5 +1,6 @@
 //! Who is calling: API keys (`x-api-key`), bearer tokens from getToken, and issuing tokens.
 
+use super::auth_cache::Credential;
 use super::{Caller, ServiceError};
 use crate::app::App;
 use crate::clock::now_ms;
@@ -16,8 +17,24 @@ fn admit(record: AuthRecord) -> Result<Caller, ServiceError> {
     })
 }
 
+/// The credential's record, from the cache or else the store (then cached).
+async fn record_of(app: &App, credential: Credential) -> Result<Option<AuthRecord>, ServiceError> {
+    if let Some(record) = app.auth_cache.get(&credential) {
+        return Ok(Some(record));
+    }
+    let ticket = app.auth_cache.ticket();
+    let record = match &credential {
+        Credential::KeyHash(hash) => app.store.auth_by_key_hash(hash).await?,
+        Credential::Uid(uid) => app.store.auth_by_uid(*uid).await?,
+    };
+    if let Some(record) = &record {
+        app.auth_cache.remember(ticket, credential, record.clone());
+    }
+    Ok(record)
+}
+
 pub async fn by_api_key(app: &App, key: &str) -> Result<Caller, ServiceError> {
-    match app.store.auth_by_key_hash(&hash_secret(key.trim())).await? {
+    match record_of(app, Credential::KeyHash(hash_secret(key.trim()))).await? {
         Some(record) => admit(record),
         None => Err(ServiceError::UnknownKey),
     }
@@ -29,7 +46,7 @@ pub async fn by_bearer(app: &App, token: &str) -> Result<Caller, ServiceError> {
         .keys
         .verify_token(token, now_secs)
         .map_err(|_| ServiceError::BadToken)?;
-    match app.store.auth_by_uid(claims.uid).await? {
+    match record_of(app, Credential::Uid(claims.uid)).await? {
         // A token outlives neither its account nor the secret it was issued for.
         Some(record)
             if secret_version(&record.secret_hash) == claims.sv

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod auth_cache;
 pub mod delete_groups;
 mod error;
 pub mod videos;

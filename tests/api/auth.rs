@@ -107,11 +107,21 @@ async fn get_token_refuses_wrong_pairs_and_missing_fields() {
     }
 }
 
+/// Uses the key and the token once, so that the server has them in its credential cache: a ban
+/// or rotation must apply at once all the same.
+async fn warm_up(app: &TestApp, key: &str, token: &str) {
+    let (_, by_key) = quota_with(app, &[("x-api-key", key)]).await;
+    assert_eq!(by_key["code"], 1000);
+    let (_, by_token) = quota_with(app, &[("authorization", &format!("Bearer {token}"))]).await;
+    assert_eq!(by_token["code"], 1000);
+}
+
 #[tokio::test]
 async fn banned_accounts_get_1200_on_keys_tokens_and_get_token() {
     let app = spawn_app().await;
     let account = app.create_account(10).await;
     let token = token_for(&app, &account).await;
+    warm_up(&app, &account.key, &token).await;
     let (_, body) = app
         .admin(&format!("/accounts/{}/ban", account.uid), json!({}))
         .await;
@@ -141,6 +151,7 @@ async fn rotating_the_secret_revokes_the_old_key_and_its_tokens() {
     let app = spawn_app().await;
     let account = app.create_account(10).await;
     let token = token_for(&app, &account).await;
+    warm_up(&app, &account.key, &token).await;
     let (_, rotated) = app
         .admin(
             &format!("/accounts/{}/rotate-secret", account.uid),

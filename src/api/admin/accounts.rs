@@ -85,15 +85,9 @@ pub async fn show(State(app): State<App>, PathParams(uid): PathParams<String>) -
 
 async fn set_banned(app: &App, raw_uid: &str, banned: bool) -> ApiResult {
     let uid = parse_uid(raw_uid)?;
-    if !app
-        .store
-        .set_banned(uid, banned)
-        .await
-        .map_err(ServiceError::from)?
-    {
+    if !accounts::set_banned(app, uid, banned).await? {
         return Err(ServiceError::NotFound(format!("no account with uid {uid}")).into());
     }
-    tracing::info!(uid, banned, "account ban changed");
     Ok(ok("OK", json!({ "uid": uid, "banned": banned })))
 }
 
