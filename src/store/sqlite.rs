@@ -586,13 +586,15 @@ impl Store for SqliteStore {
     }
 
     async fn queue_depth(&self) -> StoreResult<(i64, i64)> {
-        let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM videos WHERE status = 1")
-            .fetch_one(&self.pool)
-            .await?;
-        let processing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM videos WHERE status = 2")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok((queued, processing))
+        // One statement, so both counts come from one snapshot: counted apart, a video moving
+        // from 2 back to 1 in between would be in neither.
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM videos WHERE status = 1), \
+                    (SELECT COUNT(*) FROM videos WHERE status = 2)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
     async fn claim_next(

@@ -10,6 +10,7 @@
 //! Short forms run in CI (scripts/test); longer ones by hand, see the README.
 
 mod crash;
+mod database;
 mod race;
 mod tally;
 

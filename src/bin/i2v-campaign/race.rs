@@ -1,10 +1,312 @@
-//! Race campaign: see main.rs. (Being written.)
+//! Race campaign: many concurrent deleters, creators and render workers on the same ids,
+//! in-process against the real store (SQLite, or PostgreSQL with `--database-url`), with the
+//! real delete path, worker protocol, reaper and file sweeper. Each round starts fresh accounts
+//! and videos, runs everything at once, lets it quiesce within a time limit and then checks
+//! DESIGN §4's invariants twice over: on the order of store calls (`history`) and on the state
+//! left behind (`audit`). Renders are stand-ins (`renderer`) so that a round takes about a second.
 
+mod actors;
+mod audit;
+mod history;
+mod recorder;
+mod renderer;
+mod round;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use i2v::config::Config;
+use i2v::domain::spec::{parse_batch, parse_single};
+use i2v::domain::ObjectId;
+use i2v::net::{NetPolicy, Outbound};
+use i2v::service::delete_groups::DeleteGroups;
+use i2v::service::{self, videos, Caller};
+use i2v::store::VideoKind;
+use i2v::App;
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+
+use crate::database::Database;
 use crate::tally::Tally;
+use actors::Stage;
+use history::History;
+use recorder::{Event, FinishKind, Op, Recorder};
 
 #[derive(clap::Args)]
-pub struct RaceArgs {}
+pub struct RaceArgs {
+    /// Rounds to run; every one ends with a full audit.
+    #[arg(long, default_value_t = 20)]
+    rounds: usize,
+    /// PostgreSQL to race on (an empty database) instead of a fresh SQLite file.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Treat --database-url as a server: create a fresh database on it, drop it at the end.
+    #[arg(long, requires = "database_url")]
+    fresh_database: bool,
+    /// Where output files go (an empty `file://` dir or `s3://` bucket); default a temp dir.
+    #[arg(long)]
+    blob_url: Option<String>,
+    /// Seed of the random choices (default: random; printed). Thread timing still differs from
+    /// run to run, so a seed narrows a replay down rather than repeating it exactly.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// New accounts per round.
+    #[arg(long, default_value_t = 3)]
+    accounts: usize,
+    /// Videos created before the load starts, each round.
+    #[arg(long, default_value_t = 30)]
+    videos_per_round: usize,
+    #[arg(long, default_value_t = 8)]
+    deleters: usize,
+    /// Delete requests per deleter per round.
+    #[arg(long, default_value_t = 12)]
+    deletes_each: usize,
+    #[arg(long, default_value_t = 2)]
+    creators: usize,
+    /// Create requests per creator per round.
+    #[arg(long, default_value_t = 4)]
+    creates_each: usize,
+    /// Render workers with a normal lease.
+    #[arg(long, default_value_t = 3)]
+    workers: usize,
+    /// Render workers whose lease runs out during most renders (fencing).
+    #[arg(long, default_value_t = 2)]
+    hasty_workers: usize,
+    /// A round that has not quiesced after this long is a failed check.
+    #[arg(long, default_value_t = 30)]
+    round_secs: u64,
+}
 
-pub async fn run(_args: RaceArgs) -> anyhow::Result<Tally> {
-    anyhow::bail!("the race campaign is not built yet")
+pub async fn run(args: RaceArgs) -> anyhow::Result<Tally> {
+    let seed = args.seed.unwrap_or_else(rand::random);
+    let tmp = tempfile::tempdir().context("cannot make a temp dir")?;
+    let db = Database::prepare(args.database_url.as_deref(), args.fresh_database).await?;
+    let on = if db.url.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!("race campaign: {} rounds on {on}, seed {seed}", args.rounds);
+    let mut tally = Tally::default();
+    let outcome = async {
+        let mut campaign = Campaign::open(&args, seed, tmp.path(), db.url.clone()).await?;
+        for n in 1..=args.rounds {
+            campaign.round(n, &mut tally).await?;
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    db.finish().await;
+    outcome.map(|()| tally)
+}
+
+/// What lasts across rounds.
+struct Campaign<'a> {
+    args: &'a RaceArgs,
+    seed: u64,
+    app: App,
+    recorder: Arc<Recorder>,
+    history: History,
+    callers: HashMap<i64, Caller>,
+    owners: HashMap<ObjectId, i64>,
+}
+
+impl<'a> Campaign<'a> {
+    async fn open(
+        args: &'a RaceArgs,
+        seed: u64,
+        dir: &std::path::Path,
+        database_url: Option<String>,
+    ) -> anyhow::Result<Campaign<'a>> {
+        let mut config = Config {
+            data_dir: dir.join("data"),
+            database_url,
+            blob_url: args.blob_url.clone(),
+            workers: Some(0),
+            ..Config::default()
+        };
+        // Short everything: leases the reaper takes back within a round, quick retries.
+        config.jobs.lease_ms = 2_000;
+        config.jobs.heartbeat_ms = 100;
+        config.jobs.poll_ms = 5;
+        config.jobs.max_attempts = 4;
+        config.jobs.reap_interval_ms = 20;
+        config.jobs.retry_base_ms = 5;
+        config.jobs.retry_max_ms = 40;
+        config.database.max_connections = 20;
+        let outbound = Outbound::new(NetPolicy {
+            allow_private: false,
+            connect_timeout: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+        });
+        let renderer = Arc::new(renderer::QuickRenderer { seed });
+        let mut app = App::build_with(config, renderer, outbound).await?;
+        let recorder = Arc::new(Recorder::new(app.store.clone()));
+        app.store = recorder.clone();
+        app.deletes = DeleteGroups::start(app.store.clone());
+        Ok(Campaign {
+            args,
+            seed,
+            app,
+            recorder,
+            history: History::default(),
+            callers: HashMap::new(),
+            owners: HashMap::new(),
+        })
+    }
+
+    async fn round(&mut self, n: usize, tally: &mut Tally) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let label = format!("round {n}");
+        let seed = self.seed ^ ((n as u64) << 40);
+        let stage = Arc::new(self.stage(seed).await?);
+        let plan = round::Plan {
+            deleters: self.args.deleters,
+            deletes_each: self.args.deletes_each,
+            creators: self.args.creators,
+            creates_each: self.args.creates_each,
+            workers: self.args.workers,
+            hasty_workers: self.args.hasty_workers,
+            time_limit: Duration::from_secs(self.args.round_secs),
+        };
+        tally.check(
+            &label,
+            "the round quiesces in time",
+            round::run(stage.clone(), &plan, seed).await,
+        );
+        self.owners
+            .extend(stage.created.lock().unwrap().iter().copied());
+        let errors = std::mem::take(&mut *stage.errors.lock().unwrap());
+        tally.check(
+            &label,
+            "store and file calls succeed",
+            history::all_ok(errors),
+        );
+        let answers = std::mem::take(&mut *stage.answers.lock().unwrap());
+        let shapes = answers
+            .iter()
+            .filter_map(|a| actors::check_answer(a, &self.owners).err());
+        tally.check(
+            &label,
+            "delbyids names each id once in exactly one list",
+            history::all_ok(shapes.collect()),
+        );
+
+        let events = self.recorder.take();
+        for (what, verdict) in self.history.check(&events, &self.owners) {
+            tally.check(&label, what, verdict);
+        }
+        let deleted: HashSet<ObjectId> = self.history.deleted().copied().collect();
+        let fresh: HashSet<ObjectId> = events.iter().flat_map(deleted_by).collect();
+        let uids: Vec<i64> = self.callers.keys().copied().collect();
+        for (what, verdict) in audit::audit(&self.app, &self.owners, &deleted, &fresh, &uids).await
+        {
+            tally.check(&label, what, verdict);
+        }
+        println!(
+            "{label}/{}: {}, {:.1}s, {} failed checks so far",
+            self.args.rounds,
+            summary(&events, answers.len()),
+            started.elapsed().as_secs_f64(),
+            tally.failed()
+        );
+        Ok(())
+    }
+
+    /// New accounts and videos; the deleters aim at them and at a few videos of earlier rounds.
+    async fn stage(&mut self, seed: u64) -> anyhow::Result<Stage> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let app = &self.app;
+        let mut fresh = Vec::new();
+        for _ in 0..self.args.accounts {
+            let issued = service::accounts::create(app, "race", 1_000_000).await?;
+            let caller = Caller {
+                uid: issued.account.uid,
+                team_id: issued.account.team_id,
+            };
+            fresh.push(caller.clone());
+            self.callers.insert(caller.uid, caller);
+        }
+        let body = json!({
+            "image_url": "https://example.com/race.png",
+            "prompt": "race",
+            "resolution": "720p",
+            "audio_type": 3,
+            "video_length": 5,
+        });
+        let single = parse_single(&body, app.catalogue).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (batch, _) = parse_batch(&body, app.catalogue).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut created = Vec::new();
+        while created.len() < self.args.videos_per_round {
+            let caller = fresh
+                .choose(&mut rng)
+                .context("--accounts must be at least 1")?;
+            let count = rng
+                .random_range(1..=5)
+                .min(self.args.videos_per_round - created.len());
+            let made = videos::create(app, caller, &batch, count as i64, VideoKind::Batch).await?;
+            created.extend(made.iter().map(|v| (v.id, v.uid)));
+        }
+        let old: Vec<(ObjectId, i64)> = self.owners.iter().map(|(id, uid)| (*id, *uid)).collect();
+        self.owners.extend(created.iter().copied());
+        let mut targets = created;
+        targets.extend(old.choose_multiple(&mut rng, 6).copied());
+        Ok(Stage {
+            app: app.clone(),
+            callers: self.callers.clone(),
+            single,
+            batch,
+            targets: Mutex::new(targets),
+            created: Mutex::new(Vec::new()),
+            answers: Mutex::new(Vec::new()),
+            errors: Mutex::new(Vec::new()),
+        })
+    }
+}
+
+fn deleted_by(e: &Event) -> Vec<ObjectId> {
+    match &e.op {
+        Op::Delete { deleted, .. } => deleted.clone(),
+        _ => Vec::new(),
+    }
+}
+
+/// What the round did, for the progress line.
+fn summary(events: &[Event], answers: usize) -> String {
+    let (mut requests, mut deleted, mut processing, mut claims) = (0, 0, 0, 0);
+    let (mut completed, mut failed, mut fenced) = (0, 0, 0);
+    for e in events {
+        match &e.op {
+            Op::Delete {
+                deleted: d,
+                processing: p,
+                ..
+            } => {
+                requests += 1;
+                deleted += d.len();
+                processing += p.len();
+            }
+            Op::Claim { .. } => claims += 1,
+            Op::Finish {
+                kind: FinishKind::Complete,
+                ok: true,
+                ..
+            } => completed += 1,
+            Op::Finish {
+                kind: FinishKind::Fail,
+                ok: true,
+                ..
+            } => failed += 1,
+            Op::Finish { ok: false, .. } => fenced += 1,
+            _ => {}
+        }
+    }
+    format!(
+        "{requests} deletes ({answers} via delbyids): {deleted} deleted, {processing} refused as processing; \
+         {claims} claims: {completed} completed, {failed} failed, {fenced} fenced off"
+    )
 }

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use server::run_child_role;
 
+use crate::database::Database;
 use crate::tally::Tally;
 use audit::Audit;
 use load::{Account, Load};
@@ -80,6 +81,9 @@ pub struct CrashArgs {
     /// An empty PostgreSQL database to run on (default: SQLite in the data dir).
     #[arg(long)]
     database_url: Option<String>,
+    /// Treat --database-url as a server: create a fresh database on it, drop it at the end.
+    #[arg(long, requires = "database_url")]
+    fresh_database: bool,
     /// File storage (default: <data-dir>/blobs).
     #[arg(long)]
     blob_url: Option<String>,
@@ -113,8 +117,11 @@ pub async fn run(args: CrashArgs) -> anyhow::Result<Tally> {
         args.clients,
         dir.display()
     );
-    let setup = Setup::new(&args, &dir)?;
-    let tally = campaign(&args, seed, &setup).await?;
+    let database = Database::prepare(args.database_url.as_deref(), args.fresh_database).await?;
+    let setup = Setup::new(&args, database.url.as_deref(), &dir)?;
+    let tally = campaign(&args, seed, &setup).await;
+    database.finish().await;
+    let tally = tally?;
     if tally.failed() > 0 {
         if let Some(temp) = temp {
             let kept = temp.keep();
@@ -135,7 +142,11 @@ struct Setup {
 }
 
 impl Setup {
-    fn new(args: &CrashArgs, dir: &std::path::Path) -> anyhow::Result<Setup> {
+    fn new(
+        args: &CrashArgs,
+        database_url: Option<&str>,
+        dir: &std::path::Path,
+    ) -> anyhow::Result<Setup> {
         let config_file = dir.join("i2v.toml");
         std::fs::write(&config_file, CONFIG)?;
         let data_dir = dir.join("data");
@@ -146,7 +157,7 @@ impl Setup {
         );
         let overrides = i2v::config::Overrides {
             data_dir: Some(data_dir.clone()),
-            database_url: args.database_url.clone(),
+            database_url: database_url.map(str::to_owned),
             blob_url: args.blob_url.clone(),
             master_key: Some(master_key.clone()),
             ..Default::default()
@@ -167,11 +178,11 @@ impl Setup {
             "--allow-private-urls".into(),
         ];
         for (flag, value) in [
-            ("--database-url", &args.database_url),
-            ("--blob-url", &args.blob_url),
+            ("--database-url", database_url),
+            ("--blob-url", args.blob_url.as_deref()),
         ] {
             if let Some(value) = value {
-                serve_args.extend([flag.to_owned(), value.clone()]);
+                serve_args.extend([flag.to_owned(), value.to_owned()]);
             }
         }
         Ok(Setup {

@@ -1,0 +1,373 @@
+//! A `Store` that passes every call to the real one and logs the calls the race checks need:
+//! claims, the calls that end a lease, reaps and deletes, each stamped with a logical clock
+//! taken just before and just after the call. Whatever a call did took effect somewhere between
+//! its two stamps, so `a.end < b.start` proves that `a` happened before `b`; the history checks
+//! (`history.rs`) only ever conclude from such proofs, never from overlapping calls.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use i2v::domain::ObjectId;
+use i2v::store::*;
+
+/// One logged store call.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub start: u64,
+    pub end: u64,
+    pub op: Op,
+}
+
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// `claim_next` handed `id` to `owner` until `lease_until`.
+    Claim {
+        id: ObjectId,
+        owner: String,
+        lease_until: i64,
+    },
+    /// `complete`, `fail`, `retry_later` or `release` by the lease owner; `ok` is its answer
+    /// (false also when it failed), the lease may have ended either way.
+    Finish {
+        id: ObjectId,
+        owner: String,
+        kind: FinishKind,
+        ok: bool,
+    },
+    /// `reap_expired` at `now`: any lease that ended before `now` may have been taken back.
+    Reap { now: i64 },
+    /// One delete request's committed outcome (alone or as part of a group).
+    Delete {
+        uid: i64,
+        ids: Vec<ObjectId>,
+        deleted: Vec<ObjectId>,
+        processing: Vec<ObjectId>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FinishKind {
+    Complete,
+    Fail,
+    Retry,
+    Release,
+}
+
+pub struct Recorder {
+    inner: Arc<dyn Store>,
+    clock: AtomicU64,
+    log: Mutex<Vec<Event>>,
+}
+
+impl Recorder {
+    pub fn new(inner: Arc<dyn Store>) -> Self {
+        Recorder {
+            inner,
+            clock: AtomicU64::new(1),
+            log: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A logical time: later than everything logged so far.
+    pub fn tick(&self) -> u64 {
+        self.clock.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// Everything logged since the last call.
+    pub fn take(&self) -> Vec<Event> {
+        std::mem::take(&mut *self.log.lock().unwrap())
+    }
+
+    fn push(&self, start: u64, op: Op) {
+        let end = self.tick();
+        self.log.lock().unwrap().push(Event { start, end, op });
+    }
+
+    fn finish(&self, start: u64, id: ObjectId, owner: &str, kind: FinishKind, ok: bool) {
+        let owner = owner.to_owned();
+        self.push(
+            start,
+            Op::Finish {
+                id,
+                owner,
+                kind,
+                ok,
+            },
+        );
+    }
+
+    fn deleted(&self, start: u64, uid: i64, ids: &[ObjectId], outcome: &DeleteOutcome) {
+        let op = Op::Delete {
+            uid,
+            ids: ids.to_vec(),
+            deleted: outcome.deleted.clone(),
+            processing: outcome.processing.clone(),
+        };
+        self.push(start, op);
+    }
+}
+
+#[async_trait]
+impl Store for Recorder {
+    async fn ping(&self) -> StoreResult<()> {
+        self.inner.ping().await
+    }
+
+    async fn create_account(&self, new: NewAccount) -> StoreResult<Account> {
+        self.inner.create_account(new).await
+    }
+
+    async fn account(&self, uid: i64) -> StoreResult<Option<Account>> {
+        self.inner.account(uid).await
+    }
+
+    async fn auth_by_key_hash(&self, secret_hash: &str) -> StoreResult<Option<AuthRecord>> {
+        self.inner.auth_by_key_hash(secret_hash).await
+    }
+
+    async fn auth_by_client_id(&self, client_id: &str) -> StoreResult<Option<AuthRecord>> {
+        self.inner.auth_by_client_id(client_id).await
+    }
+
+    async fn auth_by_uid(&self, uid: i64) -> StoreResult<Option<AuthRecord>> {
+        self.inner.auth_by_uid(uid).await
+    }
+
+    async fn set_banned(&self, uid: i64, banned: bool) -> StoreResult<bool> {
+        self.inner.set_banned(uid, banned).await
+    }
+
+    async fn adjust_credits(
+        &self,
+        uid: i64,
+        amount: i64,
+        reason: &str,
+        now: i64,
+    ) -> StoreResult<i64> {
+        self.inner.adjust_credits(uid, amount, reason, now).await
+    }
+
+    async fn rotate_secret(
+        &self,
+        uid: i64,
+        secret_hash: &str,
+        sealed_secret: &str,
+    ) -> StoreResult<bool> {
+        self.inner
+            .rotate_secret(uid, secret_hash, sealed_secret)
+            .await
+    }
+
+    async fn ledger_sum(&self, uid: i64) -> StoreResult<i64> {
+        self.inner.ledger_sum(uid).await
+    }
+
+    async fn create_videos(&self, uid: i64, videos: Vec<Video>, now: i64) -> StoreResult<()> {
+        self.inner.create_videos(uid, videos, now).await
+    }
+
+    async fn videos_by_ids(&self, uid: i64, ids: &[ObjectId]) -> StoreResult<Vec<Video>> {
+        self.inner.videos_by_ids(uid, ids).await
+    }
+
+    async fn delete_videos(
+        &self,
+        uid: i64,
+        ids: &[ObjectId],
+        now: i64,
+    ) -> StoreResult<DeleteOutcome> {
+        let start = self.tick();
+        let outcome = self.inner.delete_videos(uid, ids, now).await?;
+        self.deleted(start, uid, ids, &outcome);
+        Ok(outcome)
+    }
+
+    fn groups_deletes(&self) -> bool {
+        self.inner.groups_deletes()
+    }
+
+    async fn delete_videos_grouped(
+        &self,
+        requests: &[DeleteRequest],
+        now: i64,
+    ) -> Vec<StoreResult<DeleteOutcome>> {
+        let start = self.tick();
+        let outcomes = self.inner.delete_videos_grouped(requests, now).await;
+        for (r, outcome) in requests.iter().zip(&outcomes) {
+            if let Ok(outcome) = outcome {
+                self.deleted(start, r.uid, &r.ids, outcome);
+            }
+        }
+        outcomes
+    }
+
+    async fn blob_key_of(&self, id: ObjectId) -> StoreResult<Option<String>> {
+        self.inner.blob_key_of(id).await
+    }
+
+    async fn force_status(
+        &self,
+        id: ObjectId,
+        to: ForcedStatus,
+        now: i64,
+    ) -> StoreResult<Option<Video>> {
+        self.inner.force_status(id, to, now).await
+    }
+
+    async fn queue_depth(&self) -> StoreResult<(i64, i64)> {
+        self.inner.queue_depth().await
+    }
+
+    async fn claim_next(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> StoreResult<Option<Video>> {
+        let start = self.tick();
+        let claimed = self.inner.claim_next(owner, now, lease_until).await?;
+        if let Some(v) = &claimed {
+            let owner = owner.to_owned();
+            let id = v.id;
+            self.push(
+                start,
+                Op::Claim {
+                    id,
+                    owner,
+                    lease_until,
+                },
+            );
+        }
+        Ok(claimed)
+    }
+
+    async fn heartbeat(&self, id: ObjectId, owner: &str, lease_until: i64) -> StoreResult<bool> {
+        self.inner.heartbeat(id, owner, lease_until).await
+    }
+
+    async fn complete(&self, done: Completion, now: i64) -> StoreResult<bool> {
+        let start = self.tick();
+        let (id, owner) = (done.id, done.owner.clone());
+        let ok = self.inner.complete(done, now).await;
+        let done_ok = matches!(ok, Ok(true));
+        self.finish(start, id, &owner, FinishKind::Complete, done_ok);
+        ok
+    }
+
+    async fn fail(&self, id: ObjectId, owner: &str, reason: &str, now: i64) -> StoreResult<bool> {
+        let start = self.tick();
+        let ok = self.inner.fail(id, owner, reason, now).await;
+        self.finish(start, id, owner, FinishKind::Fail, matches!(ok, Ok(true)));
+        ok
+    }
+
+    async fn retry_later(
+        &self,
+        id: ObjectId,
+        owner: &str,
+        run_after: i64,
+        reason: &str,
+        max_attempts: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let start = self.tick();
+        let ok = self
+            .inner
+            .retry_later(id, owner, run_after, reason, max_attempts, now)
+            .await;
+        self.finish(start, id, owner, FinishKind::Retry, matches!(ok, Ok(true)));
+        ok
+    }
+
+    async fn release(&self, id: ObjectId, owner: &str, now: i64) -> StoreResult<bool> {
+        let start = self.tick();
+        let ok = self.inner.release(id, owner, now).await;
+        self.finish(
+            start,
+            id,
+            owner,
+            FinishKind::Release,
+            matches!(ok, Ok(true)),
+        );
+        ok
+    }
+
+    async fn reap_expired(&self, now: i64, max_attempts: i64) -> StoreResult<u64> {
+        let start = self.tick();
+        let reaped = self.inner.reap_expired(now, max_attempts).await;
+        // Logged even when it failed: it may have committed before the error reached us.
+        self.push(start, Op::Reap { now });
+        reaped
+    }
+
+    async fn expire_outputs(
+        &self,
+        completed_before: i64,
+        now: i64,
+        limit: i64,
+    ) -> StoreResult<u64> {
+        self.inner
+            .expire_outputs(completed_before, now, limit)
+            .await
+    }
+
+    async fn claim_webhooks(
+        &self,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<WebhookDelivery>> {
+        self.inner.claim_webhooks(now, lease_until, limit).await
+    }
+
+    async fn webhook_credentials(&self, uid: i64) -> StoreResult<Option<(String, String)>> {
+        self.inner.webhook_credentials(uid).await
+    }
+
+    async fn finish_webhook_attempt(
+        &self,
+        id: i64,
+        attempt: WebhookAttempt,
+        outcome: WebhookOutcome,
+    ) -> StoreResult<()> {
+        self.inner
+            .finish_webhook_attempt(id, attempt, outcome)
+            .await
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        video_id: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<(WebhookDelivery, Vec<WebhookAttempt>)>> {
+        self.inner.webhook_deliveries(video_id, limit).await
+    }
+
+    async fn redeliver_webhook(&self, id: i64, now: i64) -> StoreResult<bool> {
+        self.inner.redeliver_webhook(id, now).await
+    }
+
+    async fn stage_blob(&self, blob_key: &str, not_before: i64) -> StoreResult<()> {
+        self.inner.stage_blob(blob_key, not_before).await
+    }
+
+    async fn due_blob_deletions(&self, now: i64, limit: i64) -> StoreResult<Vec<BlobDeletion>> {
+        self.inner.due_blob_deletions(now, limit).await
+    }
+
+    async fn finish_blob_deletion(&self, id: i64) -> StoreResult<()> {
+        self.inner.finish_blob_deletion(id).await
+    }
+
+    async fn retry_blob_deletion(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt: i64,
+    ) -> StoreResult<()> {
+        self.inner
+            .retry_blob_deletion(id, error, next_attempt)
+            .await
+    }
+}
