@@ -9,8 +9,10 @@
 //! exactly one succeeds), check-and-delete stays atomic, and no answer is sent before the commit
 //! that makes it true.
 //!
-//! A backend that cannot share a transaction among requests (`Store::groups_deletes` is false,
-//! e.g. PostgreSQL, whose row locks already let deletes run side by side) is called directly.
+//! A backend that cannot share a transaction among requests (`Store::groups_deletes` is false)
+//! is called directly, concurrently. SQLite and PostgreSQL both group; on PostgreSQL the group
+//! locks every row it names in `_id` order first, so groups of different processes cannot
+//! deadlock.
 
 use std::sync::Arc;
 

@@ -57,6 +57,117 @@ impl PgStore {
     async fn tx(&self) -> StoreResult<Tx> {
         Ok(self.pool.begin().await?)
     }
+
+    /// Several delete requests in one transaction, applied in order. Every row any of them names
+    /// is locked first, in `_id` order, in one statement: locking request by request would take
+    /// locks out of `_id` order across the group and could deadlock with another process's group.
+    async fn delete_group(
+        &self,
+        requests: &[DeleteRequest],
+        now: i64,
+    ) -> StoreResult<Vec<DeleteOutcome>> {
+        let (uids, ids): (Vec<i64>, Vec<String>) = requests
+            .iter()
+            .flat_map(|r| r.ids.iter().map(|id| (r.uid, id.to_hex())))
+            .unzip();
+        let mut tx = self.tx().await?;
+        sqlx::query(
+            "SELECT _id FROM videos WHERE (uid, _id) IN \
+             (SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[])) ORDER BY _id FOR UPDATE",
+        )
+        .bind(&uids)
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for r in requests {
+            outcomes.push(delete_in(&mut tx, r.uid, &r.ids, now).await?);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+}
+
+/// DESIGN §4 step 2 for one request inside `tx` (which the caller commits).
+async fn delete_in(
+    tx: &mut Tx,
+    uid: i64,
+    ids: &[ObjectId],
+    now: i64,
+) -> StoreResult<DeleteOutcome> {
+    if ids.is_empty() {
+        return Ok(DeleteOutcome::default());
+    }
+    // The decision is taken on locked rows: see the module comment.
+    let locked = sqlx::query(
+        "SELECT _id, status, blob_key FROM videos WHERE uid = $1 AND _id = ANY($2) \
+         ORDER BY _id FOR UPDATE",
+    )
+    .bind(uid)
+    .bind(hexes(ids))
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut doomed = Vec::new();
+    let mut doomed_files = Vec::new();
+    let mut processing = Vec::new();
+    for row in &locked {
+        let id: String = row.try_get(0)?;
+        let status: i64 = row.try_get(1)?;
+        if status == VideoStatus::Processing.code() {
+            processing.push(rows::object_id(&id)?);
+        } else {
+            if let Some(key) = row.try_get::<Option<String>, _>(2)? {
+                doomed_files.push(key);
+            }
+            doomed.push(id);
+        }
+    }
+    let mut files = Vec::new();
+    if !doomed.is_empty() {
+        sqlx::query("DELETE FROM videos WHERE _id = ANY($1)")
+            .bind(&doomed)
+            .execute(&mut **tx)
+            .await?;
+        if !doomed_files.is_empty() {
+            let staged = sqlx::query(
+                "INSERT INTO blob_deletions (blob_key, not_before) \
+                 SELECT key, $2 FROM UNNEST($1::TEXT[]) AS key RETURNING id, blob_key",
+            )
+            .bind(&doomed_files)
+            .bind(now)
+            .fetch_all(&mut **tx)
+            .await?;
+            for row in &staged {
+                files.push(BlobDeletion {
+                    id: row.try_get(0)?,
+                    blob_key: row.try_get(1)?,
+                });
+            }
+        }
+        // Deletion removes every trace: pending and past callbacks go with the video.
+        sqlx::query("DELETE FROM webhook_deliveries WHERE uid = $1 AND video_id = ANY($2)")
+            .bind(uid)
+            .bind(&doomed)
+            .execute(&mut **tx)
+            .await?;
+        // The ledger keeps the amounts (balances must stay auditable) but not which video.
+        sqlx::query(
+            "UPDATE credit_ledger SET video_id = NULL WHERE uid = $1 AND video_id = ANY($2)",
+        )
+        .bind(uid)
+        .bind(&doomed)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let deleted = doomed
+        .iter()
+        .map(|id| rows::object_id(id))
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(DeleteOutcome {
+        deleted: rows::in_request_order(ids, deleted, |id| *id),
+        processing: rows::in_request_order(ids, processing, |id| *id),
+        files,
+    })
 }
 
 fn hexes(ids: &[ObjectId]) -> Vec<String> {
@@ -398,77 +509,33 @@ impl Store for PgStore {
             return Ok(DeleteOutcome::default());
         }
         let mut tx = self.tx().await?;
-        // The decision is taken on locked rows: see the module comment.
-        let locked = sqlx::query(
-            "SELECT _id, status, blob_key FROM videos WHERE uid = $1 AND _id = ANY($2) \
-             ORDER BY _id FOR UPDATE",
-        )
-        .bind(uid)
-        .bind(hexes(ids))
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut doomed = Vec::new();
-        let mut doomed_files = Vec::new();
-        let mut processing = Vec::new();
-        for row in &locked {
-            let id: String = row.try_get(0)?;
-            let status: i64 = row.try_get(1)?;
-            if status == VideoStatus::Processing.code() {
-                processing.push(rows::object_id(&id)?);
-            } else {
-                if let Some(key) = row.try_get::<Option<String>, _>(2)? {
-                    doomed_files.push(key);
-                }
-                doomed.push(id);
-            }
-        }
-        let mut files = Vec::new();
-        if !doomed.is_empty() {
-            sqlx::query("DELETE FROM videos WHERE _id = ANY($1)")
-                .bind(&doomed)
-                .execute(&mut *tx)
-                .await?;
-            if !doomed_files.is_empty() {
-                let staged = sqlx::query(
-                    "INSERT INTO blob_deletions (blob_key, not_before) \
-                     SELECT key, $2 FROM UNNEST($1::TEXT[]) AS key RETURNING id, blob_key",
-                )
-                .bind(&doomed_files)
-                .bind(now)
-                .fetch_all(&mut *tx)
-                .await?;
-                for row in &staged {
-                    files.push(BlobDeletion {
-                        id: row.try_get(0)?,
-                        blob_key: row.try_get(1)?,
-                    });
-                }
-            }
-            // Deletion removes every trace: pending and past callbacks go with the video.
-            sqlx::query("DELETE FROM webhook_deliveries WHERE uid = $1 AND video_id = ANY($2)")
-                .bind(uid)
-                .bind(&doomed)
-                .execute(&mut *tx)
-                .await?;
-            // The ledger keeps the amounts (balances must stay auditable) but not which video.
-            sqlx::query(
-                "UPDATE credit_ledger SET video_id = NULL WHERE uid = $1 AND video_id = ANY($2)",
-            )
-            .bind(uid)
-            .bind(&doomed)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let outcome = delete_in(&mut tx, uid, ids, now).await?;
         tx.commit().await?;
-        let deleted = doomed
-            .iter()
-            .map(|id| rows::object_id(id))
-            .collect::<StoreResult<Vec<_>>>()?;
-        Ok(DeleteOutcome {
-            deleted: rows::in_request_order(ids, deleted, |id| *id),
-            processing: rows::in_request_order(ids, processing, |id| *id),
-            files,
-        })
+        Ok(outcome)
+    }
+
+    fn groups_deletes(&self) -> bool {
+        true
+    }
+
+    async fn delete_videos_grouped(
+        &self,
+        requests: &[DeleteRequest],
+        now: i64,
+    ) -> Vec<StoreResult<DeleteOutcome>> {
+        if requests.len() > 1 {
+            match self.delete_group(requests, now).await {
+                Ok(outcomes) => return outcomes.into_iter().map(Ok).collect(),
+                // Nothing of the group was applied: each request gets its own transaction, so
+                // one request's failure is never another's.
+                Err(e) => tracing::warn!(error = %e, "grouped delete failed; retrying one by one"),
+            }
+        }
+        let mut out = Vec::with_capacity(requests.len());
+        for r in requests {
+            out.push(self.delete_videos(r.uid, &r.ids, now).await);
+        }
+        out
     }
 
     async fn blob_key_of(&self, id: ObjectId) -> StoreResult<Option<String>> {
