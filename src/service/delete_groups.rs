@@ -9,10 +9,10 @@
 //! exactly one succeeds), check-and-delete stays atomic, and no answer is sent before the commit
 //! that makes it true.
 //!
-//! A backend that cannot share a transaction among requests (`Store::groups_deletes` is false)
-//! is called directly, concurrently. SQLite and PostgreSQL both group; on PostgreSQL the group
-//! locks every row it names in `_id` order first, so groups of different processes cannot
-//! deadlock.
+//! A store that does not group (`Store::groups_deletes` is false) is called directly,
+//! concurrently. PostgreSQL is one: it already flushes the WAL of concurrent commits together,
+//! and funnelling its deletes through one group task made them slower, not faster (measured in
+//! docs/benchmarks.md).
 
 use std::sync::Arc;
 

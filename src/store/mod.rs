@@ -110,23 +110,42 @@ pub trait Store: Send + Sync + 'static {
         ids: &[ObjectId],
         now: i64,
     ) -> StoreResult<DeleteOutcome>;
-    /// Whether `delete_videos_grouped` shares one transaction among its requests. When it does
-    /// not, callers gain nothing by queueing deletes into groups and should call
-    /// `delete_videos` directly (concurrently).
+    /// Whether this store can run several delete requests in one transaction
+    /// (`delete_group`). When it cannot, callers gain nothing by queueing deletes into groups and
+    /// should call `delete_videos` directly (concurrently).
     fn groups_deletes(&self) -> bool {
         false
     }
+    /// All of `requests` in one transaction, applied in order, each seeing the ones before it;
+    /// an error means nothing of it was applied. Only called when `groups_deletes` is true.
+    async fn delete_group(
+        &self,
+        requests: &[DeleteRequest],
+        now: i64,
+    ) -> StoreResult<Vec<DeleteOutcome>> {
+        let _ = (requests, now);
+        Err(StoreError::Backend(
+            "this store does not group deletes".into(),
+        ))
+    }
     /// Several `delete_videos` requests, each answered exactly as `delete_videos` would answer it
-    /// had they run one after another (group commit). A backend that can shares one transaction
-    /// among them, applied in this order, so one durable commit serves many requests; if that
-    /// fails, nothing of it stays and each request is retried in its own transaction. This
-    /// default runs each request in its own transaction, one after another: running them
-    /// concurrently would let a later request take an id that an earlier one should report.
+    /// had they run one after another (group commit): one shared transaction when the store
+    /// groups, so one durable commit serves many requests; if that fails, or the store does not
+    /// group, each request runs in its own transaction, one after another (running them
+    /// concurrently would let a later request take an id that an earlier one should report).
     async fn delete_videos_grouped(
         &self,
         requests: &[DeleteRequest],
         now: i64,
     ) -> Vec<StoreResult<DeleteOutcome>> {
+        if self.groups_deletes() && requests.len() > 1 {
+            match self.delete_group(requests, now).await {
+                Ok(outcomes) => return outcomes.into_iter().map(Ok).collect(),
+                // Nothing of the group was applied: each request gets its own transaction, so
+                // one request's failure is never another's.
+                Err(e) => tracing::warn!(error = %e, "grouped delete failed; retrying one by one"),
+            }
+        }
         let mut outcomes = Vec::with_capacity(requests.len());
         for r in requests {
             outcomes.push(self.delete_videos(r.uid, &r.ids, now).await);

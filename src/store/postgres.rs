@@ -57,35 +57,6 @@ impl PgStore {
     async fn tx(&self) -> StoreResult<Tx> {
         Ok(self.pool.begin().await?)
     }
-
-    /// Several delete requests in one transaction, applied in order. Every row any of them names
-    /// is locked first, in `_id` order, in one statement: locking request by request would take
-    /// locks out of `_id` order across the group and could deadlock with another process's group.
-    async fn delete_group(
-        &self,
-        requests: &[DeleteRequest],
-        now: i64,
-    ) -> StoreResult<Vec<DeleteOutcome>> {
-        let (uids, ids): (Vec<i64>, Vec<String>) = requests
-            .iter()
-            .flat_map(|r| r.ids.iter().map(|id| (r.uid, id.to_hex())))
-            .unzip();
-        let mut tx = self.tx().await?;
-        sqlx::query(
-            "SELECT _id FROM videos WHERE (uid, _id) IN \
-             (SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[])) ORDER BY _id FOR UPDATE",
-        )
-        .bind(&uids)
-        .bind(&ids)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut outcomes = Vec::with_capacity(requests.len());
-        for r in requests {
-            outcomes.push(delete_in(&mut tx, r.uid, &r.ids, now).await?);
-        }
-        tx.commit().await?;
-        Ok(outcomes)
-    }
 }
 
 /// DESIGN §4 step 2 for one request inside `tx` (which the caller commits).
@@ -512,30 +483,6 @@ impl Store for PgStore {
         let outcome = delete_in(&mut tx, uid, ids, now).await?;
         tx.commit().await?;
         Ok(outcome)
-    }
-
-    fn groups_deletes(&self) -> bool {
-        true
-    }
-
-    async fn delete_videos_grouped(
-        &self,
-        requests: &[DeleteRequest],
-        now: i64,
-    ) -> Vec<StoreResult<DeleteOutcome>> {
-        if requests.len() > 1 {
-            match self.delete_group(requests, now).await {
-                Ok(outcomes) => return outcomes.into_iter().map(Ok).collect(),
-                // Nothing of the group was applied: each request gets its own transaction, so
-                // one request's failure is never another's.
-                Err(e) => tracing::warn!(error = %e, "grouped delete failed; retrying one by one"),
-            }
-        }
-        let mut out = Vec::with_capacity(requests.len());
-        for r in requests {
-            out.push(self.delete_videos(r.uid, &r.ids, now).await);
-        }
-        out
     }
 
     async fn blob_key_of(&self, id: ObjectId) -> StoreResult<Option<String>> {

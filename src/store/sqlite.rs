@@ -58,22 +58,6 @@ impl SqliteStore {
     async fn write_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
-
-    /// Every request in one transaction, in order: each sees the ones before it, as if they had
-    /// run one after another, and one commit (one fsync) makes them all durable.
-    async fn delete_group(
-        &self,
-        requests: &[DeleteRequest],
-        now: i64,
-    ) -> StoreResult<Vec<DeleteOutcome>> {
-        let mut tx = self.write_tx().await?;
-        let mut outcomes = Vec::with_capacity(requests.len());
-        for r in requests {
-            outcomes.push(delete_in(&mut tx, r.uid, &r.ids, now).await?);
-        }
-        tx.commit().await?;
-        Ok(outcomes)
-    }
 }
 
 fn id_array(ids: &[ObjectId]) -> String {
@@ -508,24 +492,20 @@ impl Store for SqliteStore {
         true
     }
 
-    async fn delete_videos_grouped(
+    /// Every request in one transaction, in order: each sees the ones before it, as if they had
+    /// run one after another, and one commit (one fsync) makes them all durable.
+    async fn delete_group(
         &self,
         requests: &[DeleteRequest],
         now: i64,
-    ) -> Vec<StoreResult<DeleteOutcome>> {
-        if requests.len() > 1 {
-            match self.delete_group(requests, now).await {
-                Ok(outcomes) => return outcomes.into_iter().map(Ok).collect(),
-                // Nothing of the group was applied: each request gets its own transaction, so
-                // one request's failure is never another's.
-                Err(e) => tracing::warn!(error = %e, "grouped delete failed; retrying one by one"),
-            }
-        }
-        let mut out = Vec::with_capacity(requests.len());
+    ) -> StoreResult<Vec<DeleteOutcome>> {
+        let mut tx = self.write_tx().await?;
+        let mut outcomes = Vec::with_capacity(requests.len());
         for r in requests {
-            out.push(self.delete_videos(r.uid, &r.ids, now).await);
+            outcomes.push(delete_in(&mut tx, r.uid, &r.ids, now).await?);
         }
-        out
+        tx.commit().await?;
+        Ok(outcomes)
     }
 
     async fn blob_key_of(&self, id: ObjectId) -> StoreResult<Option<String>> {
