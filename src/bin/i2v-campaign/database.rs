@@ -4,6 +4,21 @@
 use anyhow::Context;
 use sqlx::{Connection, PgConnection};
 
+/// Where a campaign keeps its state: the flags both campaigns share.
+#[derive(clap::Args)]
+pub struct Target {
+    /// PostgreSQL to run on (an empty database) instead of SQLite in a temporary directory.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Treat --database-url as a server: create a fresh database on it, drop it at the end.
+    #[arg(long, requires = "database_url")]
+    pub fresh_database: bool,
+    /// Where output files go (an empty `file://` dir or `s3://` bucket); default a temporary
+    /// directory.
+    #[arg(long)]
+    pub blob_url: Option<String>,
+}
+
 pub struct Database {
     /// `None`: SQLite in the data dir.
     pub url: Option<String>,
@@ -12,8 +27,9 @@ pub struct Database {
 }
 
 impl Database {
-    pub async fn prepare(url: Option<&str>, fresh: bool) -> anyhow::Result<Database> {
-        let Some(url) = url else {
+    pub async fn prepare(target: &Target) -> anyhow::Result<Database> {
+        let fresh = target.fresh_database;
+        let Some(url) = target.database_url.as_deref() else {
             return Ok(Database {
                 url: None,
                 made: None,

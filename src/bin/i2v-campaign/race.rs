@@ -30,7 +30,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-use crate::database::Database;
+use crate::database::{Database, Target};
 use crate::tally::Tally;
 use actors::Stage;
 use history::History;
@@ -41,15 +41,8 @@ pub struct RaceArgs {
     /// Rounds to run; every one ends with a full audit.
     #[arg(long, default_value_t = 20)]
     rounds: usize,
-    /// PostgreSQL to race on (an empty database) instead of a fresh SQLite file.
-    #[arg(long)]
-    database_url: Option<String>,
-    /// Treat --database-url as a server: create a fresh database on it, drop it at the end.
-    #[arg(long, requires = "database_url")]
-    fresh_database: bool,
-    /// Where output files go (an empty `file://` dir or `s3://` bucket); default a temp dir.
-    #[arg(long)]
-    blob_url: Option<String>,
+    #[command(flatten)]
+    target: Target,
     /// Seed of the random choices (default: random; printed). Thread timing still differs from
     /// run to run, so a seed narrows a replay down rather than repeating it exactly.
     #[arg(long)]
@@ -84,7 +77,7 @@ pub struct RaceArgs {
 pub async fn run(args: RaceArgs) -> anyhow::Result<Tally> {
     let seed = args.seed.unwrap_or_else(rand::random);
     let tmp = tempfile::tempdir().context("cannot make a temp dir")?;
-    let db = Database::prepare(args.database_url.as_deref(), args.fresh_database).await?;
+    let db = Database::prepare(&args.target).await?;
     let on = if db.url.is_some() {
         "PostgreSQL"
     } else {
@@ -125,7 +118,7 @@ impl<'a> Campaign<'a> {
         let mut config = Config {
             data_dir: dir.join("data"),
             database_url,
-            blob_url: args.blob_url.clone(),
+            blob_url: args.target.blob_url.clone(),
             workers: Some(0),
             ..Config::default()
         };

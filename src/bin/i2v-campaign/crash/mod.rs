@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use server::run_child_role;
 
-use crate::database::Database;
+use crate::database::{Database, Target};
 use crate::tally::Tally;
 use audit::Audit;
 use load::{Account, Load};
@@ -78,15 +78,8 @@ pub struct CrashArgs {
     /// Seed of the kill schedule and of the clients' choices (default: random, printed).
     #[arg(long)]
     seed: Option<u64>,
-    /// An empty PostgreSQL database to run on (default: SQLite in the data dir).
-    #[arg(long)]
-    database_url: Option<String>,
-    /// Treat --database-url as a server: create a fresh database on it, drop it at the end.
-    #[arg(long, requires = "database_url")]
-    fresh_database: bool,
-    /// File storage (default: <data-dir>/blobs).
-    #[arg(long)]
-    blob_url: Option<String>,
+    #[command(flatten)]
+    target: Target,
     /// Where the data and the server log go (default: a fresh temporary directory, removed
     /// when everything passed).
     #[arg(long)]
@@ -117,7 +110,7 @@ pub async fn run(args: CrashArgs) -> anyhow::Result<Tally> {
         args.clients,
         dir.display()
     );
-    let database = Database::prepare(args.database_url.as_deref(), args.fresh_database).await?;
+    let database = Database::prepare(&args.target).await?;
     let setup = Setup::new(&args, database.url.as_deref(), &dir)?;
     let tally = campaign(&args, seed, &setup).await;
     database.finish().await;
@@ -158,7 +151,7 @@ impl Setup {
         let overrides = i2v::config::Overrides {
             data_dir: Some(data_dir.clone()),
             database_url: database_url.map(str::to_owned),
-            blob_url: args.blob_url.clone(),
+            blob_url: args.target.blob_url.clone(),
             master_key: Some(master_key.clone()),
             ..Default::default()
         };
@@ -179,7 +172,7 @@ impl Setup {
         ];
         for (flag, value) in [
             ("--database-url", database_url),
-            ("--blob-url", args.blob_url.as_deref()),
+            ("--blob-url", args.target.blob_url.as_deref()),
         ] {
             if let Some(value) = value {
                 serve_args.extend([flag.to_owned(), value.to_owned()]);
