@@ -1,13 +1,16 @@
 //! The render queue's workers and its reaper. The protocol lives in the store (claim, heartbeat,
 //! complete/fail fenced by the lease owner, reap); this module drives it.
 
+mod inputs;
 mod reaper;
+mod slots;
 mod worker;
 
 use std::time::Duration;
 
 pub use reaper::run_reaper;
-pub use worker::{process_next, run_worker};
+pub use slots::{RenderSlots, SlotPermit};
+pub use worker::{process_next, run_worker, spawn_workers};
 
 #[derive(Clone, Debug)]
 pub struct JobSettings {
@@ -24,6 +27,10 @@ pub struct JobSettings {
     pub retry_max: Duration,
     /// A staged output file not taken by a completion within this long is removed.
     pub stage_grace: Duration,
+    /// Claimers beyond the render slots: videos whose inputs are being fetched meanwhile.
+    pub fetch_slots: usize,
+    /// Most videos of one account processing at once (across every process of a database).
+    pub max_in_flight_per_account: i64,
 }
 
 impl Default for JobSettings {
@@ -37,6 +44,8 @@ impl Default for JobSettings {
             retry_base: Duration::from_secs(5),
             retry_max: Duration::from_secs(300),
             stage_grace: Duration::from_secs(3600),
+            fetch_slots: 16,
+            max_in_flight_per_account: 8,
         }
     }
 }

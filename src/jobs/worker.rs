@@ -1,11 +1,18 @@
-//! One render worker: claim the oldest queued video, keep its lease alive, render, upload, and
-//! complete while still holding the lease. A worker that loses its lease (reaped, held by an
-//! operator, or the video was failed meanwhile) stops, writes nothing, and removes its file.
-//! Each claim gets its own owner token, so a stale attempt can never complete a newer one.
+//! Render workers: claim a queued video, keep its lease alive, fetch its inputs, wait for a
+//! render slot, render, upload, and complete while still holding the lease. A worker that loses
+//! its lease (reaped, held by an operator, or the video was failed meanwhile) stops, writes
+//! nothing, and removes its file. Each claim gets its own owner token, so a stale attempt can
+//! never complete a newer one.
+//!
+//! A process runs more claimers than render slots: claimers that are still fetching (from a
+//! slow or silent host) hold no slot, and slots go to accounts in turn (`RenderSlots`).
 
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::inputs::fetch_inputs;
+use super::slots::RenderSlots;
 use super::JobSettings;
 use crate::app::App;
 use crate::blobs::Blobs;
@@ -14,13 +21,45 @@ use crate::domain::ObjectId;
 use crate::render::{RenderError, RenderJob, Rendered};
 use crate::store::{Completion, Video, VideoKind};
 
-/// Runs until `stop` is cancelled; a render in progress is then handed back to the queue.
+/// Spawns this process's workers: `render_slots` renders at once, fed by `render_slots +
+/// jobs.fetch_slots` claimers that fetch inputs ahead of a free slot.
+pub fn spawn_workers(
+    set: &mut JoinSet<()>,
+    app: &App,
+    name_prefix: &str,
+    render_slots: usize,
+    stop: &CancellationToken,
+) {
+    if render_slots == 0 {
+        return;
+    }
+    let slots = RenderSlots::new(render_slots);
+    for n in 0..render_slots + app.jobs.fetch_slots {
+        let name = format!("{name_prefix}-w{n}");
+        set.spawn(run_claimer(app.clone(), name, slots.clone(), stop.clone()));
+    }
+}
+
+/// One worker with a render slot of its own; runs until `stop` is cancelled, when a render in
+/// progress is handed back to the queue.
 pub async fn run_worker(app: App, name: String, stop: CancellationToken) {
+    run_claimer(app, name, RenderSlots::new(1), stop).await
+}
+
+async fn run_claimer(app: App, name: String, slots: RenderSlots, stop: CancellationToken) {
     loop {
         if stop.is_cancelled() {
             return;
         }
-        match process_next(&app, &name, &stop).await {
+        // While fetched videos wait for every slot, claim only first videos of accounts with
+        // nothing in flight: the backlog stays in the queue (where another process can take
+        // it, and where it is not yet "processing"), but a newcomer still gets the next slot.
+        let per_account = if slots.waiting() < slots.capacity() {
+            app.jobs.max_in_flight_per_account
+        } else {
+            1
+        };
+        match process_next(&app, &name, &slots, per_account, &stop).await {
             Ok(Some(_)) => continue,
             Ok(None) => {}
             Err(e) => tracing::warn!(worker = %name, error = %e, "worker step failed; will retry"),
@@ -32,22 +71,31 @@ pub async fn run_worker(app: App, name: String, stop: CancellationToken) {
     }
 }
 
-/// Claims and processes one video; `None` when the queue is empty.
+/// Claims and processes one video (from an account with fewer than `max_in_flight_per_account`
+/// processing); `None` when nothing is claimable.
 pub async fn process_next(
     app: &App,
     worker: &str,
+    slots: &RenderSlots,
+    max_in_flight_per_account: i64,
     stop: &CancellationToken,
 ) -> anyhow::Result<Option<ObjectId>> {
     let owner = format!("{worker}/{:016x}", rand::random::<u64>());
     let now = now_ms();
     let lease_until = now + app.jobs.lease.as_millis() as i64;
-    let Some(video) = app.store.claim_next(&owner, now, lease_until).await? else {
+    let Some(video) = app
+        .store
+        .claim_next_within(&owner, now, lease_until, max_in_flight_per_account)
+        .await?
+    else {
         return Ok(None);
     };
     let id = video.id;
     let span =
         tracing::info_span!("render", video = %id, uid = video.uid, attempt = video.attempts);
-    process(app, video, &owner, stop).instrument(span).await?;
+    process(app, video, &owner, slots, stop)
+        .instrument(span)
+        .await?;
     Ok(Some(id))
 }
 
@@ -55,6 +103,7 @@ async fn process(
     app: &App,
     video: Video,
     owner: &str,
+    slots: &RenderSlots,
     stop: &CancellationToken,
 ) -> anyhow::Result<()> {
     let lost = CancellationToken::new();
@@ -66,7 +115,7 @@ async fn process(
         lost.clone(),
     ));
     let outcome = tokio::select! {
-        outcome = render(app, &video) => Some(outcome),
+        outcome = render(app, &video, slots) => Some(outcome),
         _ = lost.cancelled() => None,
         _ = stop.cancelled() => {
             heartbeat.abort();
@@ -87,11 +136,21 @@ async fn process(
             let delay = retry_delay(&app.jobs, video.attempts);
             let run_after = now_ms() + delay.as_millis() as i64;
             let max = app.jobs.max_attempts;
-            if app
+            let recorded = app
                 .store
                 .retry_later(video.id, owner, run_after, &reason, max, now_ms())
-                .await?
-            {
+                .await?;
+            if !recorded {
+                crate::metrics::render_outcome("lease_lost");
+                tracing::warn!("passing fault after the lease was lost; nothing recorded");
+            } else if video.attempts >= max {
+                crate::metrics::render_outcome("failed");
+                tracing::info!(
+                    reason = %reason,
+                    attempts = video.attempts,
+                    "render given up after its last attempt hit a passing fault; credits refunded"
+                );
+            } else {
                 crate::metrics::render_outcome("retry");
                 tracing::info!(reason = %reason, ?delay, "passing fault; render will be retried");
             }
@@ -138,8 +197,13 @@ async fn keep_lease(
     }
 }
 
-/// Renders into a private temporary directory that is removed when dropped.
-async fn render(app: &App, video: &Video) -> Result<(Rendered, tempfile::TempDir), RenderError> {
+/// Fetches the inputs, then renders in a render slot, in a private temporary directory that is
+/// removed when dropped.
+async fn render(
+    app: &App,
+    video: &Video,
+    slots: &RenderSlots,
+) -> Result<(Rendered, tempfile::TempDir), RenderError> {
     let tmp_root = app.config.data_dir.join("tmp");
     tokio::fs::create_dir_all(&tmp_root).await.map_err(|e| {
         RenderError::Unavailable(format!("cannot create {}: {e}", tmp_root.display()))
@@ -152,9 +216,12 @@ async fn render(app: &App, video: &Video) -> Result<(Rendered, tempfile::TempDir
         VideoKind::AudioUpdate => fetch_source(app, video, work_dir.path()).await?,
         _ => None,
     };
+    let inputs = fetch_inputs(&app.outbound, &app.config.render, video).await?;
+    let _slot = slots.acquire(video.uid).await;
     let job = RenderJob {
         video,
         source_file: source.as_deref(),
+        inputs: &inputs,
     };
     let rendered = app.renderer.render(job, work_dir.path()).await?;
     Ok((rendered, work_dir))

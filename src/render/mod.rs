@@ -10,17 +10,33 @@ pub mod plan;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 
 pub use builtin::{FfmpegRenderer, RenderSettings};
 
 use crate::domain::catalogue::Catalogue;
 use crate::store::Video;
 
-/// What a render needs besides the video record.
+/// What a render needs besides the video record. Everything a user pointed at by URL has been
+/// fetched already (by the worker, before it took a render slot), so a renderer does no network
+/// I/O on the user's behalf and a slow image host never holds a render slot.
 pub struct RenderJob<'a> {
     pub video: &'a Video,
     /// For audio updates: the source video's output file, already on local disk.
     pub source_file: Option<&'a Path>,
+    pub inputs: &'a RenderInputs,
+}
+
+/// The bytes behind the video's URLs, exactly as the hosts sent them (untrusted: sniff, never
+/// believe a name or content type).
+#[derive(Clone, Debug, Default)]
+pub struct RenderInputs {
+    /// `image_url`; `None` for audio updates.
+    pub image: Option<Bytes>,
+    /// `last_image_url`, when the video has one.
+    pub last_image: Option<Bytes>,
+    /// `audio_url`, when the video's audio comes from a URL.
+    pub audio: Option<Bytes>,
 }
 
 /// A finished render: an MP4 on local disk and its measured length.

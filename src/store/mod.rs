@@ -165,13 +165,27 @@ pub trait Store: Send + Sync + 'static {
     // --- render queue (the video row is the job) ---
     /// How many videos are queued (1) and processing (2) right now.
     async fn queue_depth(&self) -> StoreResult<(i64, i64)>;
-    /// Claims the oldest queued video whose `run_after` has passed: status 1 -> 2 with a lease.
+    /// Claims a queued video whose `run_after` has passed (status 1 -> 2 with a lease), fairly
+    /// across accounts: from the account with the fewest videos processing right now, oldest
+    /// first, skipping accounts that already have `max_in_flight_per_account` processing. So one
+    /// account's backlog or retries never queue ahead of another account's first video.
+    async fn claim_next_within(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+        max_in_flight_per_account: i64,
+    ) -> StoreResult<Option<Video>>;
+    /// `claim_next_within` with no per-account limit.
     async fn claim_next(
         &self,
         owner: &str,
         now: i64,
         lease_until: i64,
-    ) -> StoreResult<Option<Video>>;
+    ) -> StoreResult<Option<Video>> {
+        self.claim_next_within(owner, now, lease_until, i64::MAX)
+            .await
+    }
     /// Extends a lease; false when the lease is no longer ours.
     async fn heartbeat(&self, id: ObjectId, owner: &str, lease_until: i64) -> StoreResult<bool>;
     /// Finishes a render while holding the lease and takes the staged output file (`blob_key`)

@@ -145,6 +145,9 @@ fn hexes(ids: &[ObjectId]) -> Vec<String> {
     ids.iter().map(ObjectId::to_hex).collect()
 }
 
+/// Advisory lock key that serializes render claims across processes ("i2vclaim" in ASCII).
+const CLAIM_LOCK: i64 = 0x6932_7663_6c61_696d;
+
 const AUTH_SELECT: &str = "SELECT a.uid, a.team_id, a.banned, c.client_id, c.secret_hash \
      FROM accounts a JOIN credentials c ON c.uid = a.uid";
 
@@ -556,23 +559,36 @@ impl Store for PgStore {
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
-    async fn claim_next(
+    async fn claim_next_within(
         &self,
         owner: &str,
         now: i64,
         lease_until: i64,
+        max_in_flight_per_account: i64,
     ) -> StoreResult<Option<Video>> {
         let mut tx = self.tx().await?;
+        // Claims from every process take turns, so that the per-account count each one reads
+        // includes the claims committed before it (READ COMMITTED would let two concurrent
+        // claims both see room for one more). A claim is one short statement per render.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(CLAIM_LOCK)
+            .execute(&mut *tx)
+            .await?;
         let row = sqlx::query(
             "UPDATE videos SET status = 2, lease_owner = $1, lease_until = $2, attempts = attempts + 1, \
              update_time = $3 \
-             WHERE _id = (SELECT _id FROM videos WHERE status = 1 AND run_after <= $3 \
-                          ORDER BY create_time, _id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             WHERE _id = (SELECT q._id FROM videos q \
+                          LEFT JOIN (SELECT uid, COUNT(*) AS n FROM videos WHERE status = 2 \
+                                     GROUP BY uid) f ON f.uid = q.uid \
+                          WHERE q.status = 1 AND q.run_after <= $3 AND COALESCE(f.n, 0) < $4 \
+                          ORDER BY COALESCE(f.n, 0), q.create_time, q._id LIMIT 1 \
+                          FOR UPDATE OF q SKIP LOCKED) \
              RETURNING *",
         )
         .bind(owner)
         .bind(lease_until)
         .bind(now)
+        .bind(max_in_flight_per_account)
         .fetch_optional(&mut *tx)
         .await?;
         let video = row.as_ref().map(rows::video).transpose()?;

@@ -577,23 +577,28 @@ impl Store for SqliteStore {
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
-    async fn claim_next(
+    async fn claim_next_within(
         &self,
         owner: &str,
         now: i64,
         lease_until: i64,
+        max_in_flight_per_account: i64,
     ) -> StoreResult<Option<Video>> {
         let mut tx = self.write_tx().await?;
         let row = sqlx::query(
             "UPDATE videos SET status = 2, lease_owner = ?1, lease_until = ?2, attempts = attempts + 1, \
              update_time = ?3 \
-             WHERE _id = (SELECT _id FROM videos WHERE status = 1 AND run_after <= ?3 \
-                          ORDER BY create_time, _id LIMIT 1) \
+             WHERE _id = (SELECT q._id FROM videos q \
+                          LEFT JOIN (SELECT uid, COUNT(*) AS n FROM videos WHERE status = 2 \
+                                     GROUP BY uid) f ON f.uid = q.uid \
+                          WHERE q.status = 1 AND q.run_after <= ?3 AND COALESCE(f.n, 0) < ?4 \
+                          ORDER BY COALESCE(f.n, 0), q.create_time, q._id LIMIT 1) \
              RETURNING *",
         )
         .bind(owner)
         .bind(lease_until)
         .bind(now)
+        .bind(max_in_flight_per_account)
         .fetch_optional(&mut *tx)
         .await?;
         let video = row.as_ref().map(rows::video).transpose()?;

@@ -4,10 +4,12 @@
 //! jitter, in order per video, surviving restarts.
 
 pub mod crypto;
+mod in_flight;
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
@@ -15,6 +17,7 @@ use crate::clock::now_ms;
 use crate::net::FetchError;
 use crate::store::{WebhookAttempt, WebhookDelivery, WebhookOutcome};
 use crypto::{sign, CallbackPayload};
+pub use in_flight::InFlight;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -32,6 +35,11 @@ pub struct WebhookConfig {
     /// Per-attempt limit; a receiver slower than this counts as a failure.
     pub timeout_secs: u64,
     pub poll_ms: u64,
+    /// Attempts this process makes at once, to all receivers together.
+    pub max_concurrent: usize,
+    /// Attempts at once to one receiver (scheme, host and port), so a slow receiver only slows
+    /// its own callbacks.
+    pub max_per_host: usize,
 }
 
 impl Default for WebhookConfig {
@@ -45,6 +53,8 @@ impl Default for WebhookConfig {
             backoff_max_ms: 3 * 3_600_000,
             timeout_secs: 10,
             poll_ms: 1_000,
+            max_concurrent: 64,
+            max_per_host: 4,
         }
     }
 }
@@ -59,40 +69,90 @@ pub fn backoff_ms(config: &WebhookConfig, done_attempts: i64, jitter: f64) -> i6
     (raw * (1.0 + 0.2 * jitter.clamp(-1.0, 1.0))) as i64
 }
 
-/// Sends due callbacks every `poll_ms` until `stop`.
+/// Sends due callbacks every `poll_ms` until `stop`. Attempts run concurrently (within
+/// `max_concurrent` and `max_per_host`), so a receiver that hangs holds only its own attempts;
+/// at `stop`, attempts in flight finish (each is bounded by `timeout_secs`).
 pub async fn run_deliveries(app: App, stop: CancellationToken) {
     let poll = Duration::from_millis(app.config.webhooks.poll_ms.max(10));
-    crate::periodic::every(poll, stop, || async {
-        match deliver_due(&app).await {
+    let in_flight = InFlight::default();
+    let mut attempts = JoinSet::new();
+    loop {
+        while attempts.try_join_next().is_some() {}
+        match deliver_due(&app, &in_flight, &mut attempts).await {
             Ok(0) => {}
-            Ok(n) => tracing::debug!(sent = n, "webhook attempts made"),
+            Ok(n) => tracing::debug!(started = n, "webhook attempts started"),
             Err(e) => tracing::warn!(error = %e, "webhook delivery pass failed; will retry"),
         }
-    })
-    .await
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(poll) => {}
+        }
+    }
+    while attempts.join_next().await.is_some() {}
 }
 
-/// One pass: claims due deliveries and attempts each once. Returns how many were attempted.
-pub async fn deliver_due(app: &App) -> anyhow::Result<usize> {
+/// One pass: claims due deliveries (as many as there is room for) and starts an attempt for
+/// each whose receiver is below `max_per_host`. Returns how many were started. A delivery whose
+/// receiver is at its limit is not attempted: its claim lapses and it is claimed again later,
+/// by this process or another.
+pub async fn deliver_due(
+    app: &App,
+    in_flight: &InFlight,
+    attempts: &mut JoinSet<()>,
+) -> anyhow::Result<usize> {
     let cfg = &app.config.webhooks;
+    let room = cfg.max_concurrent.max(1).saturating_sub(in_flight.total());
+    if room == 0 {
+        return Ok(0);
+    }
     let now = now_ms();
     let lease = now + (cfg.timeout_secs as i64 + 30) * 1000;
-    let due = app.store.claim_webhooks(now, lease, 32).await?;
-    let n = due.len();
+    let due = app.store.claim_webhooks(now, lease, room as i64).await?;
+    let mut started = 0;
     for delivery in due {
-        let attempt_no = delivery.attempts + 1;
-        let (attempt, outcome) = attempt(app, &delivery, attempt_no).await;
-        crate::metrics::webhook_outcome(match outcome {
-            WebhookOutcome::Delivered => "delivered",
-            WebhookOutcome::Retry(_) => "retry",
-            WebhookOutcome::GiveUp(_) => "failed",
-            WebhookOutcome::Skipped => "skipped",
+        let receiver = receiver_of(&delivery.url);
+        let Some(slot) = in_flight.try_start(&receiver, cfg.max_per_host.max(1)) else {
+            tracing::debug!(video = %delivery.video_id, "receiver busy; callback postponed");
+            continue;
+        };
+        started += 1;
+        let app = app.clone();
+        attempts.spawn(async move {
+            let _slot = slot;
+            if let Err(e) = attempt_and_record(&app, delivery).await {
+                tracing::warn!(error = %e, "recording a webhook attempt failed; it will be retried");
+            }
         });
-        app.store
-            .finish_webhook_attempt(delivery.id, attempt, outcome)
-            .await?;
     }
-    Ok(n)
+    Ok(started)
+}
+
+/// Who a callback goes to, for the per-receiver limit: scheme, host and port.
+fn receiver_of(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!(
+            "{}://{}:{}",
+            u.scheme(),
+            u.host_str().unwrap_or(""),
+            u.port_or_known_default().unwrap_or(0)
+        ),
+        Err(_) => String::new(),
+    }
+}
+
+async fn attempt_and_record(app: &App, delivery: WebhookDelivery) -> anyhow::Result<()> {
+    let attempt_no = delivery.attempts + 1;
+    let (attempt, outcome) = attempt(app, &delivery, attempt_no).await;
+    crate::metrics::webhook_outcome(match outcome {
+        WebhookOutcome::Delivered => "delivered",
+        WebhookOutcome::Retry(_) => "retry",
+        WebhookOutcome::GiveUp(_) => "failed",
+        WebhookOutcome::Skipped => "skipped",
+    });
+    app.store
+        .finish_webhook_attempt(delivery.id, attempt, outcome)
+        .await?;
+    Ok(())
 }
 
 async fn attempt(
@@ -204,6 +264,23 @@ async fn signed_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn receivers_are_told_apart_by_scheme_host_and_port() {
+        assert_eq!(
+            receiver_of("https://a.example/x?y=1"),
+            "https://a.example:443"
+        );
+        assert_eq!(
+            receiver_of("http://a.example:8080/x"),
+            "http://a.example:8080"
+        );
+        assert_eq!(
+            receiver_of("http://user:pw@a.example/x"),
+            "http://a.example:80"
+        );
+        assert_eq!(receiver_of("not a url"), "");
+    }
 
     #[test]
     fn backoff_doubles_is_capped_and_jittered_within_20_percent() {

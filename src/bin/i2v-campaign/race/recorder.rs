@@ -219,14 +219,18 @@ impl Store for Recorder {
         self.inner.queue_depth().await
     }
 
-    async fn claim_next(
+    async fn claim_next_within(
         &self,
         owner: &str,
         now: i64,
         lease_until: i64,
+        max_in_flight_per_account: i64,
     ) -> StoreResult<Option<Video>> {
         let start = self.tick();
-        let claimed = self.inner.claim_next(owner, now, lease_until).await?;
+        let claimed = self
+            .inner
+            .claim_next_within(owner, now, lease_until, max_in_flight_per_account)
+            .await?;
         if let Some(v) = &claimed {
             let owner = owner.to_owned();
             let id = v.id;
