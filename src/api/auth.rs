@@ -3,8 +3,9 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 
-use super::error::ApiError;
+use super::error::{ApiError, BAD_TOKEN, UNKNOWN_KEY};
 use crate::app::App;
 use crate::service::{auth, Caller, ServiceError};
 
@@ -12,6 +13,7 @@ impl FromRequestParts<App> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        refuse_repeated_credentials(&parts.headers)?;
         let header = |name: &str| parts.headers.get(name).map(|v| v.to_str().map(str::trim));
         match header("authorization") {
             Some(Ok("")) | None => {}
@@ -24,6 +26,28 @@ impl FromRequestParts<App> for Caller {
             Some(Err(_)) => Err(ServiceError::UnknownKey.into()),
         }
     }
+}
+
+/// A credential header sent twice is refused whatever its values: we would read the first, a
+/// proxy or log in front of us may read the last, and the two would disagree on who is calling.
+/// This holds even for a repeated `x-api-key` beside a bearer that would otherwise win, and for
+/// repeated empty values, so that no reading of the request is ambiguous.
+fn refuse_repeated_credentials(headers: &HeaderMap) -> Result<(), ApiError> {
+    let repeated = |name: &str| headers.get_all(name).iter().nth(1).is_some();
+    let refusal = |code, name| {
+        Err(ApiError {
+            status: axum::http::StatusCode::OK,
+            code,
+            msg: format!("more than one {name} header"),
+        })
+    };
+    if repeated("authorization") {
+        return refusal(BAD_TOKEN, "Authorization");
+    }
+    if repeated("x-api-key") {
+        return refusal(UNKNOWN_KEY, "x-api-key");
+    }
+    Ok(())
 }
 
 /// `Bearer <token>` (scheme case-insensitive); anything else is an invalid authorization.

@@ -23,6 +23,10 @@ pub fn video_url(public_url: &str, blob_key: &str) -> String {
 
 /// A single `bytes=` range resolved against `size`: inclusive start and end. `Ok(None)` means
 /// "serve everything" (no header, or a form we do not serve partially); `Err` means 416.
+///
+/// As RFC 9110 §14.1.2 says, a last-byte-pos past the end, however large (even past `u64`), and
+/// a suffix longer than the file both mean "to the end"; only a first-byte-pos at or past the
+/// end is unsatisfiable.
 pub fn parse_range(header: Option<&str>, size: u64) -> Result<Option<(u64, u64)>, ()> {
     let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
         return Ok(None);
@@ -35,18 +39,18 @@ pub fn parse_range(header: Option<&str>, size: u64) -> Result<Option<(u64, u64)>
     let range = match (start.is_empty(), end.is_empty()) {
         (true, true) => return Err(()),
         (true, false) => {
-            let suffix: u64 = end.parse().map_err(|_| ())?;
+            let suffix = byte_pos(end)?;
             if suffix == 0 || size == 0 {
                 return Err(());
             }
             (size.saturating_sub(suffix), size - 1)
         }
         (false, _) => {
-            let first: u64 = start.parse().map_err(|_| ())?;
-            let last: u64 = if end.is_empty() {
+            let first = byte_pos(start)?;
+            let last = if end.is_empty() {
                 size.saturating_sub(1)
             } else {
-                end.parse().map_err(|_| ())?
+                byte_pos(end)?
             };
             if first >= size || last < first {
                 return Err(());
@@ -55,6 +59,15 @@ pub fn parse_range(header: Option<&str>, size: u64) -> Result<Option<(u64, u64)>
         }
     };
     Ok(Some(range))
+}
+
+/// `1*DIGIT`; a number too large for `u64` is `u64::MAX`, which is past the end of any file
+/// and so has the same meaning as its true value.
+fn byte_pos(digits: &str) -> Result<u64, ()> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(());
+    }
+    Ok(digits.parse().unwrap_or(u64::MAX))
 }
 
 /// A rendered video
@@ -160,6 +173,11 @@ mod tests {
         assert_eq!(parse_range(Some("items=0-1"), 100), Ok(None));
         for bad in [
             "bytes=100-",
+            "bytes=99999999999999999999999-",
+            "bytes=99999999999999999999999-99999999999999999999999",
+            "bytes=+5-9",
+            "bytes=0-+9",
+            "bytes=--5",
             "bytes=5-1",
             "bytes=-0",
             "bytes=-",
@@ -168,5 +186,31 @@ mod tests {
         ] {
             assert_eq!(parse_range(Some(bad), 100), Err(()), "{bad}");
         }
+    }
+
+    #[test]
+    fn an_end_past_the_file_clamps_even_when_it_overflows() {
+        let huge = "99999999999999999999999";
+        assert_eq!(
+            parse_range(Some(&format!("bytes=0-{huge}")), 100),
+            Ok(Some((0, 99)))
+        );
+        assert_eq!(
+            parse_range(Some(&format!("bytes=42-{huge}")), 100),
+            Ok(Some((42, 99)))
+        );
+        assert_eq!(
+            parse_range(Some(&format!("bytes=99-{}", u64::MAX)), 100),
+            Ok(Some((99, 99)))
+        );
+        assert_eq!(
+            parse_range(Some(&format!("bytes=-{huge}")), 100),
+            Ok(Some((0, 99)))
+        );
+        assert_eq!(parse_range(Some(&format!("bytes=0-{huge}")), 0), Err(()));
+        assert_eq!(
+            parse_range(Some(&format!("bytes={huge}-{huge}")), u64::MAX),
+            Err(())
+        );
     }
 }

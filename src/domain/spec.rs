@@ -55,15 +55,62 @@ pub struct VideoSpec {
 }
 
 impl VideoSpec {
-    /// `"Image2Video_"` + the first 24 characters of the prompt (or the effect's name) + `.mp4`.
+    /// `"Image2Video_"` + the first 24 characters of the prompt (or the effect's name) + `.mp4`,
+    /// without the characters [`file_name_text`] leaves out.
     pub fn file_name(&self) -> String {
-        let source = match (self.prompt.trim().is_empty(), self.effect) {
-            (true, Some(effect)) => effect.name,
-            _ => self.prompt.as_str(),
+        let prompt = file_name_text(&self.prompt);
+        let source = match (prompt.trim().is_empty(), self.effect) {
+            (true, Some(effect)) => file_name_text(effect.name),
+            _ => prompt,
         };
         let head: String = source.chars().take(FILE_NAME_PROMPT_CHARS).collect();
         format!("Image2Video_{head}.mp4")
     }
+}
+
+/// `text` fit for a file name that clients save and show: control characters (Unicode Cc, such
+/// as NUL) and invisible format characters (Cf: bidi overrides, zero-width characters, BOM)
+/// are left out, because a bidi override makes `"\u{202e}gnp.exe"` display as `exe.png` and a NUL
+/// cuts the name short in C APIs. Line breaks and tabs become a space so that words stay apart.
+/// The prompt itself is stored and echoed as sent; only the derived name is cleaned.
+pub fn file_name_text(text: &str) -> String {
+    text.chars()
+        .filter_map(|c| match c {
+            '\t' | '\n' | '\u{0b}' | '\u{0c}' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => {
+                Some(' ')
+            }
+            c if c.is_control() || is_format_char(c) => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// Unicode general category Cf (format), as of Unicode 16.
+fn is_format_char(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
 }
 
 /// `createBySourcePrompt`: the fixed single-endpoint model, 720p/1080p/4k, 5 or 10 seconds.
@@ -136,6 +183,7 @@ pub fn parse_batch(body: &Value, catalogue: &Catalogue) -> Result<(VideoSpec, i6
         }
         Some(url) => {
             http_url("last_image_url", url, MAX_URL_CHARS)?;
+            no_nul("last_image_url", url)?;
             Some(url.to_owned())
         }
     };
@@ -166,6 +214,7 @@ struct Common {
 fn common_fields(f: &Fields, catalogue: &Catalogue, model: &Model) -> Result<Common, FieldError> {
     let image_url = f.required_string("image_url")?;
     http_url("image_url", image_url, MAX_URL_CHARS)?;
+    no_nul("image_url", image_url)?;
 
     let effect = match f.string("effect_code")?.filter(|s| !s.is_empty()) {
         None => None,
@@ -181,12 +230,14 @@ fn common_fields(f: &Fields, catalogue: &Catalogue, model: &Model) -> Result<Com
         None => f.required_string("prompt")?,
     };
     max_chars("prompt", prompt, MAX_PROMPT_CHARS)?;
+    no_nul("prompt", prompt)?;
     let negative_prompt = f.string("negative_prompt")?.unwrap_or("");
     max_chars(
         "negative_prompt",
         negative_prompt,
         MAX_NEGATIVE_PROMPT_CHARS,
     )?;
+    no_nul("negative_prompt", negative_prompt)?;
 
     let video_length = f.required_int("video_length")?;
     if !model.durations.contains(&video_length) {
@@ -199,6 +250,7 @@ fn common_fields(f: &Fields, catalogue: &Catalogue, model: &Model) -> Result<Com
     let audio_url = f.string("audio_url")?.unwrap_or("");
     if !audio_url.is_empty() {
         http_url("audio_url", audio_url, MAX_URL_CHARS)?;
+        no_nul("audio_url", audio_url)?;
     }
 
     // Akool's request field is `webhookurl`; its notes spell it `webhookUrl`, so accept both.
@@ -208,6 +260,7 @@ fn common_fields(f: &Fields, catalogue: &Catalogue, model: &Model) -> Result<Com
     };
     if !webhook_url.is_empty() {
         http_url("webhookurl", webhook_url, MAX_URL_CHARS)?;
+        no_nul("webhookurl", webhook_url)?;
     }
 
     Ok(Common {
@@ -269,6 +322,18 @@ fn finish(
         webhook_url: c.webhook_url,
         price,
     })
+}
+
+/// Stored text may not hold U+0000: PostgreSQL `TEXT` cannot, so without this check the same
+/// request would be stored on SQLite and fail with a server error on PostgreSQL. (The URL
+/// parser accepts a NUL, percent-encoding it, but URLs are stored as sent.)
+fn no_nul(name: &str, value: &str) -> Result<(), FieldError> {
+    if value.contains('\0') {
+        return Err(FieldError(format!(
+            "{name} must not contain NUL (U+0000) characters"
+        )));
+    }
+    Ok(())
 }
 
 fn list<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
@@ -365,6 +430,94 @@ mod tests {
         body["effect_code"] = json!("squish_89244231312");
         let spec = parse_single(&body, Catalogue::builtin()).unwrap();
         assert_eq!(spec.file_name(), "Image2Video_Squish.mp4");
+    }
+
+    #[test]
+    fn file_names_leave_out_control_and_format_characters() {
+        assert_eq!(
+            file_name_text("zoom in \u{202e}gnp.exe\u{0}"),
+            "zoom in gnp.exe"
+        );
+        assert_eq!(file_name_text("a\nb\tc\r\nd\u{2028}e"), "a b c  d e");
+        let hidden: String = [
+            '\u{0}',
+            '\u{1b}',
+            '\u{7f}',
+            '\u{80}',
+            '\u{9f}',
+            '\u{ad}',
+            '\u{61c}',
+            '\u{200b}',
+            '\u{200c}',
+            '\u{200d}',
+            '\u{200e}',
+            '\u{200f}',
+            '\u{202a}',
+            '\u{202b}',
+            '\u{202c}',
+            '\u{202d}',
+            '\u{202e}',
+            '\u{2060}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{feff}',
+            '\u{fff9}',
+            '\u{e0001}',
+            '\u{e007f}',
+        ]
+        .iter()
+        .collect();
+        assert_eq!(file_name_text(&format!("x{hidden}y")), "xy");
+        // Visible text of any script, emoji and ordinary spaces are kept as they are.
+        for kept in [
+            "Waves crash",
+            "海浪 拍打",
+            "موج",
+            "é\u{301}",
+            "🌊",
+            "a\u{a0}b\u{3000}c",
+        ] {
+            assert_eq!(file_name_text(kept), kept);
+        }
+    }
+
+    #[test]
+    fn the_file_name_counts_24_characters_after_cleaning() {
+        let mut body = single();
+        body["prompt"] = json!("\u{202e}\u{7}\u{200b}Waves crash along shore while");
+        let spec = parse_single(&body, Catalogue::builtin()).unwrap();
+        assert_eq!(spec.file_name(), "Image2Video_Waves crash along shore .mp4");
+        assert!(
+            spec.prompt.starts_with("\u{202e}\u{7}"),
+            "the prompt is kept as sent"
+        );
+
+        // A prompt of nothing visible names the file after the effect, like an empty one.
+        body["prompt"] = json!("\u{200b}\u{feff}");
+        body["effect_code"] = json!("squish_89244231312");
+        let spec = parse_single(&body, Catalogue::builtin()).unwrap();
+        assert_eq!(spec.file_name(), "Image2Video_Squish.mp4");
+    }
+
+    #[test]
+    fn nul_is_refused_in_stored_text() {
+        for (field, value) in [
+            ("prompt", "zoom in\u{0}"),
+            ("negative_prompt", "\u{0}"),
+            ("image_url", "https://example.com/a\u{0}.png"),
+            ("audio_url", "https://example.com/a\u{0}.mp3"),
+            ("webhookurl", "https://example.com/hook\u{0}"),
+        ] {
+            let mut body = single();
+            body[field] = json!(value);
+            let err = parse_single(&body, Catalogue::builtin()).unwrap_err();
+            assert_eq!(
+                err.0,
+                format!("{field} must not contain NUL (U+0000) characters")
+            );
+        }
     }
 
     #[test]

@@ -242,3 +242,86 @@ async fn secrets_are_stored_sealed_not_in_plain_text() {
         );
     }
 }
+
+/// A credential header sent twice is refused, whichever copy is good: a proxy reading the last
+/// copy must never see a different caller than the server reading the first.
+#[tokio::test]
+async fn repeated_credential_headers_are_refused() {
+    let app = spawn_app().await;
+    let account = app.create_account(100).await;
+    let good_bearer = format!("Bearer {}", token_for(&app, &account).await);
+    let send = |pairs: Vec<(&'static str, String)>| {
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(name, value.parse().unwrap());
+        }
+        let req = app.client.get(app.url(QUOTA)).headers(headers);
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let key = || account.key.clone();
+    let bearer = || good_bearer.clone();
+    type Headers = Vec<(&'static str, String)>;
+    let cases: Vec<(Headers, i64, &str)> = vec![
+        (
+            vec![("authorization", bearer()), ("authorization", bearer())],
+            1101,
+            "more than one Authorization header",
+        ),
+        (
+            vec![
+                ("authorization", bearer()),
+                ("authorization", "Bearer not.a.token".into()),
+            ],
+            1101,
+            "more than one Authorization header",
+        ),
+        (
+            vec![("authorization", "".into()), ("authorization", bearer())],
+            1101,
+            "more than one Authorization header",
+        ),
+        (
+            vec![("x-api-key", key()), ("x-api-key", key())],
+            1109,
+            "more than one x-api-key header",
+        ),
+        (
+            vec![("x-api-key", key()), ("x-api-key", "wrong-key".into())],
+            1109,
+            "more than one x-api-key header",
+        ),
+        (
+            vec![("x-api-key", "wrong-key".into()), ("x-api-key", key())],
+            1109,
+            "more than one x-api-key header",
+        ),
+        (
+            vec![
+                ("authorization", bearer()),
+                ("x-api-key", key()),
+                ("x-api-key", "wrong-key".into()),
+            ],
+            1109,
+            "more than one x-api-key header",
+        ),
+    ];
+    for (headers, code, msg) in cases {
+        let shown = format!("{headers:?}");
+        let (status, body) = send(headers).await;
+        assert_eq!(status, StatusCode::OK, "{shown}");
+        assert_eq!(body["code"], code, "{shown}: {body}");
+        assert_eq!(body["msg"], msg, "{shown}");
+        assert!(body.get("data").is_none(), "{shown}: {body}");
+    }
+    // One of each is still fine: the bearer wins as before.
+    let (_, both) = send(vec![
+        ("authorization", bearer()),
+        ("x-api-key", "wrong-key".into()),
+    ])
+    .await;
+    assert_eq!(both["code"], 1000, "{both}");
+    assert_eq!(both["data"]["credit"], 100);
+}
