@@ -138,3 +138,26 @@ async fn forced_statuses_hold_requeue_and_fail_with_refund() {
     let (_, body) = app.admin("/videos/nope/status", json!({"status": 4})).await;
     assert_eq!(body["code"], 1008);
 }
+
+#[tokio::test]
+async fn two_authorization_headers_are_refused_even_if_one_is_right() {
+    let app = spawn_app().await;
+    let right = format!("Bearer {ADMIN_TOKEN}");
+    for pair in [
+        [right.as_str(), "Bearer wrong-token-xxxxxxxxxxxx"],
+        ["Bearer wrong-token-xxxxxxxxxxxx", right.as_str()],
+        [right.as_str(), right.as_str()],
+    ] {
+        let (status, body) = app
+            .post_raw(
+                "/_admin/v1/accounts",
+                &[("authorization", pair[0]), ("authorization", pair[1])],
+                json!({"name": "x"}).to_string(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{pair:?}");
+        assert_eq!(body["msg"], "more than one Authorization header", "{pair:?}");
+    }
+    let (status, _) = app.admin("/accounts", json!({"name": "x"})).await;
+    assert_eq!(status, StatusCode::OK, "one header still works");
+}

@@ -33,6 +33,15 @@ pub fn routes(app: App) -> OpenApiRouter<App> {
 
 async fn require_admin(State(app): State<App>, req: Request, next: Next) -> Response {
     let expected = app.config.admin_token.as_deref().unwrap_or_default();
+    // Two Authorization headers could be read differently by a proxy in front (first or last).
+    if req.headers().get_all("authorization").iter().count() > 1 {
+        return ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: BAD_TOKEN,
+            msg: "more than one Authorization header".into(),
+        }
+        .into_response();
+    }
     let given = req
         .headers()
         .get("authorization")
