@@ -45,20 +45,23 @@ impl App {
             allow_private: config.allow_private_urls,
             connect_timeout: Duration::from_secs(config.outbound.connect_timeout_secs),
             timeout: Duration::from_secs(config.outbound.timeout_secs),
+            first_byte_timeout: Duration::from_secs(config.outbound.first_byte_timeout_secs),
+            min_bytes_per_sec: config.outbound.min_bytes_per_sec,
+            rate_window: Duration::from_secs(config.outbound.rate_window_secs),
         });
         let r = &config.render;
         let settings = RenderSettings {
             fps: r.fps,
             preset: r.preset.clone(),
             crf: r.crf,
-            max_image_bytes: r.max_image_bytes,
-            max_audio_bytes: r.max_audio_bytes,
+            max_image_pixels: r.max_image_pixels,
+            max_concurrent_decodes: r.max_concurrent_decodes,
             timeout: Duration::from_secs(r.timeout_secs),
             max_concurrent: config.worker_count().max(1),
             ffmpeg: r.ffmpeg.clone(),
             ffprobe: r.ffprobe.clone(),
         };
-        let renderer = Arc::new(FfmpegRenderer::new(settings, outbound.clone()));
+        let renderer = Arc::new(FfmpegRenderer::new(settings));
         App::build_with(config, renderer, outbound).await
     }
 
@@ -99,6 +102,8 @@ impl App {
             retry_base: Duration::from_millis(j.retry_base_ms),
             retry_max: Duration::from_millis(j.retry_max_ms),
             stage_grace: Duration::from_millis(j.stage_grace_ms),
+            fetch_slots: j.fetch_slots,
+            max_in_flight_per_account: j.max_in_flight_per_account,
         };
         let auth_cache = Arc::new(AuthCache::new(Duration::from_millis(
             config.auth.cache_ttl_ms,

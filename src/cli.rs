@@ -26,6 +26,10 @@ struct Cli {
 enum Command {
     /// Run the HTTP API (and the background loops) until SIGINT or SIGTERM.
     Serve(ServeArgs),
+    /// Run the server set up for a first try on this machine: private URLs allowed, the admin
+    /// API on (token generated), a demo account and a sample image, all written to
+    /// <data-dir>/dev.env (default data dir ./i2v-dev), and curl lines that work as printed.
+    Dev(ServeArgs),
     /// Run only render workers and background loops (no HTTP), e.g. to scale rendering out.
     Worker(ServeArgs),
     /// Manage accounts.
@@ -68,8 +72,10 @@ struct MigrateStoreArgs {
 enum AccountsCommand {
     /// Create an account; prints uid, team_id, clientId, clientSecret (the API key) and credits.
     Create {
+        /// Display name of the account (shown by the admin API; need not be unique).
         #[arg(long)]
         name: String,
+        /// Starting credit balance, recorded in the ledger as a grant.
         #[arg(long, default_value_t = 0)]
         credits: i64,
         #[command(flatten)]
@@ -179,6 +185,7 @@ fn init_tracing() {
 async fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve(args.load()?).await,
+        Command::Dev(args) => dev(args).await,
         Command::Worker(args) => worker(args.load()?).await,
         Command::Accounts {
             command:
@@ -235,6 +242,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     crate::serve(app, listener, shutdown_signal()).await
 }
 
+async fn dev(mut args: ServeArgs) -> anyhow::Result<()> {
+    if args.store.data_dir.is_none() {
+        args.store.data_dir = Some(crate::dev::DEFAULT_DATA_DIR.into());
+    }
+    let mut config = args.load()?;
+    crate::dev::prepare(&mut config);
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let app = App::build(config).await?;
+    check_ffmpeg(&app).await;
+    crate::dev::set_up(&app).await?;
+    crate::serve(app, listener, shutdown_signal()).await
+}
+
 async fn worker(config: Config) -> anyhow::Result<()> {
     let app = App::build(config).await?;
     if app.config.worker_count() == 0 {
@@ -277,4 +297,32 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = interrupt.await;
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every flag of every verb explains itself in `--help` (clap's own `--help`/`--version`
+    /// included), so a new flag without a doc comment fails here.
+    #[test]
+    fn every_flag_has_help_text() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} --{}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut command = Cli::command();
+        command.build();
+        let mut missing = Vec::new();
+        walk(&command, "i2v", &mut missing);
+        assert!(missing.is_empty(), "flags without help: {missing:?}");
+    }
 }

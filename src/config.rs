@@ -33,6 +33,7 @@ pub struct Config {
     /// 32-byte key (64 hex digits) that seals client secrets and signs tokens. When unset, a key
     /// is generated once into `<data_dir>/master.key`.
     pub master_key: Option<String>,
+    pub server: Server,
     pub database: Database,
     pub limits: Limits,
     pub tokens: Tokens,
@@ -76,6 +77,37 @@ impl Default for BlobsConfig {
     }
 }
 
+/// How the HTTP server treats slow, idle and numerous client connections (see
+/// `crate::api::server`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Server {
+    /// A client must send a request's whole head (request line and headers) within this long of
+    /// its first byte; a new connection must send its first request head within this long of
+    /// being accepted.
+    pub header_read_timeout_ms: u64,
+    /// A keep-alive connection with no request in flight is closed after this long; so is one
+    /// whose client stops reading a response for this long.
+    pub idle_timeout_secs: u64,
+    /// A request's body must have arrived this long after its head; a trickling body gets an
+    /// error and the connection is closed.
+    pub body_read_timeout_secs: u64,
+    /// Most client connections open at once. Further clients wait in the listen backlog until
+    /// one closes. Lowered at start-up to what the open-file limit leaves room for.
+    pub max_connections: usize,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            header_read_timeout_ms: 10_000,
+            idle_timeout_secs: 60,
+            body_read_timeout_secs: 60,
+            max_connections: 1024,
+        }
+    }
+}
+
 /// Connection pool of the store. SQLite serializes writes itself, so these matter most for
 /// PostgreSQL, where every `serve` and `worker` process holds up to `max_connections`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -110,6 +142,11 @@ pub struct Render {
     pub timeout_secs: u64,
     pub max_image_bytes: u64,
     pub max_audio_bytes: u64,
+    /// Largest image accepted, in pixels (width * height), refused from its header before
+    /// decoding; a decode may also use up to 4 bytes per pixel of it (16-bit images count double).
+    pub max_image_pixels: u64,
+    /// Images decoded at once in this process; each holds its full-size pixels while decoding.
+    pub max_concurrent_decodes: usize,
     /// Programs to run; plain names are looked up on PATH.
     pub ffmpeg: String,
     pub ffprobe: String,
@@ -134,6 +171,12 @@ pub struct Jobs {
     /// completion takes it back; so a worker killed mid-upload leaves no orphan beyond this.
     /// A worker whose upload used up half of it gives the video back instead of completing.
     pub stage_grace_ms: u64,
+    /// Videos a process may fetch inputs for beyond its render slots (`workers`), so that
+    /// slow or silent image hosts never hold a render slot.
+    pub fetch_slots: usize,
+    /// Most videos of one account processing (claimed, fetching or rendering) at once, across
+    /// every process sharing the database; the rest wait in the queue.
+    pub max_in_flight_per_account: i64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -149,6 +192,13 @@ pub struct Outbound {
     pub connect_timeout_secs: u64,
     /// Whole-request limit for image, audio and webhook requests.
     pub timeout_secs: u64,
+    /// From sending a request until the response headers arrive (redirects included); a host
+    /// that never answers fails after this long instead of `timeout_secs`.
+    pub first_byte_timeout_secs: u64,
+    /// Slowest accepted image or audio body, measured over each `rate_window_secs`; 0 turns
+    /// the check off.
+    pub min_bytes_per_sec: u64,
+    pub rate_window_secs: u64,
 }
 
 impl Default for Render {
@@ -160,6 +210,8 @@ impl Default for Render {
             timeout_secs: 600,
             max_image_bytes: 20 * 1024 * 1024,
             max_audio_bytes: 50 * 1024 * 1024,
+            max_image_pixels: crate::render::frames::MAX_PIXELS,
+            max_concurrent_decodes: 1,
             ffmpeg: "ffmpeg".into(),
             ffprobe: "ffprobe".into(),
         }
@@ -177,6 +229,8 @@ impl Default for Jobs {
             retry_base_ms: 5_000,
             retry_max_ms: 300_000,
             stage_grace_ms: 3_600_000,
+            fetch_slots: 16,
+            max_in_flight_per_account: 8,
         }
     }
 }
@@ -192,6 +246,9 @@ impl Default for Outbound {
         Outbound {
             connect_timeout_secs: 10,
             timeout_secs: 60,
+            first_byte_timeout_secs: 10,
+            min_bytes_per_sec: 16 * 1024,
+            rate_window_secs: 5,
         }
     }
 }
@@ -243,6 +300,7 @@ impl Default for Config {
             allow_private_urls: false,
             public_url: None,
             master_key: None,
+            server: Server::default(),
             database: Database::default(),
             limits: Limits::default(),
             tokens: Tokens::default(),
@@ -290,14 +348,16 @@ impl Default for Sweeper {
     }
 }
 
+/// The cause of `Read` and `Parse` is their `source()`, not part of their message: error
+/// reporters (anyhow's `{:#}`, `Caused by:`) print the chain, so naming it twice repeated it.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("invalid config file {path}: {source}")]
+    #[error("invalid config file {path}")]
     Parse {
         path: PathBuf,
         source: Box<toml::de::Error>,
@@ -385,11 +445,27 @@ impl Config {
         if self.limits.max_body_bytes < 1024 {
             return bad("limits.max_body_bytes must be at least 1024");
         }
+        let server = &self.server;
+        if !(100..=600_000).contains(&server.header_read_timeout_ms) {
+            return bad("server.header_read_timeout_ms must be between 100 and 600000");
+        }
+        if !(1..=86_400).contains(&server.idle_timeout_secs) {
+            return bad("server.idle_timeout_secs must be between 1 and 86400");
+        }
+        if !(1..=86_400).contains(&server.body_read_timeout_secs) {
+            return bad("server.body_read_timeout_secs must be between 1 and 86400");
+        }
+        if !(1..=1_000_000).contains(&server.max_connections) {
+            return bad("server.max_connections must be between 1 and 1000000");
+        }
         if !(1..=120).contains(&self.render.fps) {
             return bad("render.fps must be between 1 and 120");
         }
         if self.render.crf > 51 {
             return bad("render.crf must be between 0 and 51");
+        }
+        if self.render.max_image_pixels == 0 || self.render.max_concurrent_decodes == 0 {
+            return bad("render.max_image_pixels and render.max_concurrent_decodes must be positive");
         }
         if self.jobs.heartbeat_ms == 0 || self.jobs.heartbeat_ms >= self.jobs.lease_ms {
             return bad("jobs.heartbeat_ms must be positive and shorter than jobs.lease_ms");
@@ -399,6 +475,9 @@ impl Config {
         }
         if self.jobs.max_attempts < 1 {
             return bad("jobs.max_attempts must be at least 1");
+        }
+        if self.jobs.max_in_flight_per_account < 1 {
+            return bad("jobs.max_in_flight_per_account must be at least 1");
         }
         if let Some(url) = &self.public_url {
             if !url.starts_with("http://") && !url.starts_with("https://") {
@@ -419,6 +498,18 @@ impl Config {
         }
         if db.acquire_timeout_secs == 0 {
             return bad("database.acquire_timeout_secs must be at least 1");
+        }
+        let out = &self.outbound;
+        if out.connect_timeout_secs == 0 || out.timeout_secs == 0 {
+            return bad(
+                "outbound.connect_timeout_secs and outbound.timeout_secs must be at least 1",
+            );
+        }
+        if out.first_byte_timeout_secs == 0 {
+            return bad("outbound.first_byte_timeout_secs must be at least 1");
+        }
+        if !(1..=3600).contains(&out.rate_window_secs) {
+            return bad("outbound.rate_window_secs must be between 1 and 3600");
         }
         let blobs = self.blob_location()?;
         if !(1..=MAX_PRESIGN_EXPIRY_SECS).contains(&self.blobs.presign_expiry_secs) {
@@ -523,6 +614,33 @@ mod tests {
             Config::load(Some(&path), Overrides::default()),
             Err(ConfigError::Parse { .. })
         ));
+    }
+
+    /// How `i2v` prints it (`{:#}` of the anyhow error): the path, then the cause, once.
+    fn rendered(err: ConfigError) -> String {
+        format!("{:#}", anyhow::Error::from(err))
+    }
+
+    #[test]
+    fn a_missing_config_file_names_its_path_and_the_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent.toml");
+        let err = Config::load(Some(&path), Overrides::default()).unwrap_err();
+        let message = rendered(err);
+        assert!(message.starts_with("cannot read config file "), "{message}");
+        assert!(message.contains(&*path.to_string_lossy()), "{message}");
+        assert_eq!(message.matches("(os error ").count(), 1, "{message}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_reported_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i2v.toml");
+        std::fs::write(&path, "lisen = \"127.0.0.1:9000\"\n").unwrap();
+        let message = rendered(Config::load(Some(&path), Overrides::default()).unwrap_err());
+        assert!(message.starts_with("invalid config file "), "{message}");
+        assert_eq!(message.matches("unknown field `lisen`").count(), 1, "{message}");
+        assert_eq!(message.matches("TOML parse error").count(), 1, "{message}");
     }
 
     #[test]

@@ -129,7 +129,7 @@ async fn stalled_image_hosts_of_one_account_do_not_hold_the_only_render_slot() {
     let slow = app.create_account(1000).await;
     let other = app.create_account(1000).await;
 
-    let stalled = vec![
+    let stalled = [
         create(&app, &slow, body(&format!("{}/a.png", silent.url), 5)).await,
         create(&app, &slow, body(&format!("{}/b.png", silent.url), 5)).await,
     ];

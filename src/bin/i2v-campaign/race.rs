@@ -106,6 +106,23 @@ struct Campaign<'a> {
     history: History,
     callers: HashMap<i64, Caller>,
     owners: HashMap<ObjectId, i64>,
+    /// Every video's `image_url`: a loopback host, since workers fetch inputs before rendering.
+    image_url: String,
+}
+
+/// Serves the campaign's input image on a free loopback port (the quick renderer ignores its
+/// bytes; the fetch is what the workers do before every render).
+async fn serve_image() -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/race.png", listener.local_addr()?);
+    let router = axum::Router::new().route(
+        "/race.png",
+        axum::routing::get(|| async { &b"\x89PNG race input"[..] }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Ok(url)
 }
 
 impl<'a> Campaign<'a> {
@@ -131,10 +148,12 @@ impl<'a> Campaign<'a> {
         config.jobs.retry_base_ms = 5;
         config.jobs.retry_max_ms = 40;
         config.database.max_connections = 20;
+        let image_url = serve_image().await?;
         let outbound = Outbound::new(NetPolicy {
-            allow_private: false,
+            allow_private: true,
             connect_timeout: Duration::from_secs(1),
             timeout: Duration::from_secs(1),
+            ..NetPolicy::default()
         });
         let renderer = Arc::new(renderer::QuickRenderer { seed });
         let mut app = App::build_with(config, renderer, outbound).await?;
@@ -149,6 +168,7 @@ impl<'a> Campaign<'a> {
             history: History::default(),
             callers: HashMap::new(),
             owners: HashMap::new(),
+            image_url,
         })
     }
 
@@ -225,7 +245,7 @@ impl<'a> Campaign<'a> {
             self.callers.insert(caller.uid, caller);
         }
         let body = json!({
-            "image_url": "https://example.com/race.png",
+            "image_url": self.image_url,
             "prompt": "race",
             "resolution": "720p",
             "audio_type": 3,
