@@ -35,22 +35,26 @@ pub use config::Config;
 
 /// Serves the API on `listener` with the background loops until `shutdown` resolves, then lets
 /// in-flight requests finish, hands running renders back to the queue and stops the loops.
+/// Connections are bounded by `[server]` (see `api::server`).
 pub async fn serve(
     app: App,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    let limits = api::server::Limits::at_start_up(&app.config);
     let stop = CancellationToken::new();
     let mut background = start_background(&app, app.config.worker_count(), &stop);
     background.spawn(metrics::run_upkeep(stop.clone()));
     let router = api::router(app);
-    tracing::info!(addr = %listener.local_addr()?, "i2v listening");
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    tracing::info!(
+        %addr,
+        max_connections = limits.max_connections,
+        "i2v listening"
+    );
+    api::server::serve(router, listener, limits, shutdown).await;
     stop.cancel();
     background.join_all().await;
-    served?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@ mod auth;
 mod backends;
 mod catalogue;
 mod cli;
+mod connections;
 mod create;
 mod delete;
 mod helpers;
