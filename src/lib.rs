@@ -10,6 +10,7 @@ pub mod blobs;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod dev;
 pub mod domain;
 pub mod jobs;
 pub mod keys;
@@ -46,12 +47,22 @@ pub async fn serve(
     let stop = CancellationToken::new();
     let mut background = start_background(&app, app.config.worker_count(), &stop);
     background.spawn(metrics::run_upkeep(stop.clone()));
-    let router = api::router(app);
+    let settings = &app.config;
+    let blobs = settings
+        .blob_location()
+        .map_or_else(|e| e.to_string(), |l| l.to_string());
     tracing::info!(
         %addr,
+        database = %crate::config::redact_url_password(&settings.database_url()),
+        data_dir = %settings.data_dir.display(),
+        %blobs,
+        workers = settings.worker_count(),
+        allow_private_urls = settings.allow_private_urls,
+        admin_api = settings.admin_token.is_some(),
         max_connections = limits.max_connections,
         "i2v listening"
     );
+    let router = api::router(app);
     api::server::serve(router, listener, limits, shutdown).await;
     stop.cancel();
     background.join_all().await;
@@ -80,9 +91,7 @@ fn start_background(app: &App, workers: usize, stop: &CancellationToken) -> Join
     ));
     set.spawn(webhooks::run_deliveries(app.clone(), stop.clone()));
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "i2v".into());
-    for n in 0..workers {
-        let name = format!("{host}-{}-w{n}", std::process::id());
-        set.spawn(jobs::run_worker(app.clone(), name, stop.clone()));
-    }
+    let prefix = format!("{host}-{}", std::process::id());
+    jobs::spawn_workers(&mut set, app, &prefix, workers, stop);
     set
 }
