@@ -2,8 +2,14 @@
 //! `scripts/services start` runs (scripts/test starts them and exports their addresses).
 //!
 //! Each call makes a new uniquely named database or bucket, so tests never share state and never
-//! clean up: the servers are thrown away whole. Under CI (`CI` set) missing servers are a hard
-//! failure; locally `require_services()` lets a plain `cargo test` skip these tests with a hint.
+//! clean up: the servers are thrown away whole.
+//!
+//! Every test that needs the servers is marked `#[ignore = "needs the PostgreSQL and S3 test
+//! servers ..."]`, so a plain `cargo test` lists it as `ignored` instead of passing it without
+//! running it. scripts/test runs them with `--ignored` and a filter naming the modules they live
+//! in (`services_tests` there: add a module that gets such tests), and a missing server fails
+//! them (`require_services`). Under CI (`CI` set) even a plain `cargo test` fails when the
+//! servers are missing (`the_test_servers_are_configured_under_ci`).
 
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path;
@@ -12,8 +18,8 @@ use sqlx::{Connection, PgConnection};
 
 const POSTGRES_URL_VAR: &str = "I2V_TEST_POSTGRES_URL";
 const S3_ENDPOINT_VAR: &str = "I2V_TEST_S3_ENDPOINT";
-const HOW_TO_GET_THEM: &str = "run scripts/test, which starts it (or `scripts/services start` \
-     and `source` the env file it prints, then cargo test)";
+const HOW_TO_GET_THEM: &str = "run scripts/test, which starts them (or `scripts/services start`, \
+     `source` the env file it prints, then `cargo test -- --include-ignored`)";
 
 /// The superuser URL of the test PostgreSQL server, if one is configured.
 pub fn postgres_admin_url() -> Option<String> {
@@ -25,9 +31,17 @@ pub fn s3_endpoint() -> Option<String> {
     non_empty_var(S3_ENDPOINT_VAR)
 }
 
-/// True when both test servers are configured. Without them: false locally (after saying how to
-/// get them), a panic under CI, where skipping would hide the backends from the suite.
-pub fn require_services() -> bool {
+/// Fails the calling test, saying how to start them, unless both test servers are configured.
+/// Only tests marked `#[ignore]` call it: they run only when asked for, and a test asked for
+/// must not pass without having run.
+pub fn require_services() {
+    if let Some(message) = missing_services() {
+        panic!("{message}");
+    }
+}
+
+/// What is missing of the test servers' configuration, as a message saying how to get them.
+fn missing_services() -> Option<String> {
     let missing: Vec<&str> = [
         (POSTGRES_URL_VAR, postgres_admin_url()),
         (S3_ENDPOINT_VAR, s3_endpoint()),
@@ -36,18 +50,22 @@ pub fn require_services() -> bool {
     .filter(|(_, value)| value.is_none())
     .map(|(name, _)| name)
     .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let message = format!(
-        "PostgreSQL/S3 test servers missing ({} not set): {HOW_TO_GET_THEM}",
-        missing.join(", ")
-    );
+    (!missing.is_empty()).then(|| {
+        format!(
+            "PostgreSQL/S3 test servers missing ({} not set): {HOW_TO_GET_THEM}",
+            missing.join(", ")
+        )
+    })
+}
+
+/// Under CI the tests that need the servers must run, so a CI job that forgot to start them (or
+/// to pass `--include-ignored`, which scripts/test does) fails here instead of going green with
+/// those tests only listed as ignored. Outside CI this checks nothing.
+#[test]
+fn the_test_servers_are_configured_under_ci() {
     if std::env::var_os("CI").is_some() {
-        panic!("{message}");
+        require_services();
     }
-    eprintln!("skipping: {message}");
-    false
 }
 
 /// Creates an empty database with a unique name and returns its URL.
@@ -94,10 +112,9 @@ fn non_empty_var(name: &str) -> Option<String> {
 }
 
 #[tokio::test]
+#[ignore = "needs the PostgreSQL and S3 test servers (scripts/test runs it)"]
 async fn fresh_database_and_bucket_work_on_the_test_servers() {
-    if !require_services() {
-        return;
-    }
+    require_services();
 
     let database_url = fresh_postgres_database().await;
     let mut db = PgConnection::connect(&database_url).await.unwrap();

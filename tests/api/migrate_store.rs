@@ -34,10 +34,9 @@ async fn download(app: &TestApp, url: &str) -> bytes::Bytes {
 }
 
 #[tokio::test]
+#[ignore = "needs the PostgreSQL and S3 test servers (scripts/test runs it)"]
 async fn migrate_store_moves_accounts_videos_and_files_to_postgres_and_s3() {
-    if !require_services() {
-        return;
-    }
+    require_services();
     // The source is always the embedded default, whatever I2V_TEST_BACKEND says.
     let mut source = spawn_with(|c| {
         c.database_url = None;
@@ -172,10 +171,9 @@ async fn migrate_store_refuses_a_missing_source_or_a_non_postgres_target() {
 }
 
 #[tokio::test]
+#[ignore = "needs the PostgreSQL and S3 test servers (scripts/test runs it)"]
 async fn a_file_missing_from_the_source_is_reported_and_its_video_still_moves() {
-    if !require_services() {
-        return;
-    }
+    require_services();
     let mut source = spawn_with(|c| {
         c.database_url = None;
         c.blob_url = None;

@@ -168,10 +168,9 @@ fn success_ids(body: &Value) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the PostgreSQL and S3 test servers (scripts/test runs it)"]
 async fn two_servers_and_a_worker_share_postgres_and_s3() {
-    if !require_services() {
-        return;
-    }
+    require_services();
     let database = fresh_postgres_database().await;
     let bucket = fresh_s3_bucket().await;
     let assets = spawn_assets().await;

@@ -31,17 +31,15 @@ impl Bucket {
     }
 }
 
-/// A fresh, uniquely named bucket; `None` (test skipped) when no S3 server was configured,
-/// except in CI, where a missing server is a failure.
-async fn s3_bucket_or_skip() -> Option<Bucket> {
-    if !crate::backends::require_services() {
-        return None;
-    }
-    let endpoint = crate::backends::s3_endpoint()?
+/// A fresh, uniquely named bucket on the test S3 server (the test fails without one).
+async fn s3_bucket() -> Bucket {
+    crate::backends::require_services();
+    let endpoint = crate::backends::s3_endpoint()
+        .unwrap_or_default()
         .trim_end_matches('/')
         .to_owned();
     let name = crate::backends::fresh_s3_bucket().await;
-    Some(Bucket { endpoint, name })
+    Bucket { endpoint, name }
 }
 
 async fn spawn_on(bucket: &Bucket, prefix: &str, mode: VideoUrlMode) -> TestApp {
@@ -69,10 +67,9 @@ async fn finished_video(app: &TestApp, me: &Account) -> (String, String, String,
 }
 
 #[tokio::test]
+#[ignore = "needs the PostgreSQL and S3 test servers (scripts/test runs it)"]
 async fn proxied_urls_serve_ranges_from_the_bucket_and_stop_at_delete() {
-    let Some(bucket) = s3_bucket_or_skip().await else {
-        return;
-    };
+    let bucket = s3_bucket().await;
     let app = spawn_on(&bucket, "i2v/proxied", VideoUrlMode::Proxy).await;
     let me = app.create_account(1000).await;
     let (id, key, url, bytes) = finished_video(&app, &me).await;
@@ -105,10 +102,9 @@ async fn proxied_urls_serve_ranges_from_the_bucket_and_stop_at_delete() {
 }
 
 #[tokio::test]
+#[ignore = "needs the PostgreSQL and S3 test servers (scripts/test runs it)"]
 async fn presigned_urls_fetch_straight_from_the_bucket_until_the_sweep() {
-    let Some(bucket) = s3_bucket_or_skip().await else {
-        return;
-    };
+    let bucket = s3_bucket().await;
     let app = spawn_on(&bucket, "", VideoUrlMode::Presigned).await;
     let me = app.create_account(1000).await;
     let (id, key, url, bytes) = finished_video(&app, &me).await;
@@ -135,10 +131,9 @@ async fn presigned_urls_fetch_straight_from_the_bucket_until_the_sweep() {
 }
 
 #[tokio::test]
+#[ignore = "needs the PostgreSQL and S3 test servers (scripts/test runs it)"]
 async fn removing_an_object_that_is_not_there_counts_as_done() {
-    let Some(bucket) = s3_bucket_or_skip().await else {
-        return;
-    };
+    let bucket = s3_bucket().await;
     let app = spawn_on(&bucket, "p", VideoUrlMode::Proxy).await;
     app.app.blobs.delete("videos/none/never.mp4").await.unwrap();
 }
