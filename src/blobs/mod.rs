@@ -21,11 +21,16 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 pub use location::{BadBlobUrl, BlobLocation};
 
+/// Further tries of a local upload that failed (see `Blobs::put`).
+const LOCAL_PUT_RETRIES: u32 = 3;
+
 #[derive(Clone)]
 pub struct Blobs {
     inner: Arc<dyn ObjectStore>,
     /// Present when the backend can hand out presigned URLs (S3).
     signer: Option<Arc<dyn Signer>>,
+    /// A local directory, whose uploads can race the removal of emptied directories.
+    local: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +64,7 @@ impl Blobs {
         Blobs {
             inner: store.clone(),
             signer: Some(store),
+            local: false,
         }
     }
 
@@ -70,9 +76,17 @@ impl Blobs {
                 source: Box::new(e),
             })
         })?;
+        // Each video's files live in their own `videos/<_id>/` directory; without the cleanup
+        // every deleted video would leave an empty one behind forever. After removing a file,
+        // object_store removes its parent directories while they are empty, stopping at `dir`.
+        // An upload into a directory being removed is safe: its staging file keeps the
+        // directory non-empty, a missing directory is created again, and `put` tries again
+        // when creating it lost the race.
+        let store = LocalFileSystem::new_with_prefix(dir)?.with_automatic_cleanup(true);
         Ok(Blobs {
-            inner: Arc::new(LocalFileSystem::new_with_prefix(dir)?),
+            inner: Arc::new(store),
             signer: None,
+            local: true,
         })
     }
 
@@ -80,6 +94,7 @@ impl Blobs {
         Blobs {
             inner: Arc::new(InMemory::new()),
             signer: None,
+            local: false,
         }
     }
 
@@ -88,10 +103,20 @@ impl Blobs {
     }
 
     pub async fn put(&self, key: &str, data: Bytes) -> Result<(), BlobError> {
-        self.inner
-            .put(&Path::from(key), PutPayload::from(data))
-            .await?;
-        Ok(())
+        let path = Path::from(key);
+        let payload = PutPayload::from(data);
+        let mut retries = LOCAL_PUT_RETRIES;
+        loop {
+            match self.inner.put(&path, payload.clone()).await {
+                Ok(_) => return Ok(()),
+                // A removal that empties a directory deletes it (see `local`). Creating the
+                // staging file retries by itself when its directory vanished, but the `mkdir`
+                // of the directories themselves fails when a parent is removed between two of
+                // them; the next try creates them afresh.
+                Err(_) if self.local && retries > 0 => retries -= 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<Bytes>, BlobError> {
@@ -179,5 +204,71 @@ mod tests {
     async fn removing_a_missing_file_counts_as_done() {
         let blobs = Blobs::in_memory();
         blobs.delete("videos/x/never.mp4").await.unwrap();
+    }
+
+    fn entries(dir: &std::path::Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn removing_a_local_file_removes_the_directories_it_leaves_empty() {
+        let root = tempfile::tempdir().unwrap();
+        let blobs = Blobs::local(root.path()).unwrap();
+        let a = Blobs::key_for("aaaaaaaaaaaaaaaaaaaaaaaa", "one");
+        let b = Blobs::key_for("bbbbbbbbbbbbbbbbbbbbbbbb", "two");
+        let b2 = Blobs::key_for("bbbbbbbbbbbbbbbbbbbbbbbb", "three");
+        for key in [&a, &b, &b2] {
+            blobs.put(key, Bytes::from_static(b"mp4")).await.unwrap();
+        }
+        let videos = root.path().join("videos");
+
+        blobs.delete(&a).await.unwrap();
+        assert_eq!(entries(&videos), ["bbbbbbbbbbbbbbbbbbbbbbbb"]);
+        // A directory that still holds another attempt's file stays.
+        blobs.delete(&b).await.unwrap();
+        assert_eq!(entries(&videos), ["bbbbbbbbbbbbbbbbbbbbbbbb"]);
+        blobs.delete(&b2).await.unwrap();
+        // Everything under the root goes once empty, never the root itself.
+        assert_eq!(entries(root.path()), Vec::<String>::new());
+
+        // The next upload recreates what it needs.
+        blobs.put(&a, Bytes::from_static(b"again")).await.unwrap();
+        assert_eq!(blobs.get(&a).await.unwrap().as_deref(), Some(&b"again"[..]));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn uploads_racing_removals_in_the_same_directory_all_land() {
+        let root = tempfile::tempdir().unwrap();
+        let blobs = Blobs::local(root.path()).unwrap();
+        let id = "cccccccccccccccccccccccc";
+        for round in 0..200 {
+            let old = Blobs::key_for(id, &format!("old{round}"));
+            let new = Blobs::key_for(id, &format!("new{round}"));
+            blobs.put(&old, Bytes::from_static(b"old")).await.unwrap();
+            let (deleted, uploaded) = tokio::join!(
+                tokio::spawn({
+                    let blobs = blobs.clone();
+                    async move { blobs.delete(&old).await }
+                }),
+                tokio::spawn({
+                    let (blobs, new) = (blobs.clone(), new.clone());
+                    async move { blobs.put(&new, Bytes::from_static(b"new")).await }
+                }),
+            );
+            deleted.unwrap().unwrap();
+            uploaded.unwrap().unwrap();
+            assert_eq!(
+                blobs.get(&new).await.unwrap().as_deref(),
+                Some(&b"new"[..]),
+                "round {round}"
+            );
+            blobs.delete(&new).await.unwrap();
+        }
+        assert_eq!(entries(root.path()), Vec::<String>::new());
     }
 }
