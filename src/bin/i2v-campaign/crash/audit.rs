@@ -1,7 +1,7 @@
-//! Audits of the stored state against the record of answers: DESIGN §4's invariants plus the
-//! campaign's own (answered deletes stay deleted, answered creates are kept, balances equal
-//! ledger sums, every final status has a delivered callback). They read the store and the file
-//! storage directly, the way an operator's check would.
+//! Audits of the stored state against the record of answers: the delete invariants of
+//! docs/design.md §4 plus the campaign's own (answered deletes stay deleted, answered creates are
+//! kept, balances equal ledger sums, every final status has a delivered callback). They read the
+//! store and the file storage directly, the way an operator's check would.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
@@ -44,7 +44,7 @@ impl<'a> Audit<'a> {
     pub async fn always(&self, round: &str, tally: &mut Tally) {
         tally.check(
             round,
-            "answers keep DESIGN §4 (each id once, own videos only, one success per id)",
+            "answers keep docs/design.md §4 (each id once, own videos only, one success per id)",
             none(&self.violations),
         );
         tally.check(

@@ -53,9 +53,9 @@ impl Record {
             .collect()
     }
 
-    /// Records a delete answer after checking DESIGN §4 step 3 on it: each distinct id once, in
-    /// exactly one list; only the caller's own videos deleted; another account's ids refused
-    /// with the shared message; never the same id deleted twice.
+    /// Records a delete answer after checking docs/design.md §4 step 3 on it: each distinct id
+    /// once, in exactly one list; only the caller's own videos deleted; another account's ids
+    /// refused with the shared message; never the same id deleted twice.
     pub fn take_delete_answer(&mut self, uid: i64, ids: &[String], answer: &Value) {
         if answer["code"] != 1000 {
             return self.violations.push(format!("delete refused: {answer}"));
@@ -82,7 +82,7 @@ impl Record {
         let mut problems = Vec::new();
         let mut named: Vec<&str> = success.iter().map(String::as_str).collect();
         named.extend(refused.iter().map(|(id, _)| id.as_str()));
-        // The server answers each distinct id once (DESIGN §4 step 1 drops repeats).
+        // The server answers each distinct id once (docs/design.md §4 step 1 drops repeats).
         let mut want: Vec<&str> = ids.iter().map(String::as_str).collect();
         named.sort_unstable();
         want.sort_unstable();

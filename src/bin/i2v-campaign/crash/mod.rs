@@ -4,14 +4,14 @@
 //! Every kill is followed by an audit of the stored state while the server is down (the state a
 //! crash leaves is exactly what must be consistent); after the last kill the load stops, the
 //! server drains its queue, callbacks and file removals, stops gracefully, and a final audit
-//! checks the rest of DESIGN §4.
+//! checks the rest of docs/design.md §4.
 
 mod audit;
 mod fixtures;
 mod load;
 mod server;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -73,6 +73,7 @@ pub struct CrashArgs {
     /// Each kill comes a random time between these after the server became ready (ms).
     #[arg(long, default_value_t = 300)]
     min_uptime_ms: u64,
+    /// Upper bound of that time (ms).
     #[arg(long, default_value_t = 2500)]
     max_uptime_ms: u64,
     /// Seed of the kill schedule and of the clients' choices (default: random, printed).
@@ -80,8 +81,8 @@ pub struct CrashArgs {
     seed: Option<u64>,
     #[command(flatten)]
     target: Target,
-    /// Where the data and the server log go (default: a fresh temporary directory, removed
-    /// when everything passed).
+    /// Where the data and the server log go, kept at the end (default: a fresh temporary
+    /// directory, removed when every check passed).
     #[arg(long)]
     dir: Option<PathBuf>,
     /// Longest wait for the server to finish its work after the load stops (seconds).
@@ -105,26 +106,38 @@ pub async fn run(args: CrashArgs) -> anyhow::Result<Tally> {
         }
     };
     println!(
-        "crash campaign: {} kills, {} clients, seed {seed}, data in {}",
-        args.kills,
-        args.clients,
-        dir.display()
+        "crash campaign: {} kills, {} clients, seed {seed}",
+        args.kills, args.clients
     );
     let database = Database::prepare(&args.target).await?;
     let setup = Setup::new(&args, database.url.as_deref(), &dir)?;
     let tally = campaign(&args, seed, &setup).await;
     database.finish().await;
-    let tally = tally?;
-    if tally.failed() > 0 {
-        if let Some(temp) = temp {
-            let kept = temp.keep();
-            println!(
-                "kept the data and server.log in {} for inspection",
-                kept.display()
-            );
-        }
+    let passed = matches!(&tally, Ok(tally) if tally.failed() == 0);
+    println!("{}", dispose_of_dir(temp, &dir, passed));
+    tally
+}
+
+/// Keeps the data directory unless it is a temporary one and everything passed, and says where
+/// it is only when it still exists. A run that ended in an error (e.g. the server would not
+/// start) keeps it too: its server.log says why.
+fn dispose_of_dir(temp: Option<tempfile::TempDir>, dir: &Path, passed: bool) -> String {
+    match temp {
+        None => format!("the data and server.log are in {}", dir.display()),
+        Some(temp) if !passed => format!(
+            "kept the data and server.log in {} for inspection",
+            temp.keep().display()
+        ),
+        Some(temp) => match temp.close() {
+            Ok(()) => "every check passed; removed the temporary data directory \
+                       (--dir DIR keeps the data and server.log)"
+                .to_owned(),
+            Err(e) => format!(
+                "could not remove the temporary data directory {}: {e}",
+                dir.display()
+            ),
+        },
     }
-    Ok(tally)
 }
 
 /// The server's configuration, shared by the campaign's own store audits.
@@ -277,14 +290,13 @@ async fn campaign(args: &CrashArgs, seed: u64, setup: &Setup) -> anyhow::Result<
             .count()
     };
     println!(
-        "{} videos answered as created ({} rendered, {} failed), {} answered as deleted, {} requests answered, {} unanswered; server log: {}",
+        "{} videos answered as created ({} rendered, {} failed), {} answered as deleted, {} requests answered, {} unanswered",
         r.created.len(),
         finished(3),
         finished(4),
         r.deleted.len(),
         r.answered,
         r.unanswered,
-        server.log().display()
     );
     Ok(tally)
 }
@@ -319,4 +331,36 @@ async fn create_accounts(
         });
     }
     Ok(accounts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_temporary_dir_is_removed_and_not_named_when_everything_passed() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().to_owned();
+        let said = dispose_of_dir(Some(temp), &dir, true);
+        assert!(!dir.exists(), "{said}");
+        assert!(!said.contains(&*dir.to_string_lossy()), "{said}");
+    }
+
+    #[test]
+    fn a_temporary_dir_is_kept_and_named_when_something_failed() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().to_owned();
+        let said = dispose_of_dir(Some(temp), &dir, false);
+        assert!(dir.is_dir(), "{said}");
+        assert!(said.contains(&*dir.to_string_lossy()), "{said}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_dir_given_with_dir_is_always_kept_and_named() {
+        let given = tempfile::tempdir().unwrap();
+        let said = dispose_of_dir(None, given.path(), true);
+        assert!(given.path().is_dir(), "{said}");
+        assert!(said.contains(&*given.path().to_string_lossy()), "{said}");
+    }
 }

@@ -5,7 +5,7 @@
 //! built now: `cargo run --bin i2v-campaign` does not rebuild a sibling `i2v` binary, and a stale
 //! one would be tested silently.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
@@ -149,9 +149,5 @@ impl Server {
                 bail!("the server did not stop within {STOP_TIMEOUT:?} of SIGTERM")
             }
         }
-    }
-
-    pub fn log(&self) -> &Path {
-        &self.log
     }
 }
