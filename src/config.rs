@@ -465,7 +465,9 @@ impl Config {
             return bad("render.crf must be between 0 and 51");
         }
         if self.render.max_image_pixels == 0 || self.render.max_concurrent_decodes == 0 {
-            return bad("render.max_image_pixels and render.max_concurrent_decodes must be positive");
+            return bad(
+                "render.max_image_pixels and render.max_concurrent_decodes must be positive",
+            );
         }
         if self.jobs.heartbeat_ms == 0 || self.jobs.heartbeat_ms >= self.jobs.lease_ms {
             return bad("jobs.heartbeat_ms must be positive and shorter than jobs.lease_ms");
@@ -639,7 +641,11 @@ mod tests {
         std::fs::write(&path, "lisen = \"127.0.0.1:9000\"\n").unwrap();
         let message = rendered(Config::load(Some(&path), Overrides::default()).unwrap_err());
         assert!(message.starts_with("invalid config file "), "{message}");
-        assert_eq!(message.matches("unknown field `lisen`").count(), 1, "{message}");
+        assert_eq!(
+            message.matches("unknown field `lisen`").count(),
+            1,
+            "{message}"
+        );
         assert_eq!(message.matches("TOML parse error").count(), 1, "{message}");
     }
 

@@ -8,6 +8,7 @@ pub mod error;
 mod files;
 pub mod openapi;
 mod params;
+pub mod sample_image;
 pub mod server;
 
 pub use files::video_url;
