@@ -1,20 +1,27 @@
-//! The built-in renderer: fetch the image(s), draw the camera motion in Rust, pipe raw frames to
-//! ffmpeg, add the soundtrack, measure the result. Deterministic: the same inputs give the same
-//! frames.
+//! The built-in renderer: decode the image(s) the worker fetched, draw the camera motion in Rust,
+//! pipe raw frames to ffmpeg, add the soundtrack, measure the result. Deterministic: the same
+//! inputs give the same frames.
+//!
+//! Everything a user supplied is untrusted: images are decoded in Rust (never by ffmpeg), one at
+//! a time per decode permit and shrunk at once to what the output needs; audio reaches ffmpeg
+//! only as a sniffed, plain audio container read by that container's demuxer alone (see
+//! `ffmpeg`). Reasons shown to users carry no server path and no ffmpeg output; those go to the
+//! log.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use tokio::sync::{mpsc, Semaphore};
 
-use super::ffmpeg::{self, AudioSource, EncodeSpec, FfmpegError};
+use super::ffmpeg::{self, AudioFormat, AudioSource, EncodeSpec, FfmpegError, InputFile};
 use super::frames::{self, FrameRenderer, SourceImage};
-use super::plan::{output_size, Motion, RenderPlan};
-use super::{RenderError, RenderJob, Rendered, Renderer};
+use super::plan::{output_size, Motion, OutputSize, RenderPlan};
+use super::{RenderError, RenderInputs, RenderJob, Rendered, Renderer};
 use crate::domain::catalogue::Catalogue;
 use crate::domain::spec::AudioType;
-use crate::net::Outbound;
 use crate::store::{Video, VideoKind};
 
 #[derive(Clone, Debug)]
@@ -23,9 +30,12 @@ pub struct RenderSettings {
     /// x264 preset and quality.
     pub preset: String,
     pub crf: u32,
-    pub max_image_bytes: u64,
-    pub max_audio_bytes: u64,
-    /// Upper bound on one ffmpeg run.
+    /// Largest image accepted, in pixels (width * height); refused from its header. Decoding
+    /// may also use up to 4 bytes per pixel of it.
+    pub max_image_pixels: u64,
+    /// Images decoded at once across all renders; each holds a full-size buffer while decoding.
+    pub max_concurrent_decodes: usize,
+    /// Upper bound on one ffmpeg or ffprobe run.
     pub timeout: Duration,
     /// Most ffmpeg processes at once.
     pub max_concurrent: usize,
@@ -39,8 +49,8 @@ impl Default for RenderSettings {
             fps: 24,
             preset: "veryfast".into(),
             crf: 20,
-            max_image_bytes: 20 * 1024 * 1024,
-            max_audio_bytes: 50 * 1024 * 1024,
+            max_image_pixels: frames::MAX_PIXELS,
+            max_concurrent_decodes: 1,
             timeout: Duration::from_secs(600),
             max_concurrent: 2,
             ffmpeg: "ffmpeg".into(),
@@ -51,45 +61,88 @@ impl Default for RenderSettings {
 
 pub struct FfmpegRenderer {
     settings: RenderSettings,
-    outbound: Outbound,
     encodes: Semaphore,
+    /// Owned permits, so that a decode keeps its permit until it really ends even when the
+    /// render that asked for it is dropped.
+    decodes: Arc<Semaphore>,
 }
 
 impl FfmpegRenderer {
-    pub fn new(settings: RenderSettings, outbound: Outbound) -> FfmpegRenderer {
-        let permits = settings.max_concurrent.max(1);
+    pub fn new(settings: RenderSettings) -> FfmpegRenderer {
+        let encodes = Semaphore::new(settings.max_concurrent.max(1));
+        let decodes = Arc::new(Semaphore::new(settings.max_concurrent_decodes.max(1)));
         FfmpegRenderer {
             settings,
-            outbound,
-            encodes: Semaphore::new(permits),
+            encodes,
+            decodes,
         }
     }
 
-    async fn fetch_image(&self, field: &str, url: &str) -> Result<SourceImage, RenderError> {
-        let bytes = self
-            .outbound
-            .fetch(url, self.settings.max_image_bytes)
+    /// Decodes the image in `bytes` under a decode permit, shrunk to what `fit` asks for.
+    async fn decode_image(
+        &self,
+        field: &'static str,
+        bytes: Option<&Bytes>,
+        fit: impl FnOnce(u32, u32) -> (u32, u32) + Send + 'static,
+    ) -> Result<SourceImage, RenderError> {
+        let bytes = required(field, bytes)?.clone();
+        let permit = self
+            .decodes
+            .clone()
+            .acquire_owned()
             .await
-            .map_err(|e| fetch_error(field, e))?;
-        tokio::task::spawn_blocking(move || frames::decode(&bytes))
-            .await
-            .map_err(|e| RenderError::Unavailable(format!("image decoding stopped: {e}")))?
-            .map_err(|e| RenderError::Input(format!("{field}: {e}")))
+            .map_err(|_| RenderError::Unavailable("renderer shut down".into()))?;
+        let max_pixels = self.settings.max_image_pixels;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            frames::decode(&bytes, max_pixels, fit)
+        })
+        .await
+        .map_err(|e| {
+            tracing::warn!(field, error = %e, "image decoding stopped");
+            RenderError::Unavailable(format!("{field}: image decoding stopped unexpectedly"))
+        })?
+        .map_err(|e| RenderError::Input(format!("{field}: {e}")))
     }
 
-    async fn audio_for(&self, video: &Video, work_dir: &Path) -> Result<AudioSource, RenderError> {
+    /// The soundtrack of `video`. Audio from a URL must be a plain audio container with an audio
+    /// stream (checked by sniffing, then by ffprobe under the same restrictions as ffmpeg).
+    async fn audio_for(
+        &self,
+        video: &Video,
+        inputs: &RenderInputs,
+        work_dir: &Path,
+    ) -> Result<AudioSource, RenderError> {
         match AudioType::from_code(video.audio_type) {
             Some(AudioType::FromUrl) => {
-                let bytes = self
-                    .outbound
-                    .fetch(&video.audio_url, self.settings.max_audio_bytes)
-                    .await
-                    .map_err(|e| fetch_error("audio_url", e))?;
+                let bytes = required("audio_url", inputs.audio.as_ref())?;
+                let format = AudioFormat::sniff(bytes).ok_or_else(|| {
+                    RenderError::Input(format!(
+                        "audio_url: not a supported audio file ({})",
+                        AudioFormat::ACCEPTED
+                    ))
+                })?;
                 let path = work_dir.join("audio.input");
-                tokio::fs::write(&path, &bytes)
+                tokio::fs::write(&path, bytes)
                     .await
                     .map_err(io_unavailable)?;
-                Ok(AudioSource::File(path))
+                let file = InputFile::audio(path, format);
+                let streams =
+                    ffmpeg::audio_streams(&self.settings.ffprobe, &file, self.settings.timeout)
+                        .await;
+                match streams {
+                    Ok(0) => Err(RenderError::Input(
+                        "audio_url: the file has no audio track".into(),
+                    )),
+                    Ok(_) => Ok(AudioSource::File(file)),
+                    Err(e @ (FfmpegError::Probe(_) | FfmpegError::Failed { .. })) => {
+                        log_ffmpeg("probing audio_url", &e);
+                        Err(RenderError::Input(
+                            "audio_url: the audio could not be decoded".into(),
+                        ))
+                    }
+                    Err(e) => Err(ffmpeg_error("probing audio_url", e)),
+                }
             }
             Some(AudioType::Generated) => Ok(AudioSource::Generated),
             _ if video.generate_audio => Ok(AudioSource::Generated),
@@ -97,16 +150,34 @@ impl FfmpegRenderer {
         }
     }
 
-    async fn render_motion(&self, video: &Video, work_dir: &Path) -> Result<PathBuf, RenderError> {
-        let first = self.fetch_image("image_url", &video.image_url).await?;
+    async fn render_motion(
+        &self,
+        video: &Video,
+        inputs: &RenderInputs,
+        work_dir: &Path,
+    ) -> Result<PathBuf, RenderError> {
+        let unsupported =
+            || RenderError::Input(format!("resolution {} is not supported", video.resolution));
+        // Cheap refusals first: a bad resolution or audio file costs no decode.
+        output_size(&video.resolution, 1, 1).ok_or_else(unsupported)?;
+        let audio = self.audio_for(video, inputs, work_dir).await?;
+        let resolution = video.resolution.clone();
+        let first = self
+            .decode_image("image_url", inputs.image.as_ref(), move |w, h| {
+                output_size(&resolution, w, h).map_or((w, h), |size| size.working_size(w, h))
+            })
+            .await?;
+        let (src_w, src_h) = first.source_size();
+        let size = output_size(&video.resolution, src_w, src_h).ok_or_else(unsupported)?;
         let last = match video.last_image_url.as_str() {
             "" => None,
-            url => Some(self.fetch_image("last_image_url", url).await?),
+            _ => Some(
+                self.decode_image("last_image_url", inputs.last_image.as_ref(), move |w, h| {
+                    OutputSize::cover_fit_size(size, w, h)
+                })
+                .await?,
+            ),
         };
-        let size =
-            output_size(&video.resolution, first.width(), first.height()).ok_or_else(|| {
-                RenderError::Input(format!("resolution {} is not supported", video.resolution))
-            })?;
         let motion = Motion::from_effect_code(&video.effect_code)
             .unwrap_or_else(|| Motion::from_prompt(&video.prompt));
         let plan = RenderPlan::new(
@@ -116,7 +187,6 @@ impl FfmpegRenderer {
             motion,
             last.is_some(),
         );
-        let audio = self.audio_for(video, work_dir).await?;
         let output = work_dir.join("output.mp4");
         let spec = EncodeSpec {
             width: size.width,
@@ -128,7 +198,8 @@ impl FfmpegRenderer {
             crf: self.settings.crf,
             output: output.clone(),
         };
-        let (tx, rx) = mpsc::channel::<Vec<u8>>(4);
+        let frame_len = size.width as usize * size.height as usize * 3;
+        let (tx, rx) = mpsc::channel::<Vec<u8>>(frame_queue_len(frame_len));
         let frame_count = plan.frame_count;
         let producer = tokio::task::spawn_blocking(move || -> Result<(), String> {
             let mut renderer = FrameRenderer::new(plan, first, last);
@@ -155,10 +226,11 @@ impl FfmpegRenderer {
             self.settings.timeout,
         )
         .await;
-        let produced = producer
-            .await
-            .map_err(|e| RenderError::Unavailable(format!("frame drawing stopped: {e}")))?;
-        encoded.map_err(encode_error)?;
+        let produced = producer.await.map_err(|e| {
+            tracing::warn!(error = %e, "frame drawing stopped");
+            RenderError::Unavailable("frame drawing stopped unexpectedly".into())
+        })?;
+        encoded.map_err(|e| ffmpeg_error("encoding", e))?;
         produced.map_err(|e| RenderError::Unavailable(format!("frame drawing failed: {e}")))?;
         Ok(output)
     }
@@ -166,18 +238,17 @@ impl FfmpegRenderer {
     async fn render_audio_update(
         &self,
         video: &Video,
+        inputs: &RenderInputs,
         source: &Path,
         work_dir: &Path,
     ) -> Result<PathBuf, RenderError> {
-        let seconds = ffmpeg::duration(&self.settings.ffprobe, source)
+        let source = InputFile::mp4(source.to_path_buf());
+        let seconds = ffmpeg::duration(&self.settings.ffprobe, &source, self.settings.timeout)
             .await
-            .map_err(encode_error)?;
-        let audio = match self.audio_for(video, work_dir).await? {
-            AudioSource::None => AudioSource::Generated,
-            other => other,
-        };
+            .map_err(|e| ffmpeg_error("reading the source video", e))?;
+        let audio = self.audio_for(video, inputs, work_dir).await?;
         let output = work_dir.join("output.mp4");
-        let args = ffmpeg::mux_audio_args(source, &audio, seconds, &output);
+        let args = ffmpeg::mux_audio_args(&source, &audio, seconds, &output);
         let _permit = self
             .encodes
             .acquire()
@@ -185,28 +256,46 @@ impl FfmpegRenderer {
             .map_err(|_| RenderError::Unavailable("renderer shut down".into()))?;
         ffmpeg::run(&self.settings.ffmpeg, &args, self.settings.timeout)
             .await
-            .map_err(encode_error)?;
+            .map_err(|e| ffmpeg_error("encoding", e))?;
         Ok(output)
     }
 }
 
-fn fetch_error(field: &str, e: crate::net::FetchError) -> RenderError {
-    if e.is_transient() {
-        RenderError::Transient(format!("{field}: {e}"))
-    } else {
-        RenderError::Input(format!("{field}: {e}"))
-    }
+/// Frames drawn ahead of the encoder: a few keep both busy, but a 4k frame is 25 MB.
+fn frame_queue_len(frame_len: usize) -> usize {
+    const QUEUE_BYTES: usize = 32 * 1024 * 1024;
+    (QUEUE_BYTES / frame_len.max(1)).clamp(1, 4)
+}
+
+/// The fetched bytes of `field`; the worker fetches every URL a video names, so a gap is a
+/// refusal, not a reason to go and fetch.
+fn required<'a>(field: &str, bytes: Option<&'a Bytes>) -> Result<&'a Bytes, RenderError> {
+    bytes.ok_or_else(|| RenderError::Input(format!("{field}: nothing was fetched from the URL")))
 }
 
 fn io_unavailable(e: std::io::Error) -> RenderError {
-    RenderError::Unavailable(format!("local disk error: {e}"))
+    tracing::warn!(error = %e, "render work dir");
+    RenderError::Unavailable("local disk error".into())
 }
 
-fn encode_error(e: FfmpegError) -> RenderError {
+/// Logs everything ffmpeg said, paths included; users never see it.
+fn log_ffmpeg(stage: &str, e: &FfmpegError) {
+    tracing::warn!(stage, error = %e, detail = e.detail(), "ffmpeg/ffprobe failed");
+}
+
+/// A clean reason for `error_reason` (what failed, never ffmpeg's stderr or a server path);
+/// the detail goes to the log.
+fn ffmpeg_error(stage: &str, e: FfmpegError) -> RenderError {
+    log_ffmpeg(stage, &e);
     match e {
         FfmpegError::NotInstalled => RenderError::Unavailable(e.to_string()),
-        FfmpegError::Failed { .. } => RenderError::Input(format!("encoding failed: {e}")),
-        other => RenderError::Unavailable(other.to_string()),
+        FfmpegError::Failed { .. } => RenderError::Input(format!("{stage} failed")),
+        FfmpegError::TimedOut(limit) => {
+            RenderError::Unavailable(format!("{stage} timed out after {}s", limit.as_secs()))
+        }
+        FfmpegError::Io(_) | FfmpegError::Probe(_) => {
+            RenderError::Unavailable(format!("{stage} failed: {e}"))
+        }
     }
 }
 
@@ -223,7 +312,7 @@ impl Renderer for FfmpegRenderer {
     async fn render(&self, job: RenderJob<'_>, work_dir: &Path) -> Result<Rendered, RenderError> {
         let file = match (job.video.kind, job.source_file) {
             (VideoKind::AudioUpdate, Some(source)) => {
-                self.render_audio_update(job.video, source, work_dir)
+                self.render_audio_update(job.video, job.inputs, source, work_dir)
                     .await?
             }
             (VideoKind::AudioUpdate, None) => {
@@ -231,11 +320,131 @@ impl Renderer for FfmpegRenderer {
                     "the source video no longer exists".into(),
                 ))
             }
-            _ => self.render_motion(job.video, work_dir).await?,
+            _ => self.render_motion(job.video, job.inputs, work_dir).await?,
         };
-        let duration = ffmpeg::duration(&self.settings.ffprobe, &file)
-            .await
-            .map_err(encode_error)?;
+        let duration = ffmpeg::duration(
+            &self.settings.ffprobe,
+            &InputFile::mp4(file.clone()),
+            self.settings.timeout,
+        )
+        .await
+        .map_err(|e| ffmpeg_error("measuring the output", e))?;
         Ok(Rendered { file, duration })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ffmpeg_failures_reach_users_without_paths_or_addresses() {
+        let stderr = "[http @ 0x55aa3c1e2f40] HTTP error 404\n\
+                      /srv/i2v/data/tmp/render-1dALj4/audio.input: Invalid data found";
+        for stage in ["encoding", "reading the source video", "probing audio_url"] {
+            let failures = [
+                FfmpegError::Failed {
+                    status: "exit status: 1".into(),
+                    stderr_tail: stderr.into(),
+                },
+                FfmpegError::Probe(stderr.into()),
+                FfmpegError::Io(stderr.into()),
+            ];
+            for failure in failures {
+                let shown = ffmpeg_error(stage, failure).to_string();
+                for leak in ["0x55aa", "/srv", "render-1dALj4", "audio.input", "404", "["] {
+                    assert!(!shown.contains(leak), "{leak:?} in {shown:?}");
+                }
+                assert!(shown.starts_with(stage), "{shown}");
+            }
+        }
+        assert!(matches!(
+            ffmpeg_error(
+                "encoding",
+                FfmpegError::Failed {
+                    status: "exit status: 1".into(),
+                    stderr_tail: stderr.into()
+                }
+            ),
+            RenderError::Input(reason) if reason == "encoding failed"
+        ));
+    }
+
+    fn png(width: u32, height: u32) -> Bytes {
+        let image = image::RgbImage::from_fn(width, height, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 90])
+        });
+        let mut out = std::io::Cursor::new(Vec::new());
+        image
+            .write_to(&mut out, image::ImageFormat::Png)
+            .expect("encoding a PNG in memory");
+        Bytes::from(out.into_inner())
+    }
+
+    #[test]
+    fn the_frame_queue_holds_a_few_frames_but_one_4k_frame() {
+        assert_eq!(frame_queue_len(1280 * 720 * 3), 4);
+        assert_eq!(frame_queue_len(1920 * 1080 * 3), 4);
+        assert_eq!(frame_queue_len(3840 * 2160 * 3), 1);
+        assert_eq!(frame_queue_len(0), 4);
+    }
+
+    #[tokio::test]
+    async fn decodes_wait_for_a_decode_permit() {
+        let renderer = FfmpegRenderer::new(RenderSettings::default());
+        let bytes = png(64, 48);
+        let held = renderer.decodes.clone().acquire_owned().await.unwrap();
+        let waiting = renderer.decode_image("image_url", Some(&bytes), |w, h| (w, h));
+        tokio::pin!(waiting);
+        // With the only permit held, the decode cannot start, however long it is given.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), &mut waiting)
+                .await
+                .is_err(),
+            "decoded without a permit"
+        );
+        drop(held);
+        let image = tokio::time::timeout(Duration::from_secs(30), waiting)
+            .await
+            .expect("the decode runs once the permit is free")
+            .unwrap();
+        assert_eq!((image.width(), image.height()), (64, 48));
+        assert_eq!(renderer.decodes.available_permits(), 1, "permit returned");
+    }
+
+    #[tokio::test]
+    async fn images_over_the_pixel_cap_are_refused_with_a_reason() {
+        let renderer = FfmpegRenderer::new(RenderSettings {
+            max_image_pixels: 1000,
+            ..RenderSettings::default()
+        });
+        let err = renderer
+            .decode_image("image_url", Some(&png(64, 48)), |w, h| (w, h))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, RenderError::Input(r) if r == "image_url: image is too large: 64x48 (at most 1000 pixels)"),
+            "{err:?}"
+        );
+        let missing = renderer
+            .decode_image("last_image_url", None, |w, h| (w, h))
+            .await
+            .unwrap_err();
+        assert!(matches!(&missing, RenderError::Input(r) if r.starts_with("last_image_url: ")));
+    }
+
+    #[tokio::test]
+    async fn decoded_images_are_shrunk_to_the_working_size() {
+        let renderer = FfmpegRenderer::new(RenderSettings::default());
+        let size = output_size("720p", 4000, 3000).unwrap();
+        let image = renderer
+            .decode_image("image_url", Some(&png(4000, 3000)), move |w, h| {
+                size.working_size(w, h)
+            })
+            .await
+            .unwrap();
+        // 720p needs 1.5 x 1280 = 1920 columns of the 4000 x 2250 cover crop.
+        assert_eq!((image.width(), image.height()), (1920, 1440));
+        assert_eq!(image.source_size(), (4000, 3000));
     }
 }

@@ -1,25 +1,33 @@
 //! Frames: decodes the source images and draws each frame of a plan as packed RGB24.
 //!
-//! Invariants: only PNG, JPEG and WebP are accepted, recognised by their bytes, and an image over
-//! 50 megapixels is refused from its header before any pixel is decoded. A `SourceImage` is
-//! upright (EXIF orientation applied) RGB8, with transparency composited onto black. Drawing a
-//! frame allocates no frame-sized buffer and converts no pixel format: it is one sub-pixel
-//! crop-and-resize of the first image (pre-scaled once to what the most magnified viewport
-//! needs), blended during the cross-fade with the last image. The last image is static: its
-//! cover-fit, resized once, so the clip ends exactly on it. Same plan and images, same bytes.
+//! Invariants: only PNG, JPEG and WebP are accepted, recognised by their bytes; an image over the
+//! pixel cap, or whose decoded buffer would exceed the cap's bytes (4 per pixel, so 16-bit images
+//! get half the pixels), is refused from its header before any pixel is decoded. Decoding holds
+//! one full-size buffer in the decoder's own pixel format: it is shrunk to what the output needs
+//! straight away and dropped before orientation, alpha and RGB conversion run on the small copy.
+//! A `SourceImage` is upright (EXIF orientation applied) RGB8, with transparency composited onto
+//! black. Drawing a frame allocates no frame-sized buffer and converts no pixel format: it is one
+//! sub-pixel crop-and-resize of the first image (pre-scaled once to what the most magnified
+//! viewport needs), blended during the cross-fade with the last image. The last image is static:
+//! its cover-fit, resized once, so the clip ends exactly on it. Same plan and images, same bytes.
 
 use std::fmt;
 use std::io::Cursor;
 
-use fast_image_resize::images::Image;
+use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::metadata::Orientation;
-use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage};
+use image::{
+    DynamicImage, ImageBuffer, ImageDecoder, ImageFormat, ImageReader, Limits, Pixel, RgbImage,
+};
 
 use super::plan::RenderPlan;
 
-/// The largest source accepted, in pixels.
+/// The default cap on a source's width * height (`render.max_image_pixels`).
 pub const MAX_PIXELS: u64 = 50_000_000;
+
+/// Bytes a decoder may use per pixel of the cap: an 8-bit RGBA image at the cap fits.
+const BYTES_PER_CAPPED_PIXEL: u64 = 4;
 
 /// Per-frame filter: bicubic keeps zoomed-in frames sharp for ~20% more time than bilinear;
 /// sources are pre-scaled, so it never has to shrink by much.
@@ -35,6 +43,16 @@ pub enum FrameError {
     Decode(String),
     #[error("image is too large: {width}x{height} (at most {max} pixels)")]
     TooLarge { width: u32, height: u32, max: u64 },
+    #[error(
+        "image is too large: {width}x{height} needs {needed} MB to decode (at most {max} MB; \
+         16-bit images count double)"
+    )]
+    TooMuchMemory {
+        width: u32,
+        height: u32,
+        needed: u64,
+        max: u64,
+    },
     #[error("frame {index} is past the end of the clip ({frame_count} frames)")]
     OutOfRange { index: u32, frame_count: u32 },
     #[error("the frame buffer holds {actual} bytes but a frame needs {expected}")]
@@ -46,6 +64,9 @@ pub enum FrameError {
 /// A decoded source image in RGB8.
 pub struct SourceImage {
     pixels: Image<'static>,
+    /// The upright size it was decoded from, before any shrinking: what orientation and output
+    /// size go by, since rounding can make a shrunk near-square image square.
+    source_size: (u32, u32),
 }
 
 impl SourceImage {
@@ -60,7 +81,15 @@ impl SourceImage {
         }
         let pixels = Image::from_vec_u8(width, height, data, PixelType::U8x3)
             .map_err(|e| FrameError::Decode(e.to_string()))?;
-        Ok(SourceImage { pixels })
+        Ok(SourceImage {
+            pixels,
+            source_size: (width, height),
+        })
+    }
+
+    /// The upright size of the image this was decoded from (its own size unless shrunk).
+    pub fn source_size(&self) -> (u32, u32) {
+        self.source_size
     }
 
     pub fn width(&self) -> u32 {
@@ -71,12 +100,9 @@ impl SourceImage {
         self.pixels.height()
     }
 
+    /// From an image without alpha (see `flatten_alpha`).
     fn from_dynamic(image: DynamicImage) -> Result<SourceImage, FrameError> {
-        let rgb = if image.color().has_alpha() {
-            over_black(&image)
-        } else {
-            image.into_rgb8()
-        };
+        let rgb = image.into_rgb8();
         let (width, height) = rgb.dimensions();
         SourceImage::from_rgb8(width, height, rgb.into_raw())
     }
@@ -89,7 +115,10 @@ impl SourceImage {
         let mut small = Image::new(width, height, PixelType::U8x3);
         let options = ResizeOptions::new().resize_alg(ONE_OFF_FILTER);
         match Resizer::new().resize(&self.pixels, &mut small, &options) {
-            Ok(()) => SourceImage { pixels: small },
+            Ok(()) => SourceImage {
+                pixels: small,
+                source_size: self.source_size,
+            },
             // Cannot happen for two RGB8 images; the full-size source still renders correctly.
             Err(_) => self,
         }
@@ -102,20 +131,92 @@ impl fmt::Debug for SourceImage {
     }
 }
 
-/// Transparent pixels become black, as they would over a video's black background.
-fn over_black(image: &DynamicImage) -> RgbImage {
-    let rgba = image.to_rgba8();
-    RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
-        let [r, g, b, a] = rgba.get_pixel(x, y).0;
-        let scale = |c: u8| ((u16::from(c) * u16::from(a) + 127) / 255) as u8;
-        image::Rgb([scale(r), scale(g), scale(b)])
-    })
+/// Transparent pixels become black, as they would over a video's black background. Done in
+/// place on the decoded buffer (alpha dropped, the rest packed down), so a transparent image
+/// costs no second full-size copy; what is left has no alpha channel.
+fn flatten_alpha(image: DynamicImage) -> DynamicImage {
+    let (width, height) = (image.width(), image.height());
+    let flattened = match image {
+        DynamicImage::ImageRgba8(rgba) => {
+            let data = flatten_in_place::<u8, 4>(rgba.into_raw());
+            ImageBuffer::from_raw(width, height, data).map(DynamicImage::ImageRgb8)
+        }
+        DynamicImage::ImageLumaA8(luma) => {
+            let data = flatten_in_place::<u8, 2>(luma.into_raw());
+            ImageBuffer::from_raw(width, height, data).map(DynamicImage::ImageLuma8)
+        }
+        DynamicImage::ImageRgba16(rgba) => {
+            let data = flatten_in_place::<u16, 4>(rgba.into_raw());
+            ImageBuffer::from_raw(width, height, data).map(DynamicImage::ImageRgb16)
+        }
+        DynamicImage::ImageLumaA16(luma) => {
+            let data = flatten_in_place::<u16, 2>(luma.into_raw());
+            ImageBuffer::from_raw(width, height, data).map(DynamicImage::ImageLuma16)
+        }
+        other @ (DynamicImage::ImageLuma8(_)
+        | DynamicImage::ImageRgb8(_)
+        | DynamicImage::ImageLuma16(_)
+        | DynamicImage::ImageRgb16(_)) => Some(other),
+        // Float images: PNG, JPEG and WebP never decode to them.
+        other if other.color().has_alpha() => {
+            Some(flatten_alpha(DynamicImage::ImageRgba8(other.to_rgba8())))
+        }
+        other => Some(DynamicImage::ImageRgb8(other.to_rgb8())),
+    };
+    // `from_raw` only refuses a buffer of the wrong length, which packing cannot produce.
+    flattened.unwrap_or_else(|| DynamicImage::new_rgb8(width, height))
 }
 
-/// Sniffs the bytes (not the URL or content type): PNG, JPEG and WebP only; refuses images over
-/// [`MAX_PIXELS`] from their header, before decoding the pixels.
-pub fn decode(bytes: &[u8]) -> Result<SourceImage, FrameError> {
-    let reader = ImageReader::new(Cursor::new(bytes))
+/// A channel type whose values can be scaled by an alpha of the same type.
+trait Channel: Copy {
+    fn times_alpha(self, alpha: Self) -> Self;
+}
+
+impl Channel for u8 {
+    fn times_alpha(self, alpha: u8) -> u8 {
+        ((u16::from(self) * u16::from(alpha) + 127) / 255) as u8
+    }
+}
+
+impl Channel for u16 {
+    fn times_alpha(self, alpha: u16) -> u16 {
+        ((u32::from(self) * u32::from(alpha) + 32_767) / 65_535) as u16
+    }
+}
+
+/// Pixels of `N` channels, alpha last, become pixels of `N - 1` channels scaled by that alpha,
+/// in the same buffer. Pixel `i` is written at `(N - 1) * i`, never past where pixel `i` was
+/// read from, so every pixel is read before it is overwritten.
+fn flatten_in_place<T: Channel, const N: usize>(mut data: Vec<T>) -> Vec<T> {
+    let pixels = data.len() / N;
+    for i in 0..pixels {
+        let mut pixel = [data[N * i]; N];
+        pixel.copy_from_slice(&data[N * i..N * i + N]);
+        let alpha = pixel[N - 1];
+        for c in 0..N - 1 {
+            data[(N - 1) * i + c] = pixel[c].times_alpha(alpha);
+        }
+    }
+    data.truncate(pixels * (N - 1));
+    // Gives the freed quarter (or half) back; for a large buffer this is an in-place remap.
+    data.shrink_to_fit();
+    data
+}
+
+/// Decodes a source image at no more than the size `fit` asks for.
+///
+/// Sniffs the bytes (not the URL or content type): PNG, JPEG and WebP only. Refuses images over
+/// `max_pixels`, or whose pixels would take more than 4 bytes per pixel of that cap, from their
+/// header, before decoding. `fit` gets the upright size and returns the upright size the caller
+/// needs at most (kept within the source); the image is shrunk to it right after decoding, so
+/// the full-size buffer is gone before anything else is allocated.
+pub fn decode(
+    bytes: &[u8],
+    max_pixels: u64,
+    fit: impl FnOnce(u32, u32) -> (u32, u32),
+) -> Result<SourceImage, FrameError> {
+    let budget = max_pixels.saturating_mul(BYTES_PER_CAPPED_PIXEL);
+    let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| FrameError::Decode(e.to_string()))?;
     if !matches!(
@@ -124,23 +225,135 @@ pub fn decode(bytes: &[u8]) -> Result<SourceImage, FrameError> {
     ) {
         return Err(FrameError::UnsupportedFormat);
     }
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(budget);
+    // PNG takes its limits when the decoder is made, the others from `set_limits`.
+    reader.limits(limits.clone());
     let mut decoder = reader.into_decoder().map_err(decode_error)?;
     let (width, height) = decoder.dimensions();
-    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+    if u64::from(width) * u64::from(height) > max_pixels {
         return Err(FrameError::TooLarge {
             width,
             height,
-            max: MAX_PIXELS,
+            max: max_pixels,
         });
     }
-    decoder
-        .set_limits(Limits::default())
-        .map_err(decode_error)?;
+    // `from_decoder` allocates this much at once without asking the limits.
+    let needed = decoder.total_bytes();
+    if needed > budget {
+        const MB: u64 = 1_000_000;
+        return Err(FrameError::TooMuchMemory {
+            width,
+            height,
+            needed: needed.div_ceil(MB),
+            max: budget / MB,
+        });
+    }
+    decoder.set_limits(limits).map_err(decode_error)?;
     // A broken EXIF block is not worth refusing the image for.
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
-    let mut image = DynamicImage::from_decoder(decoder).map_err(decode_error)?;
+    let turned = swaps_axes(orientation);
+    let (upright_w, upright_h) = if turned {
+        (height, width)
+    } else {
+        (width, height)
+    };
+    let (fit_w, fit_h) = fit(upright_w, upright_h);
+    let target = if turned {
+        (fit_h, fit_w)
+    } else {
+        (fit_w, fit_h)
+    };
+    let image = flatten_alpha(DynamicImage::from_decoder(decoder).map_err(decode_error)?);
+    let mut image = shrink_decoded(image, target)?;
     image.apply_orientation(orientation);
-    SourceImage::from_dynamic(image)
+    let mut source = SourceImage::from_dynamic(image)?;
+    source.source_size = (upright_w, upright_h);
+    Ok(source)
+}
+
+/// True when the orientation turns the image a quarter, so width and height trade places.
+fn swaps_axes(orientation: Orientation) -> bool {
+    matches!(
+        orientation,
+        Orientation::Rotate90
+            | Orientation::Rotate270
+            | Orientation::Rotate90FlipH
+            | Orientation::Rotate270FlipH
+    )
+}
+
+/// `image` (without alpha) shrunk to `target` (clamped to its own size) in its own pixel
+/// format, one axis at a time: the full-size buffer is dropped after the first pass, so at most
+/// the full image and a partly shrunk one are ever held, never a full-size copy, and nothing
+/// full-size outlives this call.
+fn shrink_decoded(image: DynamicImage, target: (u32, u32)) -> Result<DynamicImage, FrameError> {
+    let (width, height) = (image.width(), image.height());
+    let (target_w, target_h) = (target.0.clamp(1, width), target.1.clamp(1, height));
+    let Some(pixel_type) = pixel_type_of(&image) else {
+        // `flatten_alpha` leaves nothing else; convert rather than fail.
+        return shrink_decoded(DynamicImage::ImageRgb8(image.to_rgb8()), target);
+    };
+    let mut pixels = image;
+    for pass in [(width, target_h), (target_w, target_h)] {
+        if pass != (pixels.width(), pixels.height()) {
+            pixels = resized(&pixels, pixel_type, pass)?;
+        }
+    }
+    Ok(pixels)
+}
+
+/// `image` resized to `size`; a one-axis resize needs no scratch image.
+fn resized(
+    image: &DynamicImage,
+    pixel_type: PixelType,
+    (width, height): (u32, u32),
+) -> Result<DynamicImage, FrameError> {
+    let source = ImageRef::new(image.width(), image.height(), image.as_bytes(), pixel_type)
+        .map_err(|e| FrameError::Resize(e.to_string()))?;
+    let mut small = Image::new(width, height, pixel_type);
+    let options = ResizeOptions::new().resize_alg(ONE_OFF_FILTER);
+    Resizer::new()
+        .resize(&source, &mut small, &options)
+        .map_err(|e| FrameError::Resize(e.to_string()))?;
+    dynamic_from(small)
+}
+
+fn pixel_type_of(image: &DynamicImage) -> Option<PixelType> {
+    Some(match image {
+        DynamicImage::ImageLuma8(_) => PixelType::U8,
+        DynamicImage::ImageRgb8(_) => PixelType::U8x3,
+        DynamicImage::ImageLuma16(_) => PixelType::U16,
+        DynamicImage::ImageRgb16(_) => PixelType::U16x3,
+        _ => return None,
+    })
+}
+
+/// The inverse of `pixel_type_of` for a resized image.
+fn dynamic_from(image: Image<'static>) -> Result<DynamicImage, FrameError> {
+    fn buffer<P: Pixel>(
+        width: u32,
+        height: u32,
+        data: Vec<P::Subpixel>,
+    ) -> Option<ImageBuffer<P, Vec<P::Subpixel>>> {
+        ImageBuffer::from_raw(width, height, data)
+    }
+    let (width, height, pixel_type) = (image.width(), image.height(), image.pixel_type());
+    let bytes = image.into_vec();
+    let words = |bytes: &[u8]| -> Vec<u16> {
+        bytes
+            .chunks_exact(2)
+            .map(|pair| u16::from_ne_bytes([pair[0], pair[1]]))
+            .collect()
+    };
+    let converted = match pixel_type {
+        PixelType::U8 => buffer(width, height, bytes).map(DynamicImage::ImageLuma8),
+        PixelType::U8x3 => buffer(width, height, bytes).map(DynamicImage::ImageRgb8),
+        PixelType::U16 => buffer(width, height, words(&bytes)).map(DynamicImage::ImageLuma16),
+        PixelType::U16x3 => buffer(width, height, words(&bytes)).map(DynamicImage::ImageRgb16),
+        _ => None,
+    };
+    converted.ok_or_else(|| FrameError::Resize(format!("cannot convert a {pixel_type:?} image")))
 }
 
 fn decode_error(e: image::ImageError) -> FrameError {
@@ -335,23 +548,34 @@ mod tests {
         total as f64 / a.len() as f64
     }
 
-    /// A PNG whose header claims `width`x`height`, with one empty data chunk.
+    /// Decodes at full size under the default cap.
+    fn decode_full(bytes: &[u8]) -> Result<SourceImage, FrameError> {
+        decode(bytes, MAX_PIXELS, |w, h| (w, h))
+    }
+
+    /// PNG chunk framing: length, type, data, CRC.
+    fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        let mut out = (data.len() as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+        out
+    }
+
+    /// A PNG whose header claims `width`x`height` 8-bit RGB, with one empty data chunk.
     fn png_header_claiming(width: u32, height: u32) -> Vec<u8> {
-        fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-            let mut body = kind.to_vec();
-            body.extend_from_slice(data);
-            let mut out = (data.len() as u32).to_be_bytes().to_vec();
-            out.extend_from_slice(&body);
-            out.extend_from_slice(&crc32(&body).to_be_bytes());
-            out
-        }
+        png_header_claiming_depth(width, height, 8, 2)
+    }
+
+    fn png_header_claiming_depth(width: u32, height: u32, depth: u8, color: u8) -> Vec<u8> {
         let mut ihdr = width.to_be_bytes().to_vec();
         ihdr.extend_from_slice(&height.to_be_bytes());
-        ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+        ihdr.extend_from_slice(&[depth, color, 0, 0, 0]);
         let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-        png.extend(chunk(b"IHDR", &ihdr));
-        png.extend(chunk(b"IDAT", &[]));
-        png.extend(chunk(b"IEND", &[]));
+        png.extend(png_chunk(b"IHDR", &ihdr));
+        png.extend(png_chunk(b"IDAT", &[]));
+        png.extend(png_chunk(b"IEND", &[]));
         png
     }
 
@@ -374,7 +598,7 @@ mod tests {
     fn decodes_png_jpeg_and_webp() {
         let original = DynamicImage::ImageRgb8(gradient(64, 48));
         for format in [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::WebP] {
-            let decoded = decode(&encoded(&original, format)).unwrap();
+            let decoded = decode_full(&encoded(&original, format)).unwrap();
             assert_eq!((decoded.width(), decoded.height()), (64, 48), "{format:?}");
             let error = mean_abs_diff(decoded.pixels.buffer(), original.as_bytes());
             // PNG and (lossless) WebP are exact; JPEG is close.
@@ -390,8 +614,32 @@ mod tests {
     #[test]
     fn transparency_is_composited_onto_black() {
         let rgba = image::RgbaImage::from_pixel(4, 4, image::Rgba([200, 100, 50, 128]));
-        let decoded = decode(&encoded(&DynamicImage::ImageRgba8(rgba), ImageFormat::Png)).unwrap();
+        let decoded =
+            decode_full(&encoded(&DynamicImage::ImageRgba8(rgba), ImageFormat::Png)).unwrap();
         assert_eq!(&decoded.pixels.buffer()[..3], &[100, 50, 25]);
+    }
+
+    #[test]
+    fn alpha_is_flattened_in_place_for_every_depth() {
+        let luma = image::GrayAlphaImage::from_pixel(3, 2, image::LumaA([200, 128]));
+        match flatten_alpha(DynamicImage::ImageLumaA8(luma)) {
+            DynamicImage::ImageLuma8(flat) => assert!(flat.pixels().all(|p| p.0 == [100])),
+            other => panic!("{:?}", other.color()),
+        }
+        let deep = image::ImageBuffer::<image::Rgba<u16>, _>::from_pixel(
+            3,
+            2,
+            image::Rgba([65535, 30000, 0, 32768]),
+        );
+        match flatten_alpha(DynamicImage::ImageRgba16(deep)) {
+            DynamicImage::ImageRgb16(flat) => {
+                assert_eq!(flat.as_raw().len(), 3 * 2 * 3);
+                assert!(flat.pixels().all(|p| p.0 == [32768, 15000, 0]));
+            }
+            other => panic!("{:?}", other.color()),
+        }
+        let opaque = DynamicImage::ImageRgb8(gradient(4, 4));
+        assert_eq!(flatten_alpha(opaque.clone()), opaque);
     }
 
     #[test]
@@ -400,27 +648,166 @@ mod tests {
         let bmp = b"BM\x3a\x00\x00\x00\x00\x00\x00\x00\x36\x00\x00\x00\x28\x00".to_vec();
         for bytes in [gif, bmp, b"definitely not an image".to_vec(), Vec::new()] {
             assert!(
-                matches!(decode(&bytes), Err(FrameError::UnsupportedFormat)),
+                matches!(decode_full(&bytes), Err(FrameError::UnsupportedFormat)),
                 "{bytes:?}"
             );
         }
         let png = encoded(&DynamicImage::ImageRgb8(gradient(64, 48)), ImageFormat::Png);
-        assert!(matches!(decode(&png[..60]), Err(FrameError::Decode(_))));
+        assert!(matches!(
+            decode_full(&png[..60]),
+            Err(FrameError::Decode(_))
+        ));
     }
 
     #[test]
     fn refuses_huge_images_from_the_header_alone() {
         // Decoding 100000x100000 would need 30 GB; the refusal must come before that.
-        match decode(&png_header_claiming(100_000, 100_000)) {
+        match decode_full(&png_header_claiming(100_000, 100_000)) {
             Err(FrameError::TooLarge { width, height, max }) => {
                 assert_eq!((width, height, max), (100_000, 100_000, MAX_PIXELS));
             }
             other => panic!("expected TooLarge, got {other:?}"),
         }
         assert!(matches!(
-            decode(&png_header_claiming(8000, 6251)),
+            decode_full(&png_header_claiming(8000, 6251)),
             Err(FrameError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn the_pixel_cap_is_configurable_and_checked_before_decoding() {
+        let png = encoded(&DynamicImage::ImageRgb8(gradient(64, 48)), ImageFormat::Png);
+        let mut asked = false;
+        match decode(&png, 3000, |w, h| {
+            asked = true;
+            (w, h)
+        }) {
+            Err(FrameError::TooLarge { width, height, max }) => {
+                assert_eq!((width, height, max), (64, 48, 3000));
+            }
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+        assert!(
+            !asked,
+            "refused from the header, before any sizing or decoding"
+        );
+        assert!(decode(&png, 64 * 48, |w, h| (w, h)).is_ok());
+    }
+
+    #[test]
+    fn sixteen_bit_images_count_double_against_the_memory_budget() {
+        // 4000x4000 is within 20 MP, but 16-bit RGBA needs 128 MB, over 20 MP * 4 bytes.
+        let huge = png_header_claiming_depth(4000, 4000, 16, 6);
+        match decode(&huge, 20_000_000, |w, h| (w, h)) {
+            Err(e @ FrameError::TooMuchMemory { .. }) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains("4000x4000") && text.contains("128 MB"),
+                    "{text}"
+                );
+            }
+            other => panic!("expected TooMuchMemory, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn images_are_shrunk_to_the_size_asked_for_right_after_decoding() {
+        let original = DynamicImage::ImageRgb8(gradient(640, 480));
+        for format in [ImageFormat::Png, ImageFormat::Jpeg, ImageFormat::WebP] {
+            let bytes = encoded(&original, format);
+            let small = decode(&bytes, MAX_PIXELS, |w, h| {
+                assert_eq!((w, h), (640, 480));
+                (160, 120)
+            })
+            .unwrap();
+            assert_eq!((small.width(), small.height()), (160, 120), "{format:?}");
+            assert_eq!(small.source_size(), (640, 480));
+            // Same picture: compare with a full decode shrunk the old way.
+            let reference = decode_full(&bytes).unwrap().shrunk_to((160, 120));
+            let error = mean_abs_diff(small.pixels.buffer(), reference.pixels.buffer());
+            assert!(error < 1.0, "{format:?}: {error}");
+        }
+        // Never enlarged, never zero.
+        let png = encoded(&original, ImageFormat::Png);
+        let same = decode(&png, MAX_PIXELS, |_, _| (5000, 5000)).unwrap();
+        assert_eq!((same.width(), same.height()), (640, 480));
+        let tiny = decode(&png, MAX_PIXELS, |_, _| (0, 0)).unwrap();
+        assert_eq!((tiny.width(), tiny.height()), (1, 1));
+    }
+
+    #[test]
+    fn shrinking_keeps_alpha_and_sixteen_bit_images_right() {
+        let rgba = image::RgbaImage::from_pixel(400, 200, image::Rgba([200, 100, 50, 128]));
+        let small = decode(
+            &encoded(&DynamicImage::ImageRgba8(rgba), ImageFormat::Png),
+            MAX_PIXELS,
+            |_, _| (100, 50),
+        )
+        .unwrap();
+        assert!(small.pixels.buffer().chunks(3).all(|p| p
+            .iter()
+            .zip([100u8, 50, 25])
+            .all(|(&c, e)| c.abs_diff(e) <= 1)));
+        let deep = image::ImageBuffer::<image::Rgb<u16>, _>::from_pixel(
+            300,
+            300,
+            image::Rgb([65535, 32768, 0]),
+        );
+        let small = decode(
+            &encoded(&DynamicImage::ImageRgb16(deep), ImageFormat::Png),
+            MAX_PIXELS,
+            |_, _| (30, 30),
+        )
+        .unwrap();
+        assert_eq!((small.width(), small.height()), (30, 30));
+        assert!(small.pixels.buffer().chunks(3).all(|p| p
+            .iter()
+            .zip([255u8, 128, 0])
+            .all(|(&c, e)| c.abs_diff(e) <= 1)));
+    }
+
+    /// A PNG of `image` with an EXIF block saying "rotate 90 degrees clockwise to view".
+    fn png_turned_a_quarter(image: &RgbImage) -> Vec<u8> {
+        let png = encoded(&DynamicImage::ImageRgb8(image.clone()), ImageFormat::Png);
+        // Big-endian TIFF header, one IFD entry: Orientation (0x0112), SHORT, 1, value 6.
+        let exif = b"MM\x00\x2a\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00\x00\x00\x00\x00";
+        // Signature (8) + IHDR (25): eXIf goes right after the header chunk.
+        let mut out = png[..33].to_vec();
+        out.extend(png_chunk(b"eXIf", exif));
+        out.extend_from_slice(&png[33..]);
+        out
+    }
+
+    #[test]
+    fn orientation_is_applied_and_sizes_are_asked_for_upright() {
+        // Left half red, right half blue; turned upright, red is on top.
+        let image = RgbImage::from_fn(400, 200, |x, _| {
+            if x < 200 {
+                image::Rgb([255, 0, 0])
+            } else {
+                image::Rgb([0, 0, 255])
+            }
+        });
+        let bytes = png_turned_a_quarter(&image);
+        for shrink in [false, true] {
+            let decoded = decode(&bytes, MAX_PIXELS, |w, h| {
+                assert_eq!((w, h), (200, 400), "the size is upright");
+                if shrink {
+                    (50, 100)
+                } else {
+                    (w, h)
+                }
+            })
+            .unwrap();
+            let (w, h) = (decoded.width(), decoded.height());
+            assert_eq!((w, h), if shrink { (50, 100) } else { (200, 400) });
+            let pixel = |x: u32, y: u32| {
+                let at = (y * w + x) as usize * 3;
+                decoded.pixels.buffer()[at..at + 3].to_vec()
+            };
+            assert_eq!(pixel(w / 2, h / 10), [255, 0, 0], "shrink={shrink}");
+            assert_eq!(pixel(w / 2, h - h / 10), [0, 0, 255], "shrink={shrink}");
+        }
     }
 
     #[test]

@@ -23,6 +23,42 @@ const RESOLUTIONS: &[(&str, u32, u32)] = &[
     ("4k", 2160, 3840),
 ];
 
+impl OutputSize {
+    /// The size to pre-scale a source to once, so that per-frame resizes read no more pixels
+    /// than the most magnified viewport needs; never larger than the source. Only the output
+    /// size matters, so an image can be shrunk to it as soon as it is decoded.
+    pub fn working_size(self, src_width: u32, src_height: u32) -> (u32, u32) {
+        let (src_w, src_h) = (f64::from(src_width.max(1)), f64::from(src_height.max(1)));
+        let (cover_w, _) = self.cover(src_w, src_h);
+        scaled_by(src_w, src_h, MAX_ZOOM * f64::from(self.width) / cover_w)
+    }
+
+    /// The smallest scaling of a source that still covers a whole frame (what a static image,
+    /// cropped to the frame's aspect ratio, needs); never larger than the source.
+    pub fn cover_fit_size(self, src_width: u32, src_height: u32) -> (u32, u32) {
+        let (src_w, src_h) = (f64::from(src_width.max(1)), f64::from(src_height.max(1)));
+        let scale = (f64::from(self.width) / src_w).max(f64::from(self.height) / src_h);
+        scaled_by(src_w, src_h, scale)
+    }
+
+    /// The largest centred crop with the output's aspect ratio.
+    fn cover(self, src_w: f64, src_h: f64) -> (f64, f64) {
+        let aspect = f64::from(self.width.max(1)) / f64::from(self.height.max(1));
+        if src_w / src_h >= aspect {
+            ((src_h * aspect).min(src_w), src_h)
+        } else {
+            (src_w, (src_w / aspect).min(src_h))
+        }
+    }
+}
+
+/// Both sides times `scale` (at most 1), rounded, at least 1.
+fn scaled_by(src_w: f64, src_h: f64, scale: f64) -> (u32, u32) {
+    let scale = scale.min(1.0);
+    let scaled = |side: f64| ((side * scale).round() as u32).max(1);
+    (scaled(src_w), scaled(src_h))
+}
+
 /// The frame size for `resolution`, portrait when the source is taller than wide.
 pub fn output_size(resolution: &str, src_width: u32, src_height: u32) -> Option<OutputSize> {
     if src_width == 0 || src_height == 0 {
@@ -318,7 +354,7 @@ impl RenderPlan {
     /// size, never bigger than the source. Frames past the end hold the last position.
     pub fn viewport(&self, frame: u32, src_width: u32, src_height: u32) -> Viewport {
         let (src_w, src_h) = (f64::from(src_width.max(1)), f64::from(src_height.max(1)));
-        let (cover_w, cover_h) = self.cover(src_w, src_h);
+        let (cover_w, cover_h) = self.size.cover(src_w, src_h);
         let camera = self
             .motion
             .camera(self.progress(frame), self.seconds(frame));
@@ -346,21 +382,7 @@ impl RenderPlan {
     /// The size to pre-scale a source to once, so that per-frame resizes read no more pixels
     /// than the most magnified viewport needs; never larger than the source.
     pub fn working_size(&self, src_width: u32, src_height: u32) -> (u32, u32) {
-        let (src_w, src_h) = (f64::from(src_width.max(1)), f64::from(src_height.max(1)));
-        let (cover_w, _) = self.cover(src_w, src_h);
-        let scale = (MAX_ZOOM * f64::from(self.size.width) / cover_w).min(1.0);
-        let scaled = |side: f64| ((side * scale).round() as u32).max(1);
-        (scaled(src_w), scaled(src_h))
-    }
-
-    /// The largest centred crop with the output's aspect ratio.
-    fn cover(&self, src_w: f64, src_h: f64) -> (f64, f64) {
-        let aspect = f64::from(self.size.width.max(1)) / f64::from(self.size.height.max(1));
-        if src_w / src_h >= aspect {
-            ((src_h * aspect).min(src_w), src_h)
-        } else {
-            (src_w, (src_w / aspect).min(src_h))
-        }
+        self.size.working_size(src_width, src_height)
     }
 
     fn progress(&self, frame: u32) -> f64 {
@@ -698,6 +720,20 @@ mod tests {
                     prop_assert!(v.width >= 0.99 * f64::from(plan.size.width), "{:?}", v);
                     prop_assert!(v.height >= 0.99 * f64::from(plan.size.height), "{:?}", v);
                 }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn cover_fit_size_still_covers_the_frame(res in any_resolution(), w in 1u32..20_000, h in 1u32..20_000) {
+            let size = output_size(res, w, h).unwrap();
+            let (cw, ch) = size.cover_fit_size(w, h);
+            prop_assert!(cw <= w && ch <= h);
+            if (cw, ch) != (w, h) {
+                // Shrunk: covers the frame (to rounding) and is tight on one side.
+                prop_assert!(cw + 1 >= size.width && ch + 1 >= size.height, "{:?} {}x{}", size, cw, ch);
+                prop_assert!(cw <= size.width + 1 || ch <= size.height + 1, "{:?} {}x{}", size, cw, ch);
             }
         }
     }

@@ -492,6 +492,13 @@ async fn oversized_images_private_addresses_and_a_missing_ffmpeg_fail_with_their
         "larger than 1000 bytes",
     )
     .await;
+    // Refused from the header: 800x600 is over the cap, and nothing is decoded.
+    fails_with(
+        &assets,
+        |c| c.render.max_image_pixels = 10_000,
+        "image_url: image is too large: 800x600 (at most 10000 pixels)",
+    )
+    .await;
     fails_with(
         &assets,
         |c| c.render.ffmpeg = "/nonexistent/ffmpeg".into(),
@@ -525,4 +532,186 @@ async fn passing_faults_are_retried_with_backoff_then_given_up() {
         "{reason}"
     );
     assert_eq!(app.balance(&me).await, 80, "only the failure is refunded");
+}
+
+/// Serves `files` (path, bytes, content type) from 127.0.0.1 on a random port; returns its base
+/// URL. The server stops when the test's runtime does.
+async fn serve_files(files: Vec<(&'static str, Vec<u8>, &'static str)>) -> String {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let mut router = axum::Router::new();
+    for (path, bytes, mime) in files {
+        router = router.route(
+            path,
+            axum::routing::get(move || async move {
+                ([(header::CONTENT_TYPE, mime)], bytes).into_response()
+            }),
+        );
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    base
+}
+
+/// Two seconds of a 440 Hz tone as MP3, made by ffmpeg in `dir`.
+fn tone_mp3(dir: &Path) -> std::path::PathBuf {
+    let file = dir.join("tone.mp3");
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi"])
+        .args(["-i", "sine=frequency=440:duration=2", "-c:a", "libmp3lame"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ffmpeg: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    file
+}
+
+/// Waits for `id` and checks it failed because its audio was refused, and left no file.
+async fn assert_audio_refused(app: &TestApp, me: &Account, id: &str, secret_dir: &Path) {
+    let done = wait_done(app, me, &[id.to_owned()]).await;
+    assert_eq!(
+        done[0]["status"], 4,
+        "the playlist was followed: {}",
+        done[0]
+    );
+    let reason = done[0]["error_reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("audio_url: not a supported audio file (MP3, WAV"),
+        "{reason}"
+    );
+    let dir = secret_dir.to_string_lossy();
+    assert!(!reason.contains(dir.as_ref()) && !reason.contains("tone.mp3"));
+    assert!(done[0].get("video_url").is_none());
+    assert!(
+        app.blob_keys().await.iter().all(|k| !k.contains(id)),
+        "no output file for {id}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audio_urls_that_are_playlists_are_refused_and_never_read_local_files() {
+    let (app, assets) = spawn_renderer(1).await;
+    let secret = tempfile::tempdir().unwrap();
+    let tone = tone_mp3(secret.path());
+    let local = format!("file://{}", tone.display());
+    let hls = format!("#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6.0,\n{local}\n#EXT-X-ENDLIST\n");
+    let concat = format!("ffconcat version 1.0\nfile '{}'\n", tone.display());
+    let base = serve_files(vec![
+        ("/tone.mp3", std::fs::read(&tone).unwrap(), "audio/mpeg"),
+        ("/list.m3u8", hls.into_bytes(), "audio/mpeg"),
+        ("/list.ffconcat", concat.into_bytes(), "audio/mpeg"),
+    ])
+    .await;
+    let me = app.create_account(1000).await;
+    let image = assets.url("/landscape.png");
+
+    // Control: the same tone served directly renders, with its sound.
+    let fine = create(
+        &app,
+        &me,
+        body(&image, "720p", 2, &format!("{base}/tone.mp3")),
+    )
+    .await;
+    let done = wait_done(&app, &me, std::slice::from_ref(&fine)).await;
+    assert_eq!(done[0]["status"], 3, "{}", done[0]);
+    let tmp = tempfile::tempdir().unwrap();
+    let probe = download_and_probe(&app, done[0]["video_url"].as_str().unwrap(), tmp.path()).await;
+    assert!(probe.has_audio);
+    assert!((probe.duration - 5.0).abs() <= 0.1);
+
+    // A playlist or concat list naming that file on the server's disk is refused at render.
+    for list in ["/list.m3u8", "/list.ffconcat"] {
+        let audio_url = format!("{base}{list}");
+        let id = create(&app, &me, body(&image, "720p", 2, &audio_url)).await;
+        assert_audio_refused(&app, &me, &id, secret.path()).await;
+    }
+
+    // The same for an audio update of a finished video.
+    let update = app
+        .post_as(
+            &me.key,
+            "/api/open/v4/image2Video/updateVideoAudio",
+            json!({"pre_video_id": fine, "audio_type": 2, "audio_url": format!("{base}/list.m3u8")}),
+        )
+        .await;
+    assert_eq!(update["code"], 1000, "{update}");
+    let update_id = update["data"]["_id"].as_str().unwrap().to_owned();
+    assert_audio_refused(&app, &me, &update_id, secret.path()).await;
+    assert_eq!(
+        app.balance(&me).await,
+        1000 - 20,
+        "only the control is charged"
+    );
+}
+
+/// This process's resident-memory high-water mark in KiB (Linux).
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// A memory report, not a timing: the server renders two 7000x7000 RGBA PNGs (5.9 MB each) at
+/// once and its peak RSS is read. Run it alone, in release:
+/// `cargo test --release --test api render::two_huge_images -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "memory report: run alone, in release"]
+async fn two_huge_images_rendering_at_once_stay_under_400_mib() {
+    require_ffmpeg();
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.png");
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi"])
+        .args([
+            "-i",
+            "testsrc2=s=7000x7000",
+            "-frames:v",
+            "1",
+            "-pix_fmt",
+            "rgba",
+        ])
+        .arg(&big)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let base = serve_files(vec![(
+        "/big.png",
+        std::fs::read(&big).unwrap(),
+        "image/png",
+    )])
+    .await;
+    let app = spawn_with(|c| {
+        c.workers = Some(2);
+        c.render.preset = "ultrafast".into();
+        c.jobs.poll_ms = 50;
+    })
+    .await;
+    let me = app.create_account(1000).await;
+    // Peak from here on: writing 5 to clear_refs resets VmHWM to the current RSS.
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    let before = peak_rss_kib();
+    let image = format!("{base}/big.png");
+    let ids = vec![
+        create(&app, &me, body(&image, "720p", 3, "")).await,
+        create(&app, &me, body(&image, "720p", 1, "")).await,
+    ];
+    let done = wait_done(&app, &me, &ids).await;
+    assert!(done.iter().all(|v| v["status"] == 3), "{done:?}");
+    let peak = peak_rss_kib();
+    println!(
+        "RSS before {} MiB, peak while rendering two 7000x7000 PNGs {} MiB",
+        before / 1024,
+        peak / 1024
+    );
+    assert!(peak < 400 * 1024, "peak RSS {} MiB", peak / 1024);
 }

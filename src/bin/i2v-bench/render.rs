@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use i2v::render::ffmpeg::{self, AudioSource, EncodeSpec};
+use i2v::render::ffmpeg::{self, AudioSource, EncodeSpec, InputFile};
 use i2v::render::frames::{self, FrameRenderer};
 use i2v::render::plan::{output_size, Motion, RenderPlan};
 use tokio::sync::mpsc;
@@ -67,13 +67,21 @@ fn spec(resolution: &str, out: &std::path::Path) -> EncodeSpec {
 }
 
 fn plan_for(resolution: &str, source: &frames::SourceImage) -> RenderPlan {
-    let size = output_size(resolution, source.width(), source.height()).expect("known resolution");
+    let (width, height) = source.source_size();
+    let size = output_size(resolution, width, height).expect("known resolution");
     RenderPlan::new(size, FPS, SECONDS, Motion::KenBurns, false)
+}
+
+/// Decodes as the renderer does: shrunk at once to what the output needs.
+fn decode(png: &[u8], resolution: &str) -> Result<frames::SourceImage, frames::FrameError> {
+    frames::decode(png, frames::MAX_PIXELS, |w, h| {
+        output_size(resolution, w, h).map_or((w, h), |size| size.working_size(w, h))
+    })
 }
 
 /// Every frame of the clip in memory (untimed), for the bare-encoder run.
 fn draw_all(png: &[u8], resolution: &str) -> anyhow::Result<Vec<Vec<u8>>> {
-    let source = frames::decode(png)?;
+    let source = decode(png, resolution)?;
     let plan = plan_for(resolution, &source);
     let count = plan.frame_count;
     let mut renderer = FrameRenderer::new(plan, source, None);
@@ -90,7 +98,8 @@ fn draw_all(png: &[u8], resolution: &str) -> anyhow::Result<Vec<Vec<u8>>> {
 async fn pipeline(png: &[u8], resolution: &str, dir: &std::path::Path) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let png = png.to_vec();
-    let source = tokio::task::spawn_blocking(move || frames::decode(&png)).await??;
+    let resolution_owned = resolution.to_owned();
+    let source = tokio::task::spawn_blocking(move || decode(&png, &resolution_owned)).await??;
     let plan = plan_for(resolution, &source);
     let count = plan.frame_count;
     let out = dir.join(format!("pipeline-{resolution}.mp4"));
@@ -107,7 +116,7 @@ async fn pipeline(png: &[u8], resolution: &str, dir: &std::path::Path) -> anyhow
     });
     ffmpeg::encode("ffmpeg", &args, rx, Duration::from_secs(600)).await?;
     producer.await??;
-    ffmpeg::duration("ffprobe", &out).await?;
+    ffmpeg::duration("ffprobe", &InputFile::mp4(out), Duration::from_secs(60)).await?;
     Ok(started.elapsed())
 }
 
