@@ -156,7 +156,10 @@ async fn two_authorization_headers_are_refused_even_if_one_is_right() {
             )
             .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{pair:?}");
-        assert_eq!(body["msg"], "more than one Authorization header", "{pair:?}");
+        assert_eq!(
+            body["msg"], "more than one Authorization header",
+            "{pair:?}"
+        );
     }
     let (status, _) = app.admin("/accounts", json!({"name": "x"})).await;
     assert_eq!(status, StatusCode::OK, "one header still works");

@@ -103,7 +103,10 @@ async fn wait_until(
 }
 
 fn statuses(items: &[Value]) -> Vec<i64> {
-    items.iter().map(|v| v["status"].as_i64().unwrap()).collect()
+    items
+        .iter()
+        .map(|v| v["status"].as_i64().unwrap())
+        .collect()
 }
 
 async fn one_worker(assets: &Assets) -> TestApp {
@@ -136,7 +139,10 @@ async fn stalled_image_hosts_of_one_account_do_not_hold_the_only_render_slot() {
     // Both stalled fetches are under way before the other account's video arrives.
     let deadline = Instant::now() + Duration::from_secs(30);
     while silent.open.load(Ordering::SeqCst) < 2 {
-        assert!(Instant::now() < deadline, "the stalled fetches never started");
+        assert!(
+            Instant::now() < deadline,
+            "the stalled fetches never started"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let mine = vec![create(&app, &other, body(&assets.url("/landscape.png"), 5)).await];
@@ -168,9 +174,13 @@ async fn another_accounts_backlog_delays_a_first_video_by_at_most_one_render() {
         backlog.push(create(&app, &busy, body(&assets.url("/landscape.png"), 10)).await);
     }
     // The backlog's first video is being worked on before the newcomer's arrives.
-    wait_until(&app, &busy, &backlog, "a backlog video is claimed", |items| {
-        items.iter().any(|v| v["status"] != 1)
-    })
+    wait_until(
+        &app,
+        &busy,
+        &backlog,
+        "a backlog video is claimed",
+        |items| items.iter().any(|v| v["status"] != 1),
+    )
     .await;
     let first = vec![create(&app, &newcomer, body(&assets.url("/landscape.png"), 5)).await];
     wait_until(&app, &newcomer, &first, "the newcomer's video", |items| {
@@ -264,7 +274,10 @@ async fn a_receiver_that_never_answers_only_delays_its_own_callbacks() {
     app.drain_jobs().await;
     let deadline = Instant::now() + Duration::from_secs(30);
     while silent.open.load(Ordering::SeqCst) < 2 {
-        assert!(Instant::now() < deadline, "the hanging callbacks never started");
+        assert!(
+            Instant::now() < deadline,
+            "the hanging callbacks never started"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     with_hook["webhookurl"] = json!(good_url);
