@@ -17,9 +17,7 @@ use std::io::Cursor;
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::metadata::Orientation;
-use image::{
-    DynamicImage, ImageBuffer, ImageDecoder, ImageFormat, ImageReader, Limits, Pixel, RgbImage,
-};
+use image::{DynamicImage, ImageBuffer, ImageDecoder, ImageFormat, ImageReader, Limits, Pixel};
 
 use super::plan::RenderPlan;
 
@@ -488,6 +486,7 @@ fn blend(out: &mut [u8], last: &[u8], weight: u32) {
 mod tests {
     use super::*;
     use crate::render::plan::{output_size, Motion, OutputSize};
+    use image::RgbImage;
 
     /// Red grows to the right, green downwards, blue with a ripple, so every motion shows.
     fn gradient(width: u32, height: u32) -> RgbImage {

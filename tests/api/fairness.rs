@@ -2,7 +2,6 @@
 //! slot, a backlog or retries do not queue ahead of another account's first video, and a
 //! webhook receiver that never answers only delays its own callbacks.
 
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,17 +12,6 @@ use crate::assets::{spawn_assets, Assets};
 use crate::helpers::*;
 
 const CREATE: &str = "/api/open/v4/image2Video/createBySourcePrompt";
-
-fn require_ffmpeg() {
-    let ok = Command::new("ffprobe")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "ffmpeg/ffprobe are required for render tests: run scripts/test, or apt-get install ffmpeg"
-    );
-}
 
 fn body(image_url: &str, seconds: i64) -> Value {
     json!({

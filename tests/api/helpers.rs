@@ -381,3 +381,15 @@ pub fn refusals(body: &Value) -> Vec<(String, String)> {
 
 pub const NOT_FOUND: &str = "video resource not found";
 pub const PROCESSING: &str = "video resource is processing, please try again later";
+
+/// ffmpeg must be installed (scripts/test installs it); say so plainly when it is not.
+pub fn require_ffmpeg() {
+    let ok = std::process::Command::new("ffprobe")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "ffmpeg/ffprobe are required for render tests: run scripts/test, or apt-get install ffmpeg"
+    );
+}

@@ -13,18 +13,6 @@ use crate::helpers::*;
 
 const CREATE: &str = "/api/open/v4/image2Video/createBySourcePrompt";
 
-/// ffmpeg must be installed (scripts/test installs it); say so plainly when it is not.
-fn require_ffmpeg() {
-    let ok = Command::new("ffprobe")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    assert!(
-        ok,
-        "ffmpeg/ffprobe are required for render tests: run scripts/test, or apt-get install ffmpeg"
-    );
-}
-
 async fn spawn_renderer(workers: usize) -> (TestApp, Assets) {
     require_ffmpeg();
     let assets = spawn_assets().await;
@@ -702,8 +690,8 @@ async fn two_huge_images_rendering_at_once_stay_under_400_mib() {
     let before = peak_rss_kib();
     let image = format!("{base}/big.png");
     let ids = vec![
-        create(&app, &me, body(&image, "720p", 3, "")).await,
-        create(&app, &me, body(&image, "720p", 1, "")).await,
+        create(&app, &me, body(&image, "1080p", 3, "")).await,
+        create(&app, &me, body(&image, "1080p", 1, "")).await,
     ];
     let done = wait_done(&app, &me, &ids).await;
     assert!(done.iter().all(|v| v["status"] == 3), "{done:?}");
