@@ -649,35 +649,40 @@ fn peak_rss_kib() -> u64 {
         .unwrap()
 }
 
-/// A memory report, not a timing: the server renders two 7000x7000 RGBA PNGs (5.9 MB each) at
-/// once and its peak RSS is read. Run it alone, in release:
+/// A memory report, not a timing: the server renders two 7000x7000 images at once (an RGBA
+/// PNG of 5.9 MB, then a JPEG) at 720p and its peak RSS is read. Run it alone, in release:
 /// `cargo test --release --test api render::two_huge_images -- --ignored --nocapture`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "memory report: run alone, in release"]
 async fn two_huge_images_rendering_at_once_stay_under_400_mib() {
     require_ffmpeg();
     let dir = tempfile::tempdir().unwrap();
-    let big = dir.path().join("big.png");
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi"])
-        .args([
-            "-i",
-            "testsrc2=s=7000x7000",
-            "-frames:v",
-            "1",
-            "-pix_fmt",
-            "rgba",
-        ])
-        .arg(&big)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let base = serve_files(vec![(
-        "/big.png",
-        std::fs::read(&big).unwrap(),
-        "image/png",
-    )])
-    .await;
+    let mut files = Vec::new();
+    for (name, pix_fmt, mime) in [
+        ("big.png", "rgba", "image/png"),
+        ("big.jpg", "yuvj444p", "image/jpeg"),
+    ] {
+        let path = dir.path().join(name);
+        let out = Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-f", "lavfi"])
+            .args(["-i", "testsrc2=s=7000x7000", "-frames:v", "1"])
+            .args(["-pix_fmt", pix_fmt, "-q:v", "3"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let route: &'static str = if name.ends_with("png") {
+            "/big.png"
+        } else {
+            "/big.jpg"
+        };
+        files.push((route, std::fs::read(&path).unwrap(), mime));
+    }
+    let base = serve_files(files).await;
     let app = spawn_with(|c| {
         c.workers = Some(2);
         c.render.preset = "ultrafast".into();
@@ -685,21 +690,23 @@ async fn two_huge_images_rendering_at_once_stay_under_400_mib() {
     })
     .await;
     let me = app.create_account(1000).await;
-    // Peak from here on: writing 5 to clear_refs resets VmHWM to the current RSS.
-    std::fs::write("/proc/self/clear_refs", "5").unwrap();
-    let before = peak_rss_kib();
-    let image = format!("{base}/big.png");
-    let ids = vec![
-        create(&app, &me, body(&image, "1080p", 3, "")).await,
-        create(&app, &me, body(&image, "1080p", 1, "")).await,
-    ];
-    let done = wait_done(&app, &me, &ids).await;
-    assert!(done.iter().all(|v| v["status"] == 3), "{done:?}");
-    let peak = peak_rss_kib();
-    println!(
-        "RSS before {} MiB, peak while rendering two 7000x7000 PNGs {} MiB",
-        before / 1024,
-        peak / 1024
-    );
-    assert!(peak < 400 * 1024, "peak RSS {} MiB", peak / 1024);
+    for route in ["/big.png", "/big.jpg"] {
+        // Peak from here on: writing 5 to clear_refs resets VmHWM to the current RSS.
+        std::fs::write("/proc/self/clear_refs", "5").unwrap();
+        let before = peak_rss_kib();
+        let image = format!("{base}{route}");
+        let ids = vec![
+            create(&app, &me, body(&image, "720p", 3, "")).await,
+            create(&app, &me, body(&image, "720p", 1, "")).await,
+        ];
+        let done = wait_done(&app, &me, &ids).await;
+        assert!(done.iter().all(|v| v["status"] == 3), "{done:?}");
+        let peak = peak_rss_kib();
+        println!(
+            "{route}: RSS before {} MiB, peak while rendering two at once {} MiB",
+            before / 1024,
+            peak / 1024
+        );
+        assert!(peak < 400 * 1024, "{route}: peak RSS {} MiB", peak / 1024);
+    }
 }
