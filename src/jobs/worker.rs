@@ -205,13 +205,18 @@ async fn render(
     slots: &RenderSlots,
 ) -> Result<(Rendered, tempfile::TempDir), RenderError> {
     let tmp_root = app.config.data_dir.join("tmp");
-    tokio::fs::create_dir_all(&tmp_root).await.map_err(|e| {
-        RenderError::Unavailable(format!("cannot create {}: {e}", tmp_root.display()))
-    })?;
+    // The path stays in the log: `error_reason` is shown to the API user.
+    let no_work_dir = |e: std::io::Error| {
+        tracing::error!(dir = %tmp_root.display(), error = %e, "cannot create a render work dir");
+        RenderError::Unavailable("the server could not prepare the render (local disk)".into())
+    };
+    tokio::fs::create_dir_all(&tmp_root)
+        .await
+        .map_err(no_work_dir)?;
     let work_dir = tempfile::Builder::new()
         .prefix("render-")
         .tempdir_in(&tmp_root)
-        .map_err(|e| RenderError::Unavailable(format!("cannot create a work dir: {e}")))?;
+        .map_err(no_work_dir)?;
     let source = match video.kind {
         VideoKind::AudioUpdate => fetch_source(app, video, work_dir.path()).await?,
         _ => None,
