@@ -65,6 +65,10 @@ pub struct FfmpegRenderer {
     /// Owned permits, so that a decode keeps its permit until it really ends even when the
     /// render that asked for it is dropped.
     decodes: Arc<Semaphore>,
+    /// One render larger than 1080p at a time: a 4k render holds a ~100 MB working image and
+    /// 25 MB frames, so two at once would take the process past the memory bound of two renders
+    /// of any other size.
+    large_renders: Semaphore,
 }
 
 impl FfmpegRenderer {
@@ -75,7 +79,26 @@ impl FfmpegRenderer {
             settings,
             encodes,
             decodes,
+            large_renders: Semaphore::new(1),
         }
+    }
+
+    /// Waits for the large-render turn when `resolution` is larger than 1080p.
+    async fn large_render_turn(
+        &self,
+        resolution: &str,
+    ) -> Result<Option<tokio::sync::SemaphorePermit<'_>>, RenderError> {
+        let Some(size) = output_size(resolution, 1, 1) else {
+            return Ok(None);
+        };
+        if u64::from(size.width) * u64::from(size.height) <= 1920 * 1080 {
+            return Ok(None);
+        }
+        self.large_renders
+            .acquire()
+            .await
+            .map(Some)
+            .map_err(|_| RenderError::Unavailable("renderer shut down".into()))
     }
 
     /// Decodes the image in `bytes` under a decode permit, shrunk to what `fit` asks for.
@@ -161,6 +184,7 @@ impl FfmpegRenderer {
         // Cheap refusals first: a bad resolution or audio file costs no decode.
         output_size(&video.resolution, 1, 1).ok_or_else(unsupported)?;
         let audio = self.audio_for(video, inputs, work_dir).await?;
+        let _turn = self.large_render_turn(&video.resolution).await?;
         let resolution = video.resolution.clone();
         let first = self
             .decode_image("image_url", inputs.image.as_ref(), move |w, h| {
@@ -387,6 +411,31 @@ mod tests {
         assert_eq!(frame_queue_len(1920 * 1080 * 3), 4);
         assert_eq!(frame_queue_len(3840 * 2160 * 3), 1);
         assert_eq!(frame_queue_len(0), 4);
+    }
+
+    #[tokio::test]
+    async fn renders_larger_than_1080p_take_turns() {
+        let renderer = FfmpegRenderer::new(RenderSettings::default());
+        let first = renderer.large_render_turn("4k").await.unwrap();
+        assert!(first.is_some());
+        assert!(
+            renderer.large_render_turn("1080p").await.unwrap().is_none(),
+            "1080p and smaller never wait"
+        );
+        let second = renderer.large_render_turn("4K");
+        tokio::pin!(second);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), &mut second)
+                .await
+                .is_err(),
+            "a second 4k render started while one was running"
+        );
+        drop(first);
+        let turn = tokio::time::timeout(Duration::from_secs(30), second)
+            .await
+            .expect("the second 4k render goes once the first is done")
+            .unwrap();
+        assert!(turn.is_some());
     }
 
     #[tokio::test]

@@ -690,14 +690,17 @@ async fn two_huge_images_rendering_at_once_stay_under_400_mib() {
     })
     .await;
     let me = app.create_account(1000).await;
+    // I2V_MEMORY_REPORT_RESOLUTION=4k measures the largest output (4k renders take turns).
+    let resolution =
+        std::env::var("I2V_MEMORY_REPORT_RESOLUTION").unwrap_or_else(|_| "720p".into());
     for route in ["/big.png", "/big.jpg"] {
         // Peak from here on: writing 5 to clear_refs resets VmHWM to the current RSS.
         std::fs::write("/proc/self/clear_refs", "5").unwrap();
         let before = peak_rss_kib();
         let image = format!("{base}{route}");
         let ids = vec![
-            create(&app, &me, body(&image, "720p", 3, "")).await,
-            create(&app, &me, body(&image, "720p", 1, "")).await,
+            create(&app, &me, body(&image, &resolution, 3, "")).await,
+            create(&app, &me, body(&image, &resolution, 1, "")).await,
         ];
         let done = wait_done(&app, &me, &ids).await;
         assert!(done.iter().all(|v| v["status"] == 3), "{done:?}");
