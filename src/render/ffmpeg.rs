@@ -290,18 +290,24 @@ pub fn encode_args(spec: &EncodeSpec) -> Vec<String> {
             &audio_fades(spec.seconds),
         ]));
     }
-    let seconds = format!("{:.3}", spec.seconds);
-    args.extend(strings(&[
+    args.extend(mp4_output_args(spec.seconds, &spec.output));
+    args
+}
+
+/// The output half every render shares: cut to `seconds`, playable while downloading, no
+/// metadata carried over from the inputs.
+fn mp4_output_args(seconds: f64, output: &Path) -> Vec<String> {
+    let mut args = strings(&[
         "-t",
-        &seconds,
+        &format!("{seconds:.3}"),
         "-movflags",
         "+faststart",
         "-map_metadata",
         "-1",
         "-f",
         "mp4",
-    ]));
-    args.push(file_url(&spec.output));
+    ]);
+    args.push(file_url(output));
     args
 }
 
@@ -333,16 +339,8 @@ pub fn mux_audio_args(
         "128k",
         "-af",
         &audio_fades(seconds),
-        "-t",
-        &format!("{seconds:.3}"),
-        "-movflags",
-        "+faststart",
-        "-map_metadata",
-        "-1",
-        "-f",
-        "mp4",
     ]));
-    args.push(file_url(output));
+    args.extend(mp4_output_args(seconds, output));
     args
 }
 
