@@ -72,6 +72,7 @@ impl App {
         outbound: Outbound,
     ) -> anyhow::Result<App> {
         config.validate()?;
+        crate::allocator::return_large_buffers_to_os();
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
         let url = config.database_url();

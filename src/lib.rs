@@ -4,6 +4,7 @@
 //! the background loops until `shutdown` resolves; `run_background(app, shutdown)` runs only the
 //! loops (`i2v worker`). Tests call exactly these.
 
+pub mod allocator;
 pub mod api;
 pub mod app;
 pub mod blobs;
