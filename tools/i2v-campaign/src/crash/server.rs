@@ -2,7 +2,7 @@
 //! loopback port and data, killed with SIGKILL and started again.
 //!
 //! The child runs `i2v::cli::run()` (what `src/main.rs` runs), so the campaign tests the server as
-//! built now: `cargo run --bin i2v-campaign` does not rebuild a sibling `i2v` binary, and a stale
+//! built now: `cargo run -p i2v-campaign` does not rebuild a sibling `i2v` binary, and a stale
 //! one would be tested silently.
 
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 //!
 //! The i2v child runs `i2v::cli::run()` (exactly what `src/main.rs` runs, on the same default
 //! runtime) with `serve --workers 0`, so the figures are those of `i2v serve` as built now:
-//! `cargo run --bin i2v-bench` does not rebuild `target/release/i2v`, and a stale sibling binary
+//! `cargo run -p i2v-bench` does not rebuild `target/release/i2v`, and a stale sibling binary
 //! would be measured silently. A separate process keeps the server's runtime and threads apart
 //! from the load generator's and lets us read the server's resident memory from /proc. The bare
 //! hello reference runs the same way, so both sides of every ratio are set up alike.

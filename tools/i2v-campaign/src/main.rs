@@ -21,7 +21,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "i2v-campaign",
-    about = "i2v crash and race campaigns (cargo run --release --bin i2v-campaign -- crash|race)"
+    about = "i2v crash and race campaigns (cargo run --release -p i2v-campaign -- crash|race)"
 )]
 struct Cli {
     #[command(subcommand)]

@@ -1,4 +1,4 @@
-//! Benchmarks (never timed tests): `cargo run --release --bin i2v-bench -- render|http|all`.
+//! Benchmarks (never timed tests): `cargo run --release -p i2v-bench -- render|http|all`.
 //!
 //! `render` times the built-in renderer against bare ffmpeg; `http` loads a real `i2v serve`
 //! process over loopback and compares each endpoint with its physical limit (a bare axum server,
@@ -20,7 +20,7 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(
     name = "i2v-bench",
-    about = "i2v benchmarks (release mode: cargo run --release --bin i2v-bench -- all)"
+    about = "i2v benchmarks (release mode: cargo run --release -p i2v-bench -- all)"
 )]
 struct Cli {
     #[command(subcommand)]
