@@ -6,12 +6,11 @@ mod auth;
 mod body;
 pub mod error;
 mod files;
+mod metrics;
 pub mod openapi;
 mod params;
 pub mod sample_image;
 pub mod server;
-
-pub use files::video_url;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{Method, StatusCode, Uri};
@@ -33,7 +32,7 @@ pub fn router(app: App) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
-        .route_layer(axum::middleware::from_fn(crate::metrics::track_requests))
+        .route_layer(axum::middleware::from_fn(metrics::track_requests))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
 }
@@ -45,7 +44,7 @@ fn documented_routes(app: &App) -> OpenApiRouter<App> {
         .merge(files::routes())
         .routes(routes!(healthz))
         .routes(routes!(readyz))
-        .routes(routes!(metrics))
+        .routes(routes!(metrics::metrics))
         .routes(routes!(openapi::openapi_json));
     if app.config.admin_token.is_some() {
         router = router.nest("/_admin/v1", admin::routes(app.clone()));
@@ -96,18 +95,6 @@ async fn readyz(State(app): State<App>) -> Response {
         }
     }
 }
-/// Prometheus metrics
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    operation_id = "metrics",
-    tag = "ops",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain; version=0.0.4", body = String)),
-)]
-async fn metrics(state: State<App>) -> Response {
-    crate::metrics::render(state).await
-}
-
 fn route_error(status: StatusCode, message: String) -> Response {
     let reason = status.canonical_reason().unwrap_or("Error");
     let body = json!({
