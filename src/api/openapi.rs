@@ -8,8 +8,8 @@
 //! validates real answers against them.
 
 pub mod admin;
+pub mod formats;
 pub mod requests;
-pub mod schemas;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -18,7 +18,8 @@ use bytes::Bytes;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToResponse};
 
-use schemas::ErrorBody;
+use super::error::ErrorBody;
+use super::fallback::RouteError;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,7 +36,7 @@ use schemas::ErrorBody;
         (name = "ops", description = "Health, readiness, metrics and this document"),
         (name = "admin", description = "Operator controls, mounted only when an admin token is configured"),
     ),
-    components(schemas(schemas::RouteError), responses(TooLarge, AdminUnauthorized)),
+    components(schemas(RouteError), responses(TooLarge, AdminUnauthorized)),
     modifiers(&SecuritySchemes),
 )]
 struct ApiDoc;
