@@ -57,7 +57,9 @@ impl AuthCache {
 
     /// The lock only guards a counter, so a panic while it was held leaves nothing half-done.
     fn lock_generation(&self) -> MutexGuard<'_, u64> {
-        self.generation.lock().unwrap_or_else(PoisonError::into_inner)
+        self.generation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn get(&self, credential: &Credential) -> Option<AuthRecord> {

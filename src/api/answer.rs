@@ -31,7 +31,11 @@ pub struct Success<T> {
 
 /// `{code: 1000, msg, data}`.
 pub fn ok<T>(msg: &'static str, data: T) -> Success<T> {
-    Success { code: OK, msg, data }
+    Success {
+        code: OK,
+        msg,
+        data,
+    }
 }
 
 impl<T: Serialize> IntoResponse for Success<T> {

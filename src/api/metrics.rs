@@ -18,12 +18,7 @@ pub async fn track_requests(req: Request, next: Next) -> Response {
     let method = req.method().to_string();
     let started = Instant::now();
     let response = next.run(req).await;
-    crate::metrics::http_request(
-        route,
-        method,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
+    crate::metrics::http_request(route, method, response.status().as_u16(), started.elapsed());
     response
 }
 

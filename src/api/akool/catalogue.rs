@@ -178,7 +178,10 @@ pub async fn model_list(
         Vec::new()
     };
     models.sort_by_key(|m| std::cmp::Reverse(m.sort));
-    Ok(ok("OK", Models(models.into_iter().map(Model::of).collect())))
+    Ok(ok(
+        "OK",
+        Models(models.into_iter().map(Model::of).collect()),
+    ))
 }
 
 /// Effect presets
