@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::auth_cache::AuthCache;
 use crate::blobs::Blobs;
 use crate::config::Config;
 use crate::domain::catalogue::Catalogue;
@@ -12,7 +13,6 @@ use crate::jobs::JobSettings;
 use crate::keys::Keys;
 use crate::net::{NetPolicy, Outbound};
 use crate::render::{FfmpegRenderer, RenderSettings, Renderer};
-use crate::service::auth_cache::AuthCache;
 use crate::service::delete_groups::DeleteGroups;
 use crate::store::{PoolSettings, Store};
 use crate::video_urls::VideoUrls;
@@ -27,7 +27,7 @@ pub struct App {
     /// Builds every `video_url` handed out (results and webhooks).
     pub video_urls: VideoUrls,
     pub keys: Arc<Keys>,
-    /// Recently seen credentials (see `service::auth_cache`).
+    /// Recently seen credentials (see `auth_cache`).
     pub auth_cache: Arc<AuthCache>,
     pub outbound: Outbound,
     pub renderer: Arc<dyn Renderer>,

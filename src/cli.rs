@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use serde_json::json;
 
 use crate::config::{Config, Overrides};
 use crate::{service, App};
@@ -199,15 +198,8 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             let issued = service::accounts::create(&app, &name, credits)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let out = json!({
-                "uid": issued.account.uid,
-                "team_id": issued.account.team_id,
-                "name": issued.account.name,
-                "clientId": issued.client_id,
-                "clientSecret": issued.client_secret,
-                "credits": issued.account.credits,
-            });
-            println!("{out}");
+            // Through a `Value`, so keys come sorted, as in the admin API's answer.
+            println!("{}", serde_json::to_value(issued.view())?);
             Ok(())
         }
         Command::Config {

@@ -7,6 +7,7 @@
 pub mod allocator;
 pub mod api;
 pub mod app;
+pub mod auth_cache;
 pub mod blobs;
 pub mod cli;
 pub mod clock;

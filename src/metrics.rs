@@ -1,4 +1,5 @@
-//! Prometheus metrics: one process-wide recorder, rendered at `GET /metrics`.
+//! Prometheus metrics: one process-wide recorder, rendered at `GET /metrics` (served by the api
+//! layer, which also times each request; this module only records and renders).
 //!
 //! Names: `i2v_http_requests_total{route,method,status}`,
 //! `i2v_http_request_duration_seconds{route,method}`, `i2v_videos{status="queued"|"processing"}`
@@ -8,14 +9,9 @@
 //! with known labels is registered at zero when the recorder is installed.
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-
-use crate::app::App;
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -87,7 +83,7 @@ pub fn init() {
 }
 
 /// How often recorded histogram samples are folded into their summaries.
-const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Folds recorded histogram samples into their summaries every few seconds until `stop`. The
 /// recorder keeps every raw sample until then, so without this a server nobody scrapes grows by
@@ -101,39 +97,23 @@ pub async fn run_upkeep(stop: tokio_util::sync::CancellationToken) {
     .await
 }
 
-pub async fn track_requests(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().to_string();
-    let started = Instant::now();
-    let response = next.run(req).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("i2v_http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status)
+/// One answered HTTP request: `route` is the matched route template (or `unmatched`).
+pub fn http_request(route: String, method: String, status: u16, elapsed: Duration) {
+    metrics::counter!("i2v_http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status.to_string())
         .increment(1);
     metrics::histogram!("i2v_http_request_duration_seconds", "route" => route, "method" => method)
-        .record(started.elapsed().as_secs_f64());
-    response
+        .record(elapsed.as_secs_f64());
 }
 
-pub async fn render(State(app): State<App>) -> Response {
-    match app.store.queue_depth().await {
-        Ok((queued, processing)) => {
-            metrics::gauge!("i2v_videos", "status" => "queued").set(queued as f64);
-            metrics::gauge!("i2v_videos", "status" => "processing").set(processing as f64);
-        }
-        Err(e) => tracing::warn!(error = %e, "queue depth unavailable for metrics"),
-    }
-    let body = handle().map(|h| h.render()).unwrap_or_default();
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
-        body,
-    )
-        .into_response()
+/// The queue as the store sees it now; set just before a scrape.
+pub fn queue_depth(queued: i64, processing: i64) {
+    metrics::gauge!("i2v_videos", "status" => "queued").set(queued as f64);
+    metrics::gauge!("i2v_videos", "status" => "processing").set(processing as f64);
+}
+
+/// Every metric in the Prometheus text format; empty if another recorder was installed first.
+pub fn scrape() -> String {
+    handle().map(|h| h.render()).unwrap_or_default()
 }
 
 pub fn render_outcome(outcome: &'static str) {
@@ -146,22 +126,11 @@ pub fn webhook_outcome(outcome: &'static str) {
 
 #[cfg(test)]
 mod tests {
-    use axum::body::Body;
-    use axum::routing::get;
-    use axum::Router;
-    use tower::ServiceExt;
-
     use super::*;
-
-    fn scrape() -> String {
-        init();
-        handle()
-            .expect("this test binary installs no other recorder")
-            .render()
-    }
 
     #[test]
     fn every_metric_with_known_labels_is_listed_from_the_start_with_its_help() {
+        init();
         let text = scrape();
         for name in [
             "i2v_videos",
@@ -184,30 +153,5 @@ mod tests {
             let series = format!("i2v_webhook_attempts_total{{outcome=\"{outcome}\"}} ");
             assert!(text.contains(&series), "{series}:\n{text}");
         }
-    }
-
-    #[tokio::test]
-    async fn http_metrics_have_help_once_a_request_was_answered() {
-        init();
-        let router = Router::new()
-            .route("/probe/{id}", get(|| async { "ok" }))
-            .route_layer(axum::middleware::from_fn(track_requests));
-        let request = Request::builder()
-            .uri("/probe/1234")
-            .body(Body::empty())
-            .expect("a valid request");
-        let response = router.oneshot(request).await.expect("infallible");
-        assert_eq!(response.status(), 200);
-        let text = scrape();
-        for name in [
-            "i2v_http_requests_total",
-            "i2v_http_request_duration_seconds",
-        ] {
-            assert!(text.contains(&format!("# HELP {name} ")), "{name}:\n{text}");
-        }
-        assert!(
-            text.contains(r#"route="/probe/{id}""#),
-            "the route template, not the path:\n{text}"
-        );
     }
 }

@@ -40,7 +40,7 @@ impl VideoUrls {
     /// be fetched (instance metadata, web identity) before signing.
     pub async fn of(&self, blob_key: &str) -> Result<String, BlobError> {
         match &self.mode {
-            Mode::Proxy { public_url } => Ok(crate::api::video_url(public_url, blob_key)),
+            Mode::Proxy { public_url } => Ok(format!("{public_url}/files/{blob_key}")),
             Mode::Presigned { blobs, expires_in } => {
                 blobs.presigned_get(blob_key, *expires_in).await
             }

@@ -5,9 +5,12 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::openapi::schema::Object;
+use utoipa::ToSchema;
 
+use super::json::json_response;
+use super::openapi::formats::integer_enum;
 use crate::service::ServiceError;
 
 pub const OK: i64 = 1000;
@@ -108,19 +111,31 @@ impl From<crate::domain::IdListError> for ApiError {
     }
 }
 
+fn error_code() -> Object {
+    let codes: Vec<i64> = ERROR_CODES.iter().map(|(code, _)| *code).collect();
+    let meanings: Vec<String> = ERROR_CODES
+        .iter()
+        .map(|(code, meaning)| format!("{code}: {meaning}"))
+        .collect();
+    integer_enum(&codes, &meanings.join("; "))
+}
+
+/// A business failure: HTTP 200 (413 for a body over the size cap) with a non-1000 `code`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    #[schema(schema_with = error_code)]
+    pub code: i64,
+    /// What went wrong, in English.
+    pub msg: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({ "code": self.code, "msg": self.msg })),
-        )
-            .into_response()
+        let body = ErrorBody {
+            code: self.code,
+            msg: self.msg,
+        };
+        json_response(self.status, &body)
     }
 }
-
-/// `{code: 1000, msg, data}`.
-pub fn ok(msg: &str, data: serde_json::Value) -> Response {
-    Json(json!({ "code": OK, "msg": msg, "data": data })).into_response()
-}
-
-pub type ApiResult = Result<Response, ApiError>;

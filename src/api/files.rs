@@ -1,6 +1,7 @@
-//! Serves output files at the `video_url`s handed to clients, with HTTP range support so that
-//! browsers can seek. A deleted or expired video's URL stops working the moment its row changes:
-//! every request goes through the video row, and only the file the row points at is served.
+//! Serves output files at the `video_url`s handed to clients (`{public_url}/files/{blob key}`,
+//! made by `video_urls`), with HTTP range support so that browsers can seek. A deleted or
+//! expired video's URL stops working the moment its row changes: every request goes through the
+//! video row, and only the file the row points at is served.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -14,11 +15,6 @@ use crate::domain::ObjectId;
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(video_file))
-}
-
-/// The public URL of a finished video's file.
-pub fn video_url(public_url: &str, blob_key: &str) -> String {
-    format!("{public_url}/files/{blob_key}")
 }
 
 /// A single `bytes=` range resolved against `size`: inclusive start and end. `Ok(None)` means

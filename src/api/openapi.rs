@@ -3,13 +3,15 @@
 //! Every route is registered with `utoipa_axum::routes!`, which puts the handler's
 //! `#[utoipa::path]` into the document and the handler into the router in one step, so neither
 //! can list a route the other lacks. This module adds what no single route owns: info, tags,
-//! security schemes and shared responses. The schemas describe what the handlers really send
-//! (HTTP 200 with a non-1000 `code` for business errors, as Akool does); `tests/api/openapi.rs`
-//! validates real answers against them.
+//! security schemes and shared responses. A response schema is the type its handler returns
+//! (`ApiResult<T>` is documented as `Answer<T>`: HTTP 200 with a non-1000 `code` for business
+//! errors, as Akool does), so the document cannot describe fields the handler does not send;
+//! `tests/api/openapi.rs` still validates real answers against it. Request bodies are described
+//! here (`requests`, `admin`): handlers read them leniently, field by field.
 
 pub mod admin;
+pub mod formats;
 pub mod requests;
-pub mod schemas;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -18,7 +20,8 @@ use bytes::Bytes;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToResponse};
 
-use schemas::ErrorBody;
+use super::error::ErrorBody;
+use super::fallback::RouteError;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,7 +38,7 @@ use schemas::ErrorBody;
         (name = "ops", description = "Health, readiness, metrics and this document"),
         (name = "admin", description = "Operator controls, mounted only when an admin token is configured"),
     ),
-    components(schemas(schemas::RouteError), responses(TooLarge, AdminUnauthorized)),
+    components(schemas(RouteError), responses(TooLarge, AdminUnauthorized)),
     modifiers(&SecuritySchemes),
 )]
 struct ApiDoc;

@@ -1,5 +1,8 @@
 //! Accounts and their credentials, for the CLI and the admin API.
 
+use serde::Serialize;
+use utoipa::ToSchema;
+
 use super::ServiceError;
 use crate::app::App;
 use crate::clock::now_ms;
@@ -15,6 +18,35 @@ pub struct IssuedAccount {
     pub account: Account,
     pub client_id: String,
     pub client_secret: String,
+}
+
+impl IssuedAccount {
+    /// What the operator is shown, the same on the CLI and from the admin API.
+    pub fn view(&self) -> IssuedAccountView {
+        IssuedAccountView {
+            uid: self.account.uid,
+            team_id: self.account.team_id.clone(),
+            name: self.account.name.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            credits: self.account.credits,
+        }
+    }
+}
+
+/// A new account; `clientSecret` (the API key) is shown only here.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = AccountIssued)]
+pub struct IssuedAccountView {
+    pub uid: i64,
+    pub team_id: String,
+    pub name: String,
+    #[serde(rename = "clientId")]
+    pub client_id: String,
+    #[serde(rename = "clientSecret")]
+    pub client_secret: String,
+    pub credits: i64,
 }
 
 pub async fn create(app: &App, name: &str, credits: i64) -> Result<IssuedAccount, ServiceError> {

@@ -1,8 +1,8 @@
 //! Who is calling: API keys (`x-api-key`), bearer tokens from getToken, and issuing tokens.
 
-use super::auth_cache::Credential;
 use super::{Caller, ServiceError};
 use crate::app::App;
+use crate::auth_cache::Credential;
 use crate::clock::now_ms;
 use crate::keys::{hash_secret, secret_version, TokenClaims};
 use crate::store::AuthRecord;

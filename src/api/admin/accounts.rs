@@ -1,19 +1,57 @@
 //! Admin: create accounts, show, ban/unban, top up credits, rotate secrets.
 
 use axum::extract::State;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::parse_uid;
+use crate::api::answer::{ok, Answer, ApiResult};
 use crate::api::body::JsonBody;
-use crate::api::error::{ok, ApiError, ApiResult};
+use crate::api::error::ApiError;
 use crate::api::openapi::admin as doc;
-use crate::api::openapi::schemas::Answer;
 use crate::api::openapi::{AdminUnauthorized, TooLarge};
 use crate::api::params::PathParams;
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::domain::fields::Fields;
-use crate::service::{accounts, ServiceError};
+use crate::service::accounts::{self, IssuedAccountView};
+use crate::service::ServiceError;
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountInfo {
+    pub uid: i64,
+    pub team_id: String,
+    pub name: String,
+    pub credits: i64,
+    pub banned: bool,
+    /// Epoch milliseconds.
+    pub created_at: i64,
+    /// Sum of the credit ledger; equals `credits` unless something is wrong.
+    pub ledger_sum: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BanState {
+    pub uid: i64,
+    pub banned: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Balance {
+    pub uid: i64,
+    pub credits: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotatedSecret {
+    pub uid: i64,
+    #[serde(rename = "clientSecret")]
+    pub client_secret: String,
+}
 
 /// Create an account
 #[utoipa::path(
@@ -23,28 +61,21 @@ use crate::service::{accounts, ServiceError};
     tag = "admin",
     request_body = doc::NewAccount,
     responses(
-        (status = 200, description = "The result, or an error `code`", body = Answer<doc::AccountIssued>),
+        (status = 200, description = "The result, or an error `code`", body = Answer<IssuedAccountView>),
         (status = 401, response = AdminUnauthorized),
         (status = 413, response = TooLarge),
     ),
     security(("adminToken" = [])),
 )]
-pub async fn create(State(app): State<App>, JsonBody(body): JsonBody) -> ApiResult {
+pub async fn create(
+    State(app): State<App>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<IssuedAccountView> {
     let f = Fields::of(&body)?;
     let name = f.required_string("name")?;
     let credits = f.int("credits")?.unwrap_or(0);
     let issued = accounts::create(&app, name, credits).await?;
-    Ok(ok(
-        "OK",
-        json!({
-            "uid": issued.account.uid,
-            "team_id": issued.account.team_id,
-            "name": issued.account.name,
-            "clientId": issued.client_id,
-            "clientSecret": issued.client_secret,
-            "credits": issued.account.credits,
-        }),
-    ))
+    Ok(ok("OK", issued.view()))
 }
 
 /// Show an account
@@ -55,12 +86,15 @@ pub async fn create(State(app): State<App>, JsonBody(body): JsonBody) -> ApiResu
     tag = "admin",
     params(("uid" = i64, Path, description = "Account uid")),
     responses(
-        (status = 200, description = "The result, or an error `code`", body = Answer<doc::AccountInfo>),
+        (status = 200, description = "The result, or an error `code`", body = Answer<AccountInfo>),
         (status = 401, response = AdminUnauthorized),
     ),
     security(("adminToken" = [])),
 )]
-pub async fn show(State(app): State<App>, PathParams(uid): PathParams<String>) -> ApiResult {
+pub async fn show(
+    State(app): State<App>,
+    PathParams(uid): PathParams<String>,
+) -> ApiResult<AccountInfo> {
     let uid = parse_uid(&uid)?;
     let account = app
         .store
@@ -75,20 +109,24 @@ pub async fn show(State(app): State<App>, PathParams(uid): PathParams<String>) -
         .map_err(ServiceError::from)?;
     Ok(ok(
         "OK",
-        json!({
-            "uid": account.uid, "team_id": account.team_id, "name": account.name,
-            "credits": account.credits, "banned": account.banned, "created_at": account.created_at,
-            "ledger_sum": ledger,
-        }),
+        AccountInfo {
+            uid: account.uid,
+            team_id: account.team_id,
+            name: account.name,
+            credits: account.credits,
+            banned: account.banned,
+            created_at: account.created_at,
+            ledger_sum: ledger,
+        },
     ))
 }
 
-async fn set_banned(app: &App, raw_uid: &str, banned: bool) -> ApiResult {
+async fn set_banned(app: &App, raw_uid: &str, banned: bool) -> ApiResult<BanState> {
     let uid = parse_uid(raw_uid)?;
     if !accounts::set_banned(app, uid, banned).await? {
         return Err(ServiceError::NotFound(format!("no account with uid {uid}")).into());
     }
-    Ok(ok("OK", json!({ "uid": uid, "banned": banned })))
+    Ok(ok("OK", BanState { uid, banned }))
 }
 
 /// Ban an account (1200 everywhere)
@@ -99,12 +137,15 @@ async fn set_banned(app: &App, raw_uid: &str, banned: bool) -> ApiResult {
     tag = "admin",
     params(("uid" = i64, Path, description = "Account uid")),
     responses(
-        (status = 200, description = "The result, or an error `code`", body = Answer<doc::BanState>),
+        (status = 200, description = "The result, or an error `code`", body = Answer<BanState>),
         (status = 401, response = AdminUnauthorized),
     ),
     security(("adminToken" = [])),
 )]
-pub async fn ban(State(app): State<App>, PathParams(uid): PathParams<String>) -> ApiResult {
+pub async fn ban(
+    State(app): State<App>,
+    PathParams(uid): PathParams<String>,
+) -> ApiResult<BanState> {
     set_banned(&app, &uid, true).await
 }
 
@@ -116,12 +157,15 @@ pub async fn ban(State(app): State<App>, PathParams(uid): PathParams<String>) ->
     tag = "admin",
     params(("uid" = i64, Path, description = "Account uid")),
     responses(
-        (status = 200, description = "The result, or an error `code`", body = Answer<doc::BanState>),
+        (status = 200, description = "The result, or an error `code`", body = Answer<BanState>),
         (status = 401, response = AdminUnauthorized),
     ),
     security(("adminToken" = [])),
 )]
-pub async fn unban(State(app): State<App>, PathParams(uid): PathParams<String>) -> ApiResult {
+pub async fn unban(
+    State(app): State<App>,
+    PathParams(uid): PathParams<String>,
+) -> ApiResult<BanState> {
     set_banned(&app, &uid, false).await
 }
 
@@ -134,7 +178,7 @@ pub async fn unban(State(app): State<App>, PathParams(uid): PathParams<String>) 
     request_body = doc::TopUp,
     params(("uid" = i64, Path, description = "Account uid")),
     responses(
-        (status = 200, description = "The result, or an error `code`", body = Answer<doc::Balance>),
+        (status = 200, description = "The result, or an error `code`", body = Answer<Balance>),
         (status = 401, response = AdminUnauthorized),
         (status = 413, response = TooLarge),
     ),
@@ -144,7 +188,7 @@ pub async fn add_credits(
     State(app): State<App>,
     PathParams(uid): PathParams<String>,
     JsonBody(body): JsonBody,
-) -> ApiResult {
+) -> ApiResult<Balance> {
     let uid = parse_uid(&uid)?;
     let amount = Fields::of(&body)?.required_int("amount")?;
     if amount <= 0 {
@@ -155,7 +199,13 @@ pub async fn add_credits(
         .adjust_credits(uid, amount, "topup", now_ms())
         .await
         .map_err(ServiceError::from)?;
-    Ok(ok("OK", json!({ "uid": uid, "credits": balance })))
+    Ok(ok(
+        "OK",
+        Balance {
+            uid,
+            credits: balance,
+        },
+    ))
 }
 
 /// New clientSecret; the old key and its tokens stop working
@@ -166,7 +216,7 @@ pub async fn add_credits(
     tag = "admin",
     params(("uid" = i64, Path, description = "Account uid")),
     responses(
-        (status = 200, description = "The result, or an error `code`", body = Answer<doc::RotatedSecret>),
+        (status = 200, description = "The result, or an error `code`", body = Answer<RotatedSecret>),
         (status = 401, response = AdminUnauthorized),
     ),
     security(("adminToken" = [])),
@@ -174,8 +224,14 @@ pub async fn add_credits(
 pub async fn rotate_secret(
     State(app): State<App>,
     PathParams(uid): PathParams<String>,
-) -> ApiResult {
+) -> ApiResult<RotatedSecret> {
     let uid = parse_uid(&uid)?;
     let secret = accounts::rotate_secret(&app, uid).await?;
-    Ok(ok("OK", json!({ "uid": uid, "clientSecret": secret })))
+    Ok(ok(
+        "OK",
+        RotatedSecret {
+            uid,
+            client_secret: secret,
+        },
+    ))
 }

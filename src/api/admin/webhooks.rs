@@ -1,17 +1,86 @@
 //! Admin: inspect webhook deliveries and their attempts; redeliver one.
 
 use axum::extract::State;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use crate::api::error::{ok, ApiError, ApiResult};
-use crate::api::openapi::admin as doc;
-use crate::api::openapi::schemas::Answer;
+use crate::api::answer::{ok, Answer, ApiResult};
+use crate::api::error::ApiError;
 use crate::api::openapi::AdminUnauthorized;
 use crate::api::params::{PathParams, QueryParams};
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::service::ServiceError;
+use crate::store::{WebhookAttempt, WebhookDelivery};
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryAttempt {
+    pub attempt: i64,
+    pub at: i64,
+    pub http_status: Option<i64>,
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Delivery {
+    pub id: i64,
+    pub video_id: String,
+    pub uid: i64,
+    pub url: String,
+    /// The video status the callback reports.
+    pub video_status: i64,
+    /// `pending`, `delivered`, `failed` or `skipped`.
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+    pub attempt_log: Vec<DeliveryAttempt>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Deliveries {
+    /// Newest first.
+    pub result: Vec<Delivery>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Redelivered {
+    pub id: i64,
+    /// Always `pending`.
+    #[schema(value_type = String)]
+    pub state: &'static str,
+}
+
+impl Delivery {
+    fn of(d: WebhookDelivery, attempts: Vec<WebhookAttempt>) -> Delivery {
+        let attempt = |a: WebhookAttempt| DeliveryAttempt {
+            attempt: a.attempt,
+            at: a.at,
+            http_status: a.http_status,
+            error: a.error,
+        };
+        Delivery {
+            id: d.id,
+            video_id: d.video_id,
+            uid: d.uid,
+            url: d.url,
+            video_status: d.video_status,
+            state: d.state,
+            attempts: d.attempts,
+            next_attempt_at: d.next_attempt_at,
+            last_error: d.last_error,
+            created_at: d.created_at,
+            finished_at: d.finished_at,
+            attempt_log: attempts.into_iter().map(attempt).collect(),
+        }
+    }
+}
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -27,12 +96,15 @@ pub struct ListQuery {
     tag = "admin",
     params(("video_id" = Option<String>, Query, description = "Only this video's"), ("limit" = Option<i64>, Query, description = "1 to 1000, default 100")),
     responses(
-        (status = 200, description = "The result, or an error `code`", body = Answer<doc::Deliveries>),
+        (status = 200, description = "The result, or an error `code`", body = Answer<Deliveries>),
         (status = 401, response = AdminUnauthorized),
     ),
     security(("adminToken" = [])),
 )]
-pub async fn list(State(app): State<App>, QueryParams(q): QueryParams<ListQuery>) -> ApiResult {
+pub async fn list(
+    State(app): State<App>,
+    QueryParams(q): QueryParams<ListQuery>,
+) -> ApiResult<Deliveries> {
     let limit = match q.limit.as_deref() {
         None | Some("") => 100,
         Some(raw) => raw
@@ -47,21 +119,11 @@ pub async fn list(State(app): State<App>, QueryParams(q): QueryParams<ListQuery>
         .webhook_deliveries(video_id, limit)
         .await
         .map_err(ServiceError::from)?;
-    let items: Vec<Value> = found
+    let result = found
         .into_iter()
-        .map(|(d, attempts)| {
-            json!({
-                "id": d.id, "video_id": d.video_id, "uid": d.uid, "url": d.url,
-                "video_status": d.video_status, "state": d.state, "attempts": d.attempts,
-                "next_attempt_at": d.next_attempt_at, "last_error": d.last_error,
-                "created_at": d.created_at, "finished_at": d.finished_at,
-                "attempt_log": attempts.iter().map(|a| json!({
-                    "attempt": a.attempt, "at": a.at, "http_status": a.http_status, "error": a.error,
-                })).collect::<Vec<_>>(),
-            })
-        })
+        .map(|(d, attempts)| Delivery::of(d, attempts))
         .collect();
-    Ok(ok("OK", json!({ "result": items })))
+    Ok(ok("OK", Deliveries { result }))
 }
 
 /// Make a delivery pending again, due now
@@ -72,12 +134,15 @@ pub async fn list(State(app): State<App>, QueryParams(q): QueryParams<ListQuery>
     tag = "admin",
     params(("id" = i64, Path, description = "Delivery id")),
     responses(
-        (status = 200, description = "The result, or an error `code`", body = Answer<doc::Redelivered>),
+        (status = 200, description = "The result, or an error `code`", body = Answer<Redelivered>),
         (status = 401, response = AdminUnauthorized),
     ),
     security(("adminToken" = [])),
 )]
-pub async fn redeliver(State(app): State<App>, PathParams(id): PathParams<String>) -> ApiResult {
+pub async fn redeliver(
+    State(app): State<App>,
+    PathParams(id): PathParams<String>,
+) -> ApiResult<Redelivered> {
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::param(format!("delivery id must be an integer, got {id:?}")))?;
@@ -89,5 +154,11 @@ pub async fn redeliver(State(app): State<App>, PathParams(id): PathParams<String
     {
         return Err(ServiceError::NotFound(format!("no webhook delivery {id}")).into());
     }
-    Ok(ok("OK", json!({ "id": id, "state": "pending" })))
+    Ok(ok(
+        "OK",
+        Redelivered {
+            id,
+            state: "pending",
+        },
+    ))
 }

@@ -1,13 +1,99 @@
 //! The model list (`aigModel/list`) and the effects list, both read from the one catalogue.
 
 use axum::extract::{RawQuery, State};
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::api::error::{ok, ApiError, ApiResult};
-use crate::api::openapi::schemas::{Answer, Effects, Models};
+use crate::api::answer::{ok, Answer, ApiResult};
+use crate::api::error::ApiError;
+use crate::api::openapi::formats::object_id;
 use crate::app::App;
-use crate::domain::catalogue::{Model, IMAGE_TO_VIDEO};
+use crate::domain::catalogue::{self, IMAGE_TO_VIDEO};
 use crate::service::Caller;
+
+/// One effect preset.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Effect {
+    #[serde(rename = "_id")]
+    #[schema(schema_with = object_id)]
+    pub id: String,
+    pub create_time: i64,
+    /// Thumbnail URL; `""` for the built-in effects.
+    pub logo: String,
+    pub name: String,
+    /// Preview clip URL; `""` for the built-in effects.
+    pub video_url: String,
+    /// Send as `effect_code` when creating.
+    pub effect_code: String,
+}
+
+/// `image2Video/effects` data.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Effects {
+    pub result: Vec<Effect>,
+    /// How many effects there are.
+    pub count: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolutionOption {
+    pub label: String,
+    /// Send as `resolution`.
+    pub value: String,
+    pub width: i64,
+    pub height: i64,
+    /// Credits per second of video at this resolution.
+    pub unit_credit: i64,
+}
+
+/// Present when the model can generate a soundtrack (`generate_audio: true` on batch create).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateAudio {
+    #[serde(rename = "type")]
+    pub kind: bool,
+    pub required: bool,
+    pub default: bool,
+    /// Price factor when `generate_audio` is requested.
+    pub extra_credit_multiplier: f64,
+}
+
+/// `aigModel/list` data: an array, highest `sort` first.
+#[derive(Serialize, ToSchema)]
+pub struct Models(Vec<Model>);
+
+/// One model of `aigModel/list`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Model {
+    pub sort: i64,
+    pub group: String,
+    pub provider: String,
+    /// 1501 (image to video).
+    #[serde(rename = "type")]
+    pub kind: i64,
+    pub label: String,
+    /// Send as `model_name`.
+    pub value: String,
+    pub description: String,
+    pub resolution_list: Vec<ResolutionOption>,
+    pub is_pro: bool,
+    #[serde(rename = "generate_audio")]
+    pub generate_audio: Option<GenerateAudio>,
+    /// Allowed `video_length` values in seconds.
+    pub duration_list: Vec<i64>,
+    pub requires_pay: bool,
+    /// Whether `last_image_url` is accepted.
+    pub supported_last_frame: bool,
+    /// Whether `extend_prompt` is honoured.
+    pub supported_extend_prompt: bool,
+    pub max_image_count: i64,
+    /// Largest `count` per batch create.
+    pub max_count: i64,
+}
 
 /// `types` arrives as `types[]=1501` (raw or percent-encoded brackets), `types=1501`, indexed
 /// `types[0]=1501`, or repeated; all are accepted.
@@ -29,31 +115,39 @@ fn requested_types(query: Option<&str>) -> Result<Vec<i64>, ApiError> {
     Ok(types)
 }
 
-fn model_json(m: &Model) -> Value {
-    json!({
-        "sort": m.sort,
-        "group": m.group,
-        "provider": m.provider,
-        "type": IMAGE_TO_VIDEO,
-        "label": m.label,
-        "value": m.value,
-        "description": m.description,
-        "resolutionList": m.resolutions.iter().map(|r| json!({
-            "label": r.value, "value": r.value, "width": r.width, "height": r.height,
-            "unit_credit": r.unit_credit,
-        })).collect::<Vec<_>>(),
-        "isPro": m.is_pro,
-        "generate_audio": m.generate_audio.as_ref().map(|g| json!({
-            "type": true, "required": false, "default": false,
-            "extra_credit_multiplier": g.extra_credit_multiplier,
-        })),
-        "durationList": m.durations,
-        "requiresPay": m.requires_pay,
-        "supportedLastFrame": m.supports_last_frame,
-        "supportedExtendPrompt": m.supports_extend_prompt,
-        "maxImageCount": 1,
-        "maxCount": m.max_count,
-    })
+impl Model {
+    fn of(m: &catalogue::Model) -> Model {
+        let resolution = |r: &catalogue::ResolutionOption| ResolutionOption {
+            label: r.value.into(),
+            value: r.value.into(),
+            width: r.width.into(),
+            height: r.height.into(),
+            unit_credit: r.unit_credit,
+        };
+        Model {
+            sort: m.sort,
+            group: m.group.into(),
+            provider: m.provider.into(),
+            kind: IMAGE_TO_VIDEO,
+            label: m.label.into(),
+            value: m.value.into(),
+            description: m.description.into(),
+            resolution_list: m.resolutions.iter().map(resolution).collect(),
+            is_pro: m.is_pro,
+            generate_audio: m.generate_audio.as_ref().map(|g| GenerateAudio {
+                kind: true,
+                required: false,
+                default: false,
+                extra_credit_multiplier: g.extra_credit_multiplier,
+            }),
+            duration_list: m.durations.to_vec(),
+            requires_pay: m.requires_pay,
+            supported_last_frame: m.supports_last_frame,
+            supported_extend_prompt: m.supports_extend_prompt,
+            max_image_count: 1,
+            max_count: m.max_count,
+        }
+    }
 }
 
 /// AI models
@@ -76,9 +170,9 @@ pub async fn model_list(
     State(app): State<App>,
     _caller: Caller,
     RawQuery(query): RawQuery,
-) -> ApiResult {
+) -> ApiResult<Models> {
     let types = requested_types(query.as_deref())?;
-    let mut models: Vec<&Model> = if types.contains(&IMAGE_TO_VIDEO) {
+    let mut models: Vec<&catalogue::Model> = if types.contains(&IMAGE_TO_VIDEO) {
         app.catalogue.models.iter().collect()
     } else {
         Vec::new()
@@ -86,7 +180,7 @@ pub async fn model_list(
     models.sort_by_key(|m| std::cmp::Reverse(m.sort));
     Ok(ok(
         "OK",
-        Value::Array(models.into_iter().map(model_json).collect()),
+        Models(models.into_iter().map(Model::of).collect()),
     ))
 }
 
@@ -99,20 +193,22 @@ pub async fn model_list(
     responses((status = 200, description = "`data.result` and `data.count` (`msg` \"Success\"), or an error `code`", body = Answer<Effects>)),
     security(("apiKey" = []), ("bearerToken" = [])),
 )]
-pub async fn effects(State(app): State<App>, _caller: Caller) -> ApiResult {
-    let result: Vec<Value> = app
+pub async fn effects(State(app): State<App>, _caller: Caller) -> ApiResult<Effects> {
+    let result: Vec<Effect> = app
         .catalogue
         .effects
         .iter()
-        .map(|e| {
-            json!({
-                "_id": e.id, "create_time": e.create_time, "logo": "", "name": e.name,
-                "video_url": "", "effect_code": e.code,
-            })
+        .map(|e| Effect {
+            id: e.id.into(),
+            create_time: e.create_time,
+            logo: String::new(),
+            name: e.name.into(),
+            video_url: String::new(),
+            effect_code: e.code.into(),
         })
         .collect();
-    let count = result.len();
-    Ok(ok("Success", json!({ "result": result, "count": count })))
+    let count = result.len() as i64;
+    Ok(ok("Success", Effects { result, count }))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 mod catalogue;
 mod quota;
 mod record;
+mod record_shapes;
 mod token;
 mod videos;
 

@@ -1,12 +1,20 @@
 //! `GET /api/open/v3/faceswap/quota/info`: the caller's credit balance.
 
 use axum::extract::State;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::api::error::{ok, ApiResult};
-use crate::api::openapi::schemas::{Answer, Quota};
+use crate::api::answer::{ok, Answer, ApiResult};
 use crate::app::App;
 use crate::service::{Caller, ServiceError};
+
+/// `quota/info` data.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    /// Credit balance.
+    pub credit: i64,
+}
 
 /// Credit balance
 #[utoipa::path(
@@ -17,12 +25,17 @@ use crate::service::{Caller, ServiceError};
     responses((status = 200, description = "`data.credit`, or an error `code`", body = Answer<Quota>)),
     security(("apiKey" = []), ("bearerToken" = [])),
 )]
-pub async fn quota_info(State(app): State<App>, caller: Caller) -> ApiResult {
+pub async fn quota_info(State(app): State<App>, caller: Caller) -> ApiResult<Quota> {
     let account = app
         .store
         .account(caller.uid)
         .await
         .map_err(ServiceError::from)?
         .ok_or(ServiceError::UnknownKey)?;
-    Ok(ok("OK", json!({ "credit": account.credits })))
+    Ok(ok(
+        "OK",
+        Quota {
+            credit: account.credits,
+        },
+    ))
 }

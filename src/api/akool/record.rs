@@ -1,7 +1,7 @@
-//! Akool's task record (spec §3) in the three shapes the endpoints document: the single create
-//! answer (§4.2), a batch `successList` item (§5.2) and a results item (§6.2).
-
-use serde_json::{json, Map, Value};
+//! Akool's task record (spec §3) in the four shapes the endpoints document: the single create
+//! answer (§4.2), a batch `successList` item (§5.2), the new record of an audio update, and a
+//! results item (§6.2). `Values::of` is the one place a stored video is read; each shape then
+//! takes the values it shows.
 
 use crate::blobs::BlobError;
 use crate::domain::catalogue::IMAGE_TO_VIDEO;
@@ -9,110 +9,163 @@ use crate::domain::VideoStatus;
 use crate::store::{Video, VideoKind};
 use crate::video_urls::VideoUrls;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Shape<'a> {
-    Created,
-    BatchItem,
-    AudioUpdate,
-    /// `video_url` is the finished file's URL (see [`result`]).
-    Result {
-        video_url: Option<&'a str>,
-    },
+pub use super::record_shapes::{AudioUpdateVideo, BatchVideo, CreatedVideo, ResultVideo};
+
+/// A stored video's values as the wire spells them.
+struct Values {
+    id: String,
+    create_time: i64,
+    update_time: i64,
+    uid: i64,
+    team_id: String,
+    kind: VideoKind,
+    status: VideoStatus,
+    webhook_url: String,
+    resolution: String,
+    file_name: String,
+    effect_name: String,
+    effect_code: String,
+    image_url: String,
+    last_image_url: String,
+    prompt: String,
+    negative_prompt: String,
+    extend_prompt: bool,
+    audio_type: i64,
+    audio_url: String,
+    generate_audio: bool,
+    model_name: String,
+    batch_id: Option<String>,
+    batch_count: Option<i64>,
+    pre_video_id: Option<String>,
+    deduction_credit: i64,
+    video_duration: Option<f64>,
+    error_reason: Option<String>,
+}
+
+impl Values {
+    fn of(v: &Video) -> Values {
+        Values {
+            id: v.id.to_hex(),
+            create_time: v.create_time,
+            update_time: v.update_time,
+            uid: v.uid,
+            team_id: v.team_id.clone(),
+            kind: v.kind,
+            status: v.status,
+            webhook_url: v.webhook_url.clone(),
+            resolution: v.resolution.clone(),
+            file_name: v.file_name.clone(),
+            effect_name: v.effect_name.clone(),
+            effect_code: v.effect_code.clone(),
+            image_url: v.image_url.clone(),
+            last_image_url: v.last_image_url.clone(),
+            prompt: v.prompt.clone(),
+            negative_prompt: v.negative_prompt.clone(),
+            extend_prompt: v.extend_prompt,
+            audio_type: v.audio_type,
+            audio_url: v.audio_url.clone(),
+            generate_audio: v.generate_audio,
+            model_name: v.model_name.clone(),
+            batch_id: v.batch_id.clone(),
+            batch_count: v.batch_count,
+            pre_video_id: v.pre_video_id.clone(),
+            deduction_credit: v.deduction_credit,
+            video_duration: v.video_duration,
+            error_reason: v.error_reason.clone(),
+        }
+    }
+}
+
+/// The fields every shape shares, then the shape's own (`record_shapes::video_record!`).
+macro_rules! shape {
+    ($name:ident, $v:ident, { $($own:tt)* }) => {
+        $name {
+            id: $v.id,
+            create_time: $v.create_time,
+            uid: $v.uid,
+            team_id: $v.team_id,
+            status: $v.status.code(),
+            webhook_url: $v.webhook_url,
+            resolution: $v.resolution,
+            file_name: $v.file_name,
+            effect_name: $v.effect_name,
+            image_url: $v.image_url,
+            prompt: $v.prompt,
+            deduction_credit: $v.deduction_credit,
+            $($own)*
+        }
+    };
+}
+
+pub fn created(video: &Video) -> CreatedVideo {
+    let v = Values::of(video);
+    shape!(CreatedVideo, v, {
+        negative_prompt: v.negative_prompt,
+        extend_prompt: v.extend_prompt,
+        audio_type: v.audio_type,
+        audio_url: v.audio_url,
+        effect_code: v.effect_code,
+    })
+}
+
+pub fn batch_item(video: &Video) -> BatchVideo {
+    let v = Values::of(video);
+    shape!(BatchVideo, v, {
+        negative_prompt: v.negative_prompt,
+        extend_prompt: v.extend_prompt,
+        last_image_url: v.last_image_url,
+        model_name: v.model_name,
+        // A batch video always has both (service::videos::create).
+        batch_id: v.batch_id.unwrap_or_default(),
+        batch_count: v.batch_count.unwrap_or_default(),
+        generate_audio: v.generate_audio,
+    })
+}
+
+/// The new record an audio update made; `source_duration` is the source video's length.
+pub fn audio_update(video: &Video, source_duration: Option<f64>) -> AudioUpdateVideo {
+    let v = Values::of(video);
+    shape!(AudioUpdateVideo, v, {
+        update_time: v.update_time,
+        negative_prompt: v.negative_prompt,
+        extend_prompt: v.extend_prompt,
+        audio_type: v.audio_type,
+        audio_url: v.audio_url,
+        effect_code: v.effect_code,
+        // An audio update always names its source (service::videos::update_audio).
+        pre_video_id: v.pre_video_id.unwrap_or_default(),
+        only_add_audio: true,
+        video_duration: source_duration,
+    })
 }
 
 /// A results item, with the `video_url` of a completed video resolved first.
-pub async fn result(v: &Video, urls: &VideoUrls) -> Result<Value, BlobError> {
-    let video_url = match (v.status, &v.blob_key) {
+pub async fn result(video: &Video, urls: &VideoUrls) -> Result<ResultVideo, BlobError> {
+    let video_url = match (video.status, &video.blob_key) {
         (VideoStatus::Completed, Some(key)) => Some(urls.of(key).await?),
         _ => None,
     };
-    Ok(record(
-        v,
-        Shape::Result {
-            video_url: video_url.as_deref(),
-        },
-    ))
-}
-
-pub fn record(v: &Video, shape: Shape) -> Value {
-    let mut m = Map::new();
-    let mut put = |k: &str, value: Value| {
-        m.insert(k.to_owned(), value);
-    };
-    put("_id", json!(v.id));
-    put("create_time", json!(v.create_time));
-    put("uid", json!(v.uid));
-    put("team_id", json!(v.team_id));
-    put("status", json!(v.status.code()));
-    put("webhookUrl", json!(v.webhook_url));
-    put("resolution", json!(v.resolution));
-    put("file_name", json!(v.file_name));
-    put("effect_name", json!(v.effect_name));
-    put("image_url", json!(v.image_url));
-    put("prompt", json!(v.prompt));
-    put("deduction_credit", json!(v.deduction_credit));
-    match shape {
-        Shape::Created => {
-            put("negative_prompt", json!(v.negative_prompt));
-            put("extend_prompt", json!(v.extend_prompt));
-            put("audio_type", json!(v.audio_type));
-            put("audio_url", json!(v.audio_url));
-            put("effect_code", json!(v.effect_code));
-        }
-        Shape::BatchItem => {
-            put("negative_prompt", json!(v.negative_prompt));
-            put("extend_prompt", json!(v.extend_prompt));
-            put("last_image_url", json!(v.last_image_url));
-            put("model_name", json!(v.model_name));
-            put("batch_id", json!(v.batch_id));
-            put("batch_count", json!(v.batch_count));
-            put("generate_audio", json!(v.generate_audio));
-        }
-        Shape::AudioUpdate => {
-            put("update_time", json!(v.update_time));
-            put("negative_prompt", json!(v.negative_prompt));
-            put("extend_prompt", json!(v.extend_prompt));
-            put("audio_type", json!(v.audio_type));
-            put("audio_url", json!(v.audio_url));
-            put("effect_code", json!(v.effect_code));
-            put("pre_video_id", json!(v.pre_video_id));
-            put("only_add_audio", json!(true));
-        }
-        Shape::Result { video_url } => {
-            put("update_time", json!(v.update_time));
-            put("audio_type", json!(v.audio_type));
-            put("audio_url", json!(v.audio_url));
-            put("effect_code", json!(v.effect_code));
-            put("negative_prompt", json!(v.negative_prompt));
-            put("extend_prompt", json!(v.extend_prompt));
-            put("model_name", json!(v.model_name));
-            put("only_add_audio", json!(v.kind == VideoKind::AudioUpdate));
-            if v.kind == VideoKind::Batch {
-                put("batch_id", json!(v.batch_id));
-                put("batch_count", json!(v.batch_count));
-                put("last_image_url", json!(v.last_image_url));
-                put("generate_audio", json!(v.generate_audio));
-            }
-            if let Some(pre) = &v.pre_video_id {
-                put("pre_video_id", json!(pre));
-            }
-            if let Some(duration) = v.video_duration {
-                put("video_duration", json!(duration));
-            }
-            match (v.status, video_url) {
-                (VideoStatus::Completed, Some(url)) => {
-                    put("video_url", json!(url));
-                    put("sub_type", json!(IMAGE_TO_VIDEO));
-                }
-                (VideoStatus::Failed, _) => {
-                    put(
-                        "error_reason",
-                        json!(v.error_reason.as_deref().unwrap_or("rendering failed")),
-                    );
-                }
-                _ => {}
-            }
-        }
-    }
-    Value::Object(m)
+    let v = Values::of(video);
+    let batch = v.kind == VideoKind::Batch;
+    let failed = v.status == VideoStatus::Failed;
+    let reason = v.error_reason.unwrap_or_else(|| "rendering failed".into());
+    Ok(shape!(ResultVideo, v, {
+        update_time: v.update_time,
+        audio_type: v.audio_type,
+        audio_url: v.audio_url,
+        effect_code: v.effect_code,
+        negative_prompt: v.negative_prompt,
+        extend_prompt: v.extend_prompt,
+        model_name: v.model_name,
+        only_add_audio: v.kind == VideoKind::AudioUpdate,
+        batch_id: v.batch_id.filter(|_| batch),
+        batch_count: v.batch_count.filter(|_| batch),
+        last_image_url: batch.then_some(v.last_image_url),
+        generate_audio: batch.then_some(v.generate_audio),
+        pre_video_id: v.pre_video_id,
+        video_duration: v.video_duration,
+        sub_type: video_url.is_some().then_some(IMAGE_TO_VIDEO),
+        video_url,
+        error_reason: failed.then_some(reason),
+    }))
 }

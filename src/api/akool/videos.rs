@@ -1,16 +1,15 @@
 //! Create (single and batch), resultsByIds and delbyids.
 
 use axum::extract::State;
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::record::{self, record, Shape};
+use super::record::{self, AudioUpdateVideo, BatchVideo, CreatedVideo, ResultVideo};
+use crate::api::answer::{ok, Answer, ApiResult};
 use crate::api::body::{ids_field, JsonBody};
-use crate::api::error::{ok, ApiError, ApiResult};
+use crate::api::error::ApiError;
 use crate::api::openapi::requests::{
     CreateBatchRequest, CreateSingleRequest, IdsRequest, UpdateAudioRequest,
-};
-use crate::api::openapi::schemas::{
-    Answer, AudioUpdateVideo, BatchCreated, CreatedVideo, Deleted, Results,
 };
 use crate::api::openapi::TooLarge;
 use crate::app::App;
@@ -20,6 +19,43 @@ use crate::domain::{spec, IdList};
 use crate::service::videos::{self, DeleteResult, NOT_FOUND_MSG, PROCESSING_MSG};
 use crate::service::{Caller, ServiceError};
 use crate::store::VideoKind;
+
+/// `createBySourcePrompt/batch` data.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BatchCreated {
+    pub success_list: Vec<BatchVideo>,
+    /// Always empty: a request is validated and charged as a whole, or refused with an error.
+    pub error_list: Vec<serde_json::Value>,
+}
+
+/// `resultsByIds` data: the caller's videos among the ids, in request order; unknown, deleted
+/// and other accounts' ids are left out.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Results {
+    pub result: Vec<ResultVideo>,
+}
+
+/// One id `delbyids` did not delete.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Refusal {
+    /// The id as requested (it may not even be a well-formed id).
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// `"video resource is processing, please try again later"` or `"video resource not found"`.
+    #[schema(value_type = String)]
+    pub msg: &'static str,
+}
+
+/// `delbyids` data: every requested id once, in request order, in exactly one list.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Deleted {
+    pub success_ids: Vec<String>,
+    pub no_permission_items: Vec<Refusal>,
+}
 
 /// Create one video
 ///
@@ -48,10 +84,13 @@ pub async fn create_single(
     State(app): State<App>,
     caller: Caller,
     JsonBody(body): JsonBody,
-) -> ApiResult {
+) -> ApiResult<CreatedVideo> {
     let spec = spec::parse_single(&body, app.catalogue)?;
     let created = videos::create(&app, &caller, &spec, 1, VideoKind::Single).await?;
-    Ok(ok("OK", record(&created[0], Shape::Created)))
+    let video = created
+        .first()
+        .ok_or_else(|| ServiceError::Internal("create made no video".into()))?;
+    Ok(ok("OK", record::created(video)))
 }
 
 /// Create 1 to `maxCount` videos of one model
@@ -79,14 +118,16 @@ pub async fn create_batch(
     State(app): State<App>,
     caller: Caller,
     JsonBody(body): JsonBody,
-) -> ApiResult {
+) -> ApiResult<BatchCreated> {
     let (spec, count) = spec::parse_batch(&body, app.catalogue)?;
     let created = videos::create(&app, &caller, &spec, count, VideoKind::Batch).await?;
-    let items: Vec<Value> = created
-        .iter()
-        .map(|v| record(v, Shape::BatchItem))
-        .collect();
-    Ok(ok("OK", json!({ "successList": items, "errorList": [] })))
+    Ok(ok(
+        "OK",
+        BatchCreated {
+            success_list: created.iter().map(record::batch_item).collect(),
+            error_list: Vec::new(),
+        },
+    ))
 }
 
 /// Put new audio under a completed video
@@ -108,7 +149,7 @@ pub async fn update_video_audio(
     State(app): State<App>,
     caller: Caller,
     JsonBody(body): JsonBody,
-) -> ApiResult {
+) -> ApiResult<AudioUpdateVideo> {
     let f = Fields::of(&body)?;
     let pre_video_id = f.required_string("pre_video_id")?;
     let audio_type = match f.required_int("audio_type")? {
@@ -132,9 +173,7 @@ pub async fn update_video_audio(
     }
     let (video, source_duration) =
         videos::update_audio(&app, &caller, pre_video_id, audio_type, audio_url).await?;
-    let mut data = record(&video, Shape::AudioUpdate);
-    data["video_duration"] = json!(source_duration);
-    Ok(ok("OK", data))
+    Ok(ok("OK", record::audio_update(&video, source_duration)))
 }
 
 /// Videos by id
@@ -156,17 +195,17 @@ pub async fn results_by_ids(
     State(app): State<App>,
     caller: Caller,
     JsonBody(body): JsonBody,
-) -> ApiResult {
+) -> ApiResult<Results> {
     let ids = IdList::parse(ids_field(&body)?, app.config.limits.ids_per_call)?;
     let found = videos::results(&app, &caller, &ids).await?;
-    let mut items = Vec::with_capacity(found.len());
+    let mut result = Vec::with_capacity(found.len());
     for v in &found {
         let item = record::result(v, &app.video_urls)
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        items.push(item);
+        result.push(item);
     }
-    Ok(ok("OK", json!({ "result": items })))
+    Ok(ok("OK", Results { result }))
 }
 
 /// Delete videos by id
@@ -189,22 +228,29 @@ pub async fn delete_by_ids(
     State(app): State<App>,
     caller: Caller,
     JsonBody(body): JsonBody,
-) -> ApiResult {
+) -> ApiResult<Deleted> {
     let ids = IdList::parse(ids_field(&body)?, app.config.limits.ids_per_call)?;
     let results = videos::delete(&app, &caller, &ids).await?;
     let mut success_ids = Vec::new();
     let mut refused = Vec::new();
     for result in results {
         match result {
-            DeleteResult::Deleted(id) => success_ids.push(json!(id)),
-            DeleteResult::Processing(id) => {
-                refused.push(json!({ "_id": id, "msg": PROCESSING_MSG }))
-            }
-            DeleteResult::NotFound(id) => refused.push(json!({ "_id": id, "msg": NOT_FOUND_MSG })),
+            DeleteResult::Deleted(id) => success_ids.push(id),
+            DeleteResult::Processing(id) => refused.push(Refusal {
+                id,
+                msg: PROCESSING_MSG,
+            }),
+            DeleteResult::NotFound(id) => refused.push(Refusal {
+                id,
+                msg: NOT_FOUND_MSG,
+            }),
         }
     }
     Ok(ok(
         "Delete successfully",
-        json!({ "successIds": success_ids, "noPermissionItems": refused }),
+        Deleted {
+            success_ids,
+            no_permission_items: refused,
+        },
     ))
 }

@@ -4,24 +4,10 @@
 //! fields are ignored.
 #![allow(dead_code)]
 
-use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
+use utoipa::openapi::schema::Object;
 use utoipa::ToSchema;
 
-fn string_enum(values: &[&str], description: &str) -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(values.iter().copied()))
-        .description(Some(description))
-        .build()
-}
-
-fn integer_enum(values: &[i64], description: &str) -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::Integer)
-        .enum_values(Some(values.iter().copied()))
-        .description(Some(description))
-        .build()
-}
+use super::formats::{integer_enum, string_enum};
 
 fn single_resolution() -> Object {
     string_enum(&["720p", "1080p", "4k"], "Output resolution")

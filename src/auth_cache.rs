@@ -6,8 +6,11 @@
 //! through this process empties the cache before it is answered; another process sharing the
 //! database sees such a change within the TTL. Unknown keys are never cached, so a new account's
 //! key works at once.
+//!
+//! A plain cache in front of the store, held by `App`: `service::auth` reads through it and
+//! `service::accounts` clears it.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use moka::sync::Cache;
@@ -52,19 +55,26 @@ impl AuthCache {
         }
     }
 
+    /// The lock only guards a counter, so a panic while it was held leaves nothing half-done.
+    fn lock_generation(&self) -> MutexGuard<'_, u64> {
+        self.generation
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     pub fn get(&self, credential: &Credential) -> Option<AuthRecord> {
         self.entries.as_ref()?.get(credential)
     }
 
     /// Call before reading the store for a credential not in the cache.
     pub fn ticket(&self) -> Ticket {
-        Ticket(*self.generation.lock().expect("auth cache lock"))
+        Ticket(*self.lock_generation())
     }
 
     /// Keeps what the store said, unless the cache was cleared since `ticket` was taken.
     pub fn remember(&self, ticket: Ticket, credential: Credential, record: AuthRecord) {
         let Some(entries) = &self.entries else { return };
-        let generation = self.generation.lock().expect("auth cache lock");
+        let generation = self.lock_generation();
         if *generation == ticket.0 {
             entries.insert(credential, record);
         }
@@ -72,7 +82,7 @@ impl AuthCache {
 
     /// Forgets everything; call after any change to who may authenticate, before answering.
     pub fn clear(&self) {
-        let mut generation = self.generation.lock().expect("auth cache lock");
+        let mut generation = self.lock_generation();
         *generation += 1;
         if let Some(entries) = &self.entries {
             entries.invalidate_all();
