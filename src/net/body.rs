@@ -6,7 +6,7 @@ use futures::StreamExt;
 use tokio::time::Instant;
 
 use super::error::{classify, show_duration, FetchError};
-use super::Outbound;
+use super::outbound::Outbound;
 
 impl Outbound {
     /// Reads the body under the size cap and the minimum rate. The rate is checked over

@@ -12,7 +12,34 @@ use super::error::{classify, show_duration, FetchError};
 use super::redact::{redact_raw, redact_url};
 use super::redirect::redirect_refusal;
 use super::resolver::PublicOnlyResolver;
-use super::NetPolicy;
+
+#[derive(Clone, Debug)]
+pub struct NetPolicy {
+    pub allow_private: bool,
+    pub connect_timeout: Duration,
+    /// Whole request, body included.
+    pub timeout: Duration,
+    /// From sending a request until the final response's headers arrive (redirects included),
+    /// so a host that accepts the connection and never answers frees the worker early.
+    pub first_byte_timeout: Duration,
+    /// Slowest acceptable body, measured over each consecutive `rate_window`; 0 turns the check
+    /// off. A host trickling bytes would otherwise hold a worker for the whole `timeout`.
+    pub min_bytes_per_sec: u64,
+    pub rate_window: Duration,
+}
+
+impl Default for NetPolicy {
+    fn default() -> Self {
+        NetPolicy {
+            allow_private: false,
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(60),
+            first_byte_timeout: Duration::from_secs(10),
+            min_bytes_per_sec: 16 * 1024,
+            rate_window: Duration::from_secs(5),
+        }
+    }
+}
 
 /// An HTTP client that obeys `NetPolicy`.
 #[derive(Clone)]

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::connection::serve_connection;
-use super::Limits;
+use super::limits::Limits;
 
 /// Serves `router` on `listener` until `shutdown` resolves; then stops accepting, lets every
 /// request in flight finish (idle connections close at once) and returns when all connections

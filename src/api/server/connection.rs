@@ -21,9 +21,9 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 use super::body_timeout::TimedBody;
+use super::limits::Limits;
 use super::watchdog::{Activity, InFlight};
 use super::watched_io::WatchedIo;
-use super::Limits;
 
 pub(super) async fn serve_connection(
     stream: TcpStream,

@@ -7,7 +7,7 @@ use axum::http::Version;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::Limits;
+use super::limits::Limits;
 
 /// What one connection's watchdog needs to know: whether a request is in flight, and since when
 /// the connection has been waiting on its client.

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::input::file_url;
-use super::InputFile;
+use super::input::InputFile;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum AudioSource {

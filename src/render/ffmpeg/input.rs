@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::AudioFormat;
+use super::audio_format::AudioFormat;
 
 /// A file ffmpeg or ffprobe reads, and the one demuxer allowed to read it.
 #[derive(Clone, Debug, PartialEq)]

@@ -6,8 +6,9 @@ use std::time::Duration;
 use tokio::process::Command;
 
 use super::args::{audio_streams_args, probe_args};
+use super::error::FfmpegError;
+use super::input::InputFile;
 use super::process::{spawn_error, tail};
-use super::{FfmpegError, InputFile};
 
 /// Audio streams with a sample rate and channels in ffprobe's JSON: a demuxer handed bytes that
 /// are not its format may still announce an empty stream.

@@ -7,7 +7,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
-use super::FfmpegError;
+use super::error::FfmpegError;
 
 /// How much of ffmpeg's stderr an error keeps (for the log).
 const STDERR_TAIL: usize = 2000;

@@ -9,7 +9,8 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageBuffer, ImageDecoder, ImageFormat, ImageReader, Limits, Pixel};
 
 use super::alpha::flatten_alpha;
-use super::{FrameError, SourceImage, ONE_OFF_FILTER};
+use super::error::FrameError;
+use super::source::{SourceImage, ONE_OFF_FILTER};
 
 /// The default cap on a source's width * height (`render.max_image_pixels`).
 pub const MAX_PIXELS: u64 = 50_000_000;

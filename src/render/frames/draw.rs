@@ -2,10 +2,15 @@
 //! last image's cover-fit, into the caller's buffer.
 
 use fast_image_resize::images::Image;
-use fast_image_resize::{PixelType, ResizeOptions, Resizer};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 
-use super::{FrameError, SourceImage, FRAME_FILTER, ONE_OFF_FILTER};
+use super::error::FrameError;
+use super::source::{SourceImage, ONE_OFF_FILTER};
 use crate::render::plan::RenderPlan;
+
+/// Per-frame filter: bicubic keeps zoomed-in frames sharp for ~20% more time than bilinear;
+/// sources are pre-scaled, so it never has to shrink by much.
+const FRAME_FILTER: ResizeAlg = ResizeAlg::Convolution(FilterType::CatmullRom);
 
 /// Draws frames of a plan. Reuses buffers between frames.
 pub struct FrameRenderer {

@@ -15,44 +15,12 @@
 mod alpha;
 mod decode;
 mod draw;
+mod error;
 mod source;
 #[cfg(test)]
 mod tests;
 
-use fast_image_resize::{FilterType, ResizeAlg};
-
 pub use decode::{decode, MAX_PIXELS};
 pub use draw::FrameRenderer;
+pub use error::FrameError;
 pub use source::SourceImage;
-
-/// Per-frame filter: bicubic keeps zoomed-in frames sharp for ~20% more time than bilinear;
-/// sources are pre-scaled, so it never has to shrink by much.
-const FRAME_FILTER: ResizeAlg = ResizeAlg::Convolution(FilterType::CatmullRom);
-/// One-off resizes (pre-scaling, the last image) can afford the sharpest filter.
-const ONE_OFF_FILTER: ResizeAlg = ResizeAlg::Convolution(FilterType::Lanczos3);
-
-#[derive(Debug, thiserror::Error)]
-pub enum FrameError {
-    #[error("unsupported image format: only PNG, JPEG and WebP are accepted")]
-    UnsupportedFormat,
-    #[error("image could not be decoded: {0}")]
-    Decode(String),
-    #[error("image is too large: {width}x{height} (at most {max} pixels)")]
-    TooLarge { width: u32, height: u32, max: u64 },
-    #[error(
-        "image is too large: {width}x{height} needs {needed} MB to decode (at most {max} MB; \
-         16-bit images count double)"
-    )]
-    TooMuchMemory {
-        width: u32,
-        height: u32,
-        needed: u64,
-        max: u64,
-    },
-    #[error("frame {index} is past the end of the clip ({frame_count} frames)")]
-    OutOfRange { index: u32, frame_count: u32 },
-    #[error("the frame buffer holds {actual} bytes but a frame needs {expected}")]
-    BufferSize { expected: usize, actual: usize },
-    #[error("frame could not be drawn: {0}")]
-    Resize(String),
-}

@@ -3,10 +3,13 @@
 use std::fmt;
 
 use fast_image_resize::images::Image;
-use fast_image_resize::{PixelType, ResizeOptions, Resizer};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::DynamicImage;
 
-use super::{FrameError, ONE_OFF_FILTER};
+use super::error::FrameError;
+
+/// One-off resizes (pre-scaling, the last image) can afford the sharpest filter.
+pub(super) const ONE_OFF_FILTER: ResizeAlg = ResizeAlg::Convolution(FilterType::Lanczos3);
 
 /// A decoded source image in RGB8.
 pub struct SourceImage {
