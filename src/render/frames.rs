@@ -23,7 +23,7 @@ use image::{DynamicImage, ImageBuffer, ImageDecoder, ImageFormat, ImageReader, L
 use super::plan::RenderPlan;
 
 /// The default cap on a source's width * height (`render.max_image_pixels`).
-pub const MAX_PIXELS: u64 = 50_000_000;
+pub const MAX_PIXELS: u64 = crate::config::DEFAULT_MAX_IMAGE_PIXELS;
 
 /// Bytes a decoder may use per pixel of the cap: an 8-bit RGBA image at the cap fits.
 const BYTES_PER_CAPPED_PIXEL: u64 = 4;

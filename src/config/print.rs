@@ -1,0 +1,40 @@
+//! `i2v config print`: the effective configuration as TOML that loads as it is, each value
+//! followed by a comment saying where it came from (`# default`, `# file /etc/i2v.toml`,
+//! `# env I2V_WORKERS`, `# flag --workers`). Secrets show as `"<redacted>"`.
+
+use std::fmt::Write;
+
+use super::{ConfigError, Loaded};
+
+/// Comments start in this column, or two spaces after a longer line.
+const COMMENT_COLUMN: usize = 40;
+
+impl Loaded {
+    pub fn annotated_toml(&self) -> Result<String, ConfigError> {
+        let text = self
+            .config
+            .redacted_toml()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let mut out = String::with_capacity(text.len() * 2);
+        let mut section: Option<&str> = None;
+        for line in text.lines() {
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = Some(name);
+            }
+            let origin = line.split_once(" = ").and_then(|(key, _)| {
+                let path = section.map_or_else(|| key.to_owned(), |s| format!("{s}.{key}"));
+                self.origins.of(&path)
+            });
+            match origin {
+                Some(origin) => {
+                    let _ = writeln!(out, "{line:<COMMENT_COLUMN$}  # {origin}");
+                }
+                None => {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+        Ok(out)
+    }
+}
