@@ -22,7 +22,10 @@ mod tests {
             redact_url_password("postgres://i2v:hunter2@db:5432/i2v"),
             "postgres://i2v:redacted@db:5432/i2v"
         );
-        assert_eq!(redact_url_password("sqlite:///srv/i2v.db"), "sqlite:///srv/i2v.db");
+        assert_eq!(
+            redact_url_password("sqlite:///srv/i2v.db"),
+            "sqlite:///srv/i2v.db"
+        );
         assert_eq!(redact_url_password("not a url"), "not a url");
     }
 }

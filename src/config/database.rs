@@ -95,7 +95,10 @@ mod tests {
         assert_eq!(Backend::of_url("sqlite://x.db"), Some(Backend::Sqlite));
         assert_eq!(Backend::of_url("sqlite::memory:"), Some(Backend::Sqlite));
         assert_eq!(Backend::of_url("postgres://h/db"), Some(Backend::Postgres));
-        assert_eq!(Backend::of_url("postgresql://h/db"), Some(Backend::Postgres));
+        assert_eq!(
+            Backend::of_url("postgresql://h/db"),
+            Some(Backend::Postgres)
+        );
         assert_eq!(Backend::of_url("mysql://h/db"), None);
     }
 }

@@ -26,12 +26,9 @@ macro_rules! unit {
     };
 }
 
-unit!(
-    millis,
-    "Whole milliseconds.",
-    Duration::from_millis,
-    |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-);
+unit!(millis, "Whole milliseconds.", Duration::from_millis, |d| {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+});
 unit!(secs, "Whole seconds.", Duration::from_secs, |d| d.as_secs());
 unit!(
     days,
@@ -74,6 +71,8 @@ mod tests {
     #[test]
     fn negative_or_fractional_values_are_refused() {
         assert!(toml::from_str::<Sample>("wait_ms = -1\nlimit_secs = 1\nkeep_days = 1\n").is_err());
-        assert!(toml::from_str::<Sample>("wait_ms = 1.5\nlimit_secs = 1\nkeep_days = 1\n").is_err());
+        assert!(
+            toml::from_str::<Sample>("wait_ms = 1.5\nlimit_secs = 1\nkeep_days = 1\n").is_err()
+        );
     }
 }

@@ -122,10 +122,7 @@ impl Default for Config {
 impl Config {
     /// Loads the layers from the file, this process's environment and `flags`, and checks the
     /// result; `Sources` does the same with every layer given explicitly.
-    pub fn load(
-        file: Option<&std::path::Path>,
-        flags: Overrides,
-    ) -> Result<Config, ConfigError> {
+    pub fn load(file: Option<&std::path::Path>, flags: Overrides) -> Result<Config, ConfigError> {
         Ok(Sources::from_process(file, flags)?.load()?.config)
     }
 
@@ -146,7 +143,9 @@ impl Config {
         }
         if let Some(url) = &self.database_url {
             if !url.is_empty() && Backend::of_url(url.expose_secret()).is_none() {
-                return invalid("database_url must start with sqlite:, postgres:// or postgresql://");
+                return invalid(
+                    "database_url must start with sqlite:, postgres:// or postgresql://",
+                );
             }
         }
         self.limits.validate()?;

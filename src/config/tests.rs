@@ -46,7 +46,7 @@ fn flags_and_env_beat_the_file_which_beats_defaults() {
 
 #[test]
 fn precedence_is_file_then_env_then_flag() {
-    let toml = "workers = 3\npublic_url = \"http://file\"\n[jobs]\npoll_ms = 7\nlease_ms = 9000\n";
+    let toml = "workers = 3\npublic_url = \"http://file\"\n[jobs]\npoll_ms = 7\nlease_ms = 90000\n";
     let env = [
         ("I2V_WORKERS", "4"),
         ("I2V_PUBLIC_URL", "http://env"),
@@ -60,14 +60,26 @@ fn precedence_is_file_then_env_then_flag() {
     let config = &loaded.config;
     assert_eq!(config.workers, Some(5), "a flag beats env and file");
     assert_eq!(config.public_url(), "http://env", "env beats the file");
-    assert_eq!(config.jobs.poll, Duration::from_millis(8), "env beats the file");
-    assert_eq!(config.jobs.lease, Duration::from_secs(9), "the file beats defaults");
+    assert_eq!(
+        config.jobs.poll,
+        Duration::from_millis(8),
+        "env beats the file"
+    );
+    assert_eq!(
+        config.jobs.lease,
+        Duration::from_secs(90),
+        "the file beats defaults"
+    );
     assert_eq!(config.jobs.heartbeat, Duration::from_secs(15), "a default");
     let origin = |key: &str| loaded.origins.of(key).unwrap().to_string();
     assert_eq!(origin("workers"), "flag --workers");
     assert_eq!(origin("public_url"), "env I2V_PUBLIC_URL");
     assert_eq!(origin("jobs.poll_ms"), "env I2V_JOBS__POLL_MS");
-    assert!(origin("jobs.lease_ms").starts_with("file "), "{}", origin("jobs.lease_ms"));
+    assert!(
+        origin("jobs.lease_ms").starts_with("file "),
+        "{}",
+        origin("jobs.lease_ms")
+    );
     assert!(origin("jobs.lease_ms").ends_with("i2v.toml"));
     assert_eq!(origin("jobs.heartbeat_ms"), "default");
     assert_eq!(origin("admin_token"), "default");
@@ -88,9 +100,7 @@ fn every_key_can_come_from_the_environment() {
         ("I2V_ALLOW_PRIVATE_URLS", "true"),
         ("I2V_ADMIN_TOKEN", "0123456789012345678"),
     ];
-    let config = load_with(None, &env, Overrides::default())
-        .unwrap()
-        .config;
+    let config = load_with(None, &env, Overrides::default()).unwrap().config;
     assert_eq!(config.webhooks.backoff_base, Duration::from_secs(1));
     assert_eq!(config.webhooks.kind, "custom");
     assert!(!config.webhooks.on_processing);
@@ -113,9 +123,7 @@ fn other_i2v_variables_are_not_settings() {
         ("I2V_WORKERS", ""),
         ("OTHER_WORKERS", "9"),
     ];
-    let config = load_with(None, &env, Overrides::default())
-        .unwrap()
-        .config;
+    let config = load_with(None, &env, Overrides::default()).unwrap().config;
     assert_eq!(config.workers, None);
 }
 
@@ -137,7 +145,10 @@ fn a_bad_environment_value_names_the_variable_and_the_key() {
         .err()
         .unwrap()
         .to_string();
-    assert!(err.contains("I2V_LISTEN") && err.contains("listen"), "{err}");
+    assert!(
+        err.contains("I2V_LISTEN") && err.contains("listen"),
+        "{err}"
+    );
 
     let err = load_with(
         None,
@@ -149,10 +160,14 @@ fn a_bad_environment_value_names_the_variable_and_the_key() {
     .to_string();
     assert!(err.contains("I2V_WEBHOOKS__BACKOF_MS"), "{err}");
 
-    let err = load_with(None, &[("I2V_JOBS__HEARTBEAT_MS", "0")], Overrides::default())
-        .err()
-        .unwrap()
-        .to_string();
+    let err = load_with(
+        None,
+        &[("I2V_JOBS__HEARTBEAT_MS", "0")],
+        Overrides::default(),
+    )
+    .err()
+    .unwrap()
+    .to_string();
     assert!(err.contains("jobs.heartbeat_ms must be positive"), "{err}");
 }
 
@@ -228,7 +243,10 @@ fn blob_url_comes_from_the_file_unless_a_flag_or_env_says_otherwise() {
     assert_eq!(flagged.blob_location().unwrap(), BlobLocation::Memory);
     let env = [("I2V_BLOB_URL", "memory://")];
     let from_env = load_with(Some(toml), &env, Overrides::default()).unwrap();
-    assert_eq!(from_env.config.blob_location().unwrap(), BlobLocation::Memory);
+    assert_eq!(
+        from_env.config.blob_location().unwrap(),
+        BlobLocation::Memory
+    );
 }
 
 #[test]
@@ -264,8 +282,8 @@ fn presigned_urls_need_s3_and_a_sane_expiry() {
 
     let err = load_file("[blobs]\nvideo_urls = \"presigned\"\n").unwrap_err();
     assert!(err.to_string().contains("needs S3"), "{err}");
-    let err = load_file("blob_url = \"memory://\"\n[blobs]\nvideo_urls = \"presigned\"\n")
-        .unwrap_err();
+    let err =
+        load_file("blob_url = \"memory://\"\n[blobs]\nvideo_urls = \"presigned\"\n").unwrap_err();
     assert!(err.to_string().contains("needs S3"), "{err}");
 
     let s3 = "blob_url = \"s3://b\"\n[blobs]\nvideo_urls = \"presigned\"\n";

@@ -13,10 +13,10 @@ use tracing::Instrument;
 
 use super::inputs::fetch_inputs;
 use super::slots::RenderSlots;
-use crate::config::Jobs;
 use crate::app::App;
 use crate::blobs::Blobs;
 use crate::clock::now_ms;
+use crate::config::Jobs;
 use crate::domain::ObjectId;
 use crate::render::{RenderError, RenderJob, Rendered};
 use crate::store::{Completion, Video, VideoKind};
@@ -176,13 +176,7 @@ fn retry_delay(jobs: &Jobs, attempts: i64) -> std::time::Duration {
 }
 
 /// Extends the lease every heartbeat; cancels `lost` when the lease is no longer ours.
-async fn keep_lease(
-    app: App,
-    id: ObjectId,
-    owner: String,
-    jobs: Jobs,
-    lost: CancellationToken,
-) {
+async fn keep_lease(app: App, id: ObjectId, owner: String, jobs: Jobs, lost: CancellationToken) {
     loop {
         tokio::time::sleep(jobs.heartbeat).await;
         let until = now_ms() + jobs.lease.as_millis() as i64;
