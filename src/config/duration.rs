@@ -3,15 +3,13 @@
 //! `ttl_days = 400`): those names are a public contract. Use as
 //! `#[serde(rename = "lease_ms", with = "duration::millis")]`.
 
-use std::time::Duration;
-
-use serde::{Deserialize, Deserializer, Serializer};
-
 macro_rules! unit {
     ($name:ident, $doc:literal, $from:expr, $to:expr) => {
         #[doc = $doc]
         pub mod $name {
-            use super::*;
+            use std::time::Duration;
+
+            use serde::{Deserialize, Deserializer, Serializer};
 
             pub fn serialize<S: Serializer>(value: &Duration, out: S) -> Result<S::Ok, S::Error> {
                 let to: fn(&Duration) -> u64 = $to;

@@ -15,7 +15,8 @@ use figment::value::{Dict, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 use serde::Serialize;
 
-use super::{Config, ConfigError};
+use super::error::ConfigError;
+use super::root::Config;
 
 const ENV_PREFIX: &str = "I2V_";
 const SECTION_SEPARATOR: &str = "__";
@@ -41,6 +42,14 @@ pub struct Overrides {
     pub public_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub master_key: Option<String>,
+}
+
+impl Config {
+    /// Loads the layers from the file, this process's environment and `flags`, and checks the
+    /// result; `Sources` does the same with every layer given explicitly.
+    pub fn load(file: Option<&Path>, flags: Overrides) -> Result<Config, ConfigError> {
+        Ok(Sources::from_process(file, flags)?.load()?.config)
+    }
 }
 
 /// Everything a configuration is made from.

@@ -7,8 +7,8 @@ use std::fmt::Write;
 
 use figment::value::Value;
 
-use super::load::serialized;
-use super::{ConfigError, Loaded};
+use super::error::ConfigError;
+use super::load::{serialized, Loaded};
 
 /// Comments start in this column, or two spaces after a longer line.
 const COMMENT_COLUMN: usize = 40;

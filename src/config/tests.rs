@@ -1,6 +1,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use secrecy::ExposeSecret;
+
 use super::*;
 
 /// Loads `toml` (when given) with these variables and flags, and nothing from the process.
