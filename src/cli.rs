@@ -1,5 +1,5 @@
-//! Command-line verbs. Every flag can also come from an `I2V_*` environment variable (flags win)
-//! or from the TOML file named by `--config` (both win over it).
+//! Command-line verbs. Every setting a flag sets can also come from the TOML file named by
+//! `--config` or from an `I2V_*` environment variable; flags win over both (see `config`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{Config, Overrides};
+use crate::config::{Config, Overrides, Sources};
 use crate::{service, App};
 
 #[derive(Parser)]
@@ -84,7 +84,8 @@ enum AccountsCommand {
 
 #[derive(Subcommand)]
 enum ConfigCommand {
-    /// Print the effective configuration (TOML) with secrets redacted.
+    /// Print the effective configuration (TOML) with secrets redacted, each value followed by
+    /// where it came from (default, file, env variable or flag).
     Print(ServeArgs),
 }
 
@@ -94,17 +95,19 @@ struct StoreArgs {
     #[arg(long, env = "I2V_CONFIG")]
     config: Option<PathBuf>,
     /// Data directory (SQLite database, master key, output files). Default ./i2v-data.
-    #[arg(long, env = "I2V_DATA_DIR")]
+    /// [env: I2V_DATA_DIR]
+    #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Database URL; default sqlite://<data-dir>/i2v.db.
-    #[arg(long, env = "I2V_DATABASE_URL")]
+    /// Database URL; default sqlite://<data-dir>/i2v.db. [env: I2V_DATABASE_URL]
+    #[arg(long)]
     database_url: Option<String>,
     /// Output files: file:///ABS/DIR, s3://BUCKET[/PREFIX] (credentials, region and endpoint from
     /// the AWS_* environment variables) or memory://. Default <data-dir>/blobs.
-    #[arg(long, env = "I2V_BLOB_URL")]
+    /// [env: I2V_BLOB_URL]
+    #[arg(long)]
     blob_url: Option<String>,
-    /// 64 hex digits; default: generated once into <data-dir>/master.key.
-    #[arg(long, env = "I2V_MASTER_KEY", hide_env_values = true)]
+    /// 64 hex digits; default: generated once into <data-dir>/master.key. [env: I2V_MASTER_KEY]
+    #[arg(long)]
     master_key: Option<String>,
 }
 
@@ -112,20 +115,23 @@ struct StoreArgs {
 struct ServeArgs {
     #[command(flatten)]
     store: StoreArgs,
-    /// Address to listen on. Default 127.0.0.1:8080.
-    #[arg(long, env = "I2V_LISTEN")]
+    /// Address to listen on. Default 127.0.0.1:8080. [env: I2V_LISTEN]
+    #[arg(long)]
     listen: Option<SocketAddr>,
     /// Enables /_admin/v1 with this bearer token (at least 16 characters).
-    #[arg(long, env = "I2V_ADMIN_TOKEN", hide_env_values = true)]
+    /// [env: I2V_ADMIN_TOKEN]
+    #[arg(long)]
     admin_token: Option<String>,
     /// Background render workers (default: one per CPU; 0 = none, jobs stay queued).
-    #[arg(long, env = "I2V_WORKERS")]
+    /// [env: I2V_WORKERS]
+    #[arg(long)]
     workers: Option<usize>,
-    /// Let outbound fetches reach private and loopback addresses.
-    #[arg(long, env = "I2V_ALLOW_PRIVATE_URLS")]
+    /// Let outbound fetches reach private and loopback addresses. [env: I2V_ALLOW_PRIVATE_URLS]
+    #[arg(long)]
     allow_private_urls: bool,
     /// Base URL clients reach this server at (used in video_url). Default http://<listen>.
-    #[arg(long, env = "I2V_PUBLIC_URL")]
+    /// [env: I2V_PUBLIC_URL]
+    #[arg(long)]
     public_url: Option<String>,
 }
 
@@ -146,8 +152,9 @@ impl StoreArgs {
 }
 
 impl ServeArgs {
-    fn load(&self) -> anyhow::Result<Config> {
-        let overrides = Overrides {
+    /// The file, this process's environment and the flags.
+    fn sources(&self) -> anyhow::Result<Sources<'_>> {
+        let flags = Overrides {
             listen: self.listen,
             admin_token: self.admin_token.clone(),
             workers: self.workers,
@@ -155,7 +162,11 @@ impl ServeArgs {
             public_url: self.public_url.clone(),
             ..self.store.overrides()
         };
-        Ok(Config::load(self.store.config.as_deref(), overrides)?)
+        Ok(Sources::from_process(self.store.config.as_deref(), flags)?)
+    }
+
+    fn load(&self) -> anyhow::Result<Config> {
+        Ok(self.sources()?.load()?.config)
     }
 }
 
@@ -205,7 +216,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Config {
             command: ConfigCommand::Print(args),
         } => {
-            print!("{}", args.load()?.redacted_toml());
+            print!("{}", args.sources()?.load()?.annotated_toml()?);
             Ok(())
         }
         Command::MigrateStore(args) => {
@@ -234,11 +245,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     crate::serve(app, listener, shutdown_signal()).await
 }
 
-async fn dev(mut args: ServeArgs) -> anyhow::Result<()> {
-    if args.store.data_dir.is_none() {
-        args.store.data_dir = Some(crate::dev::DEFAULT_DATA_DIR.into());
-    }
-    let mut config = args.load()?;
+async fn dev(args: ServeArgs) -> anyhow::Result<()> {
+    let mut sources = args.sources()?;
+    // A default, not a flag: the file and I2V_DATA_DIR still choose another directory.
+    sources.defaults.data_dir = Some(crate::dev::DEFAULT_DATA_DIR.into());
+    let mut config = sources.load()?.config;
     crate::dev::prepare(&mut config);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let app = App::build(config).await?;

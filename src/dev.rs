@@ -7,6 +7,7 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use secrecy::ExposeSecret;
 
 use crate::config::Config;
 use crate::App;
@@ -67,8 +68,8 @@ pub fn prepare(config: &mut Config) {
     config.allow_private_urls = true;
     if config.admin_token.is_none() {
         let earlier = read_previous(&env_path(config)).map(|e| e.admin_token);
-        config.admin_token =
-            Some(earlier.unwrap_or_else(|| format!("dev-{}", crate::keys::new_client_secret())));
+        let token = earlier.unwrap_or_else(|| format!("dev-{}", crate::keys::new_client_secret()));
+        config.admin_token = Some(token.into());
     }
 }
 
@@ -109,7 +110,11 @@ pub async fn set_up(app: &App) -> anyhow::Result<DevEnv> {
     let env = DevEnv {
         url: app.config.public_url(),
         key: demo_key(app, earlier.as_ref()).await?,
-        admin_token: app.config.admin_token.clone().unwrap_or_default(),
+        admin_token: app
+            .config
+            .admin_token
+            .as_ref()
+            .map_or_else(String::new, |t| t.expose_secret().to_owned()),
         image: crate::api::sample_image::serve(sample_png().into()).await?,
     };
     write_private(&path, &env.render())

@@ -21,6 +21,7 @@ pub mod migrate_store;
 pub mod net;
 pub mod outbox;
 pub mod periodic;
+pub mod redact;
 pub mod render;
 pub mod service;
 pub mod store;
@@ -55,7 +56,7 @@ pub async fn serve(
         .map_or_else(|e| e.to_string(), |l| l.to_string());
     tracing::info!(
         %addr,
-        database = %crate::config::redact_url_password(&settings.database_url()),
+        database = %settings.database_url(),
         data_dir = %settings.data_dir.display(),
         %blobs,
         workers = settings.worker_count(),
@@ -87,8 +88,8 @@ fn start_background(app: &App, workers: usize, stop: &CancellationToken) -> Join
     // this process renders nothing itself.
     set.spawn(jobs::run_reaper(
         app.store.clone(),
-        app.jobs.max_attempts,
-        app.jobs.reap_interval,
+        app.config.jobs.max_attempts,
+        app.config.jobs.reap_interval,
         stop.clone(),
     ));
     set.spawn(webhooks::run_deliveries(app.clone(), stop.clone()));

@@ -22,7 +22,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRo
 use sqlx::{Postgres, QueryBuilder, Row, Transaction};
 
 use crate::blobs::{BlobLocation, Blobs};
-use crate::config::redact_url_password;
+use crate::redact::redact_url_password;
 use crate::store::Backend;
 
 /// What to move, and where.

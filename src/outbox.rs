@@ -82,13 +82,14 @@ async fn remove_one(store: &dyn Store, blobs: &Blobs, file: &BlobDeletion, now: 
     }
 }
 
-/// Retention: forgets outputs completed more than `days` ago (their files join the outbox).
-pub async fn expire_old_outputs(store: &dyn Store, days: u64) -> Result<u64, StoreError> {
-    if days == 0 {
+/// Retention: forgets outputs completed more than `keep` ago (their files join the outbox);
+/// zero keeps them forever.
+pub async fn expire_old_outputs(store: &dyn Store, keep: Duration) -> Result<u64, StoreError> {
+    if keep.is_zero() {
         return Ok(0);
     }
     let now = now_ms();
-    let cutoff = now - (days as i64) * 86_400_000;
+    let cutoff = now.saturating_sub(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX));
     let mut total = 0;
     loop {
         let n = store.expire_outputs(cutoff, now, BATCH).await?;
@@ -101,9 +102,9 @@ pub async fn expire_old_outputs(store: &dyn Store, days: u64) -> Result<u64, Sto
 
 /// Retention and the outbox sweep, at once and then every `sweeper.interval_secs`, until `stop`.
 pub async fn run_housekeeping(app: App, stop: CancelToken) {
-    let interval = Duration::from_secs(app.config.sweeper.interval_secs.max(1));
+    let interval = app.config.sweeper.interval.max(Duration::from_secs(1));
     crate::periodic::every(interval, stop, || async {
-        match expire_old_outputs(app.store.as_ref(), app.config.retention.days).await {
+        match expire_old_outputs(app.store.as_ref(), app.config.retention.keep).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "outputs past retention scheduled for removal"),
             Err(e) => tracing::warn!(error = %e, "retention pass failed; will retry"),

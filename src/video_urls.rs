@@ -30,7 +30,7 @@ impl VideoUrls {
             },
             VideoUrlMode::Presigned => Mode::Presigned {
                 blobs: blobs.clone(),
-                expires_in: Duration::from_secs(config.blobs.presign_expiry_secs),
+                expires_in: config.blobs.presign_expiry,
             },
         };
         VideoUrls { mode }

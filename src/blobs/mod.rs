@@ -3,8 +3,6 @@
 //! own key, so a stale worker can never overwrite (or have removed) a newer attempt's file.
 //! With an S3 prefix every key lives under it; callers never see the prefix.
 
-mod location;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +17,8 @@ use object_store::prefix::PrefixStore;
 use object_store::signer::{Method, Signer};
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
-pub use location::{BadBlobUrl, BlobLocation};
+/// Where the files live is configuration (checked at load); this module opens it.
+pub use crate::config::{BadBlobUrl, BlobLocation};
 
 /// Further tries of a local upload that failed (see `Blobs::put`).
 const LOCAL_PUT_RETRIES: u32 = 3;

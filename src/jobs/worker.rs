@@ -13,10 +13,10 @@ use tracing::Instrument;
 
 use super::inputs::fetch_inputs;
 use super::slots::RenderSlots;
-use super::JobSettings;
 use crate::app::App;
 use crate::blobs::Blobs;
 use crate::clock::now_ms;
+use crate::config::Jobs;
 use crate::domain::ObjectId;
 use crate::render::{RenderError, RenderJob, Rendered};
 use crate::store::{Completion, Video, VideoKind};
@@ -34,7 +34,7 @@ pub fn spawn_workers(
         return;
     }
     let slots = RenderSlots::new(render_slots);
-    for n in 0..render_slots + app.jobs.fetch_slots {
+    for n in 0..render_slots + app.config.jobs.fetch_slots {
         let name = format!("{name_prefix}-w{n}");
         set.spawn(run_claimer(app.clone(), name, slots.clone(), stop.clone()));
     }
@@ -55,7 +55,7 @@ async fn run_claimer(app: App, name: String, slots: RenderSlots, stop: Cancellat
         // nothing in flight: the backlog stays in the queue (where another process can take
         // it, and where it is not yet "processing"), but a newcomer still gets the next slot.
         let per_account = if slots.waiting() < slots.capacity() {
-            app.jobs.max_in_flight_per_account
+            app.config.jobs.max_in_flight_per_account
         } else {
             1
         };
@@ -66,7 +66,7 @@ async fn run_claimer(app: App, name: String, slots: RenderSlots, stop: Cancellat
         }
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(app.jobs.poll) => {}
+            _ = tokio::time::sleep(app.config.jobs.poll) => {}
         }
     }
 }
@@ -82,7 +82,7 @@ pub async fn process_next(
 ) -> anyhow::Result<Option<ObjectId>> {
     let owner = format!("{worker}/{:016x}", rand::random::<u64>());
     let now = now_ms();
-    let lease_until = now + app.jobs.lease.as_millis() as i64;
+    let lease_until = now + app.config.jobs.lease.as_millis() as i64;
     let Some(video) = app
         .store
         .claim_next_within(&owner, now, lease_until, max_in_flight_per_account)
@@ -111,7 +111,7 @@ async fn process(
         app.clone(),
         video.id,
         owner.to_owned(),
-        app.jobs.clone(),
+        app.config.jobs.clone(),
         lost.clone(),
     ));
     let outcome = tokio::select! {
@@ -133,9 +133,9 @@ async fn process(
         }
         Some(Ok((rendered, _work_dir))) => finish(app, &video, owner, rendered).await?,
         Some(Err(RenderError::Transient(reason))) => {
-            let delay = retry_delay(&app.jobs, video.attempts);
+            let delay = retry_delay(&app.config.jobs, video.attempts);
             let run_after = now_ms() + delay.as_millis() as i64;
-            let max = app.jobs.max_attempts;
+            let max = app.config.jobs.max_attempts;
             let recorded = app
                 .store
                 .retry_later(video.id, owner, run_after, &reason, max, now_ms())
@@ -170,19 +170,13 @@ async fn process(
 }
 
 /// Exponential backoff after the `attempts`-th claim failed with a passing fault.
-fn retry_delay(jobs: &JobSettings, attempts: i64) -> std::time::Duration {
+fn retry_delay(jobs: &Jobs, attempts: i64) -> std::time::Duration {
     let exp = (attempts - 1).clamp(0, 16) as u32;
     (jobs.retry_base * 2u32.pow(exp)).min(jobs.retry_max)
 }
 
 /// Extends the lease every heartbeat; cancels `lost` when the lease is no longer ours.
-async fn keep_lease(
-    app: App,
-    id: ObjectId,
-    owner: String,
-    jobs: JobSettings,
-    lost: CancellationToken,
-) {
+async fn keep_lease(app: App, id: ObjectId, owner: String, jobs: Jobs, lost: CancellationToken) {
     loop {
         tokio::time::sleep(jobs.heartbeat).await;
         let until = now_ms() + jobs.lease.as_millis() as i64;
@@ -271,7 +265,7 @@ async fn finish(app: &App, video: &Video, owner: &str, rendered: Rendered) -> an
         &video.id.to_hex(),
         &format!("{:016x}", rand::random::<u64>()),
     );
-    let grace = app.jobs.stage_grace.as_millis() as i64;
+    let grace = app.config.jobs.stage_grace.as_millis() as i64;
     let removal_due = now_ms() + grace;
     app.store.stage_blob(&key, removal_due).await?;
     let bytes = tokio::fs::read(&rendered.file).await?;

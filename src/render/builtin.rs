@@ -10,7 +10,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -20,47 +19,13 @@ use super::ffmpeg::{self, AudioFormat, AudioSource, EncodeSpec, FfmpegError, Inp
 use super::frames::{self, FrameRenderer, SourceImage};
 use super::plan::{output_size, Motion, OutputSize, RenderPlan};
 use super::{RenderError, RenderInputs, RenderJob, Rendered, Renderer};
+use crate::config::Render;
 use crate::domain::catalogue::Catalogue;
 use crate::domain::spec::AudioType;
 use crate::store::{Video, VideoKind};
 
-#[derive(Clone, Debug)]
-pub struct RenderSettings {
-    pub fps: u32,
-    /// x264 preset and quality.
-    pub preset: String,
-    pub crf: u32,
-    /// Largest image accepted, in pixels (width * height); refused from its header. Decoding
-    /// may also use up to 4 bytes per pixel of it.
-    pub max_image_pixels: u64,
-    /// Images decoded at once across all renders; each holds a full-size buffer while decoding.
-    pub max_concurrent_decodes: usize,
-    /// Upper bound on one ffmpeg or ffprobe run.
-    pub timeout: Duration,
-    /// Most ffmpeg processes at once.
-    pub max_concurrent: usize,
-    pub ffmpeg: String,
-    pub ffprobe: String,
-}
-
-impl Default for RenderSettings {
-    fn default() -> Self {
-        RenderSettings {
-            fps: 24,
-            preset: "veryfast".into(),
-            crf: 20,
-            max_image_pixels: frames::MAX_PIXELS,
-            max_concurrent_decodes: 1,
-            timeout: Duration::from_secs(600),
-            max_concurrent: 2,
-            ffmpeg: "ffmpeg".into(),
-            ffprobe: "ffprobe".into(),
-        }
-    }
-}
-
 pub struct FfmpegRenderer {
-    settings: RenderSettings,
+    settings: Render,
     encodes: Semaphore,
     /// Owned permits, so that a decode keeps its permit until it really ends even when the
     /// render that asked for it is dropped.
@@ -72,8 +37,9 @@ pub struct FfmpegRenderer {
 }
 
 impl FfmpegRenderer {
-    pub fn new(settings: RenderSettings) -> FfmpegRenderer {
-        let encodes = Semaphore::new(settings.max_concurrent.max(1));
+    /// `max_concurrent`: most ffmpeg processes at once.
+    pub fn new(settings: Render, max_concurrent: usize) -> FfmpegRenderer {
+        let encodes = Semaphore::new(max_concurrent.max(1));
         let decodes = Arc::new(Semaphore::new(settings.max_concurrent_decodes.max(1)));
         FfmpegRenderer {
             settings,
@@ -359,6 +325,8 @@ impl Renderer for FfmpegRenderer {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -415,7 +383,7 @@ mod tests {
 
     #[tokio::test]
     async fn renders_larger_than_1080p_take_turns() {
-        let renderer = FfmpegRenderer::new(RenderSettings::default());
+        let renderer = FfmpegRenderer::new(Render::default(), 2);
         let first = renderer.large_render_turn("4k").await.unwrap();
         assert!(first.is_some());
         assert!(
@@ -440,7 +408,7 @@ mod tests {
 
     #[tokio::test]
     async fn decodes_wait_for_a_decode_permit() {
-        let renderer = FfmpegRenderer::new(RenderSettings::default());
+        let renderer = FfmpegRenderer::new(Render::default(), 2);
         let bytes = png(64, 48);
         let held = renderer.decodes.clone().acquire_owned().await.unwrap();
         let waiting = renderer.decode_image("image_url", Some(&bytes), |w, h| (w, h));
@@ -463,10 +431,13 @@ mod tests {
 
     #[tokio::test]
     async fn images_over_the_pixel_cap_are_refused_with_a_reason() {
-        let renderer = FfmpegRenderer::new(RenderSettings {
-            max_image_pixels: 1000,
-            ..RenderSettings::default()
-        });
+        let renderer = FfmpegRenderer::new(
+            Render {
+                max_image_pixels: 1000,
+                ..Render::default()
+            },
+            2,
+        );
         let err = renderer
             .decode_image("image_url", Some(&png(64, 48)), |w, h| (w, h))
             .await
@@ -484,7 +455,7 @@ mod tests {
 
     #[tokio::test]
     async fn decoded_images_are_shrunk_to_the_working_size() {
-        let renderer = FfmpegRenderer::new(RenderSettings::default());
+        let renderer = FfmpegRenderer::new(Render::default(), 2);
         let size = output_size("720p", 4000, 3000).unwrap();
         let image = renderer
             .decode_image("image_url", Some(&png(4000, 3000)), move |w, h| {

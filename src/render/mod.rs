@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use bytes::Bytes;
 
-pub use builtin::{FfmpegRenderer, RenderSettings};
+pub use builtin::FfmpegRenderer;
 
 use crate::domain::catalogue::Catalogue;
 use crate::store::Video;

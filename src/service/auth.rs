@@ -79,7 +79,7 @@ pub async fn issue_token(
         cid: record.client_id.clone(),
         sv: secret_version(&record.secret_hash),
         iat,
-        exp: iat + app.config.tokens.ttl_days * 86_400,
+        exp: iat + app.config.tokens.ttl.as_secs(),
     };
     Ok(app.keys.issue_token(&claims))
 }

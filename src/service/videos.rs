@@ -1,7 +1,5 @@
 //! Creating, reading and deleting videos (DESIGN §4).
 
-use std::time::Duration;
-
 use super::{Caller, ServiceError};
 use crate::app::App;
 use crate::clock::now_ms;
@@ -150,7 +148,7 @@ pub async fn delete(
     ids: &IdList,
 ) -> Result<Vec<DeleteResult>, ServiceError> {
     let outcome = app.deletes.delete(caller.uid, ids.object_ids()).await?;
-    let deadline = Duration::from_millis(app.config.sweeper.inline_delete_timeout_ms);
+    let deadline = app.config.sweeper.inline_delete_timeout;
     outbox::remove_now(app.store.as_ref(), &app.blobs, outcome.files, deadline).await;
     if !outcome.deleted.is_empty() {
         tracing::info!(uid = caller.uid, deleted = ?outcome.deleted, "videos deleted");

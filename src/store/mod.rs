@@ -28,24 +28,8 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Which store a database URL selects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    pub fn of_url(url: &str) -> Option<Backend> {
-        if url.starts_with("sqlite:") {
-            Some(Backend::Sqlite)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Some(Backend::Postgres)
-        } else {
-            None
-        }
-    }
-}
+/// Which store a database URL selects (plain data, kept with the configuration that checks it).
+pub use crate::config::Backend;
 
 /// Opens the store `url` names, bringing its schema up to date.
 pub async fn open(url: &str, pool: &PoolSettings) -> StoreResult<std::sync::Arc<dyn Store>> {
@@ -55,7 +39,7 @@ pub async fn open(url: &str, pool: &PoolSettings) -> StoreResult<std::sync::Arc<
         None => Err(StoreError::Backend(
             format!(
                 "unsupported database URL scheme in {}",
-                crate::config::redact_url_password(url)
+                crate::redact::redact_url_password(url)
             )
             .into(),
         )),

@@ -181,20 +181,5 @@ pub enum WebhookOutcome {
     Skipped,
 }
 
-/// Connection pool limits (config section `[database]`).
-#[derive(Clone, Debug)]
-pub struct PoolSettings {
-    pub max_connections: u32,
-    pub min_connections: u32,
-    pub acquire_timeout: std::time::Duration,
-}
-
-impl Default for PoolSettings {
-    fn default() -> Self {
-        PoolSettings {
-            max_connections: 10,
-            min_connections: 1,
-            acquire_timeout: std::time::Duration::from_secs(5),
-        }
-    }
-}
+/// Connection pool limits: the `[database]` section as the configuration defines it.
+pub use crate::config::Database as PoolSettings;

@@ -8,64 +8,25 @@ mod in_flight;
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
 use crate::clock::now_ms;
+use crate::config::Webhooks;
 use crate::net::FetchError;
 use crate::store::{WebhookAttempt, WebhookDelivery, WebhookOutcome};
 use crypto::{sign, CallbackPayload};
 pub use in_flight::InFlight;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct WebhookConfig {
-    /// The `type` field of the encrypted payload.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Send the status-2 (processing) callback too.
-    pub on_processing: bool,
-    /// Attempts before a delivery is given up.
-    pub max_attempts: i64,
-    /// First retry delay; doubled per attempt (with +-20% jitter) up to `backoff_max_ms`.
-    pub backoff_base_ms: u64,
-    pub backoff_max_ms: u64,
-    /// Per-attempt limit; a receiver slower than this counts as a failure.
-    pub timeout_secs: u64,
-    pub poll_ms: u64,
-    /// Attempts this process makes at once, to all receivers together.
-    pub max_concurrent: usize,
-    /// Attempts at once to one receiver (scheme, host and port), so a slow receiver only slows
-    /// its own callbacks.
-    pub max_per_host: usize,
-}
-
-impl Default for WebhookConfig {
-    fn default() -> Self {
-        // 3 min doubling over 8 attempts: the last one about 6 hours after the first.
-        WebhookConfig {
-            kind: "image2video".into(),
-            on_processing: true,
-            max_attempts: 8,
-            backoff_base_ms: 180_000,
-            backoff_max_ms: 3 * 3_600_000,
-            timeout_secs: 10,
-            poll_ms: 1_000,
-            max_concurrent: 64,
-            max_per_host: 4,
-        }
-    }
-}
-
 /// Delay before attempt `done_attempts + 1`, with +-20% jitter.
-pub fn backoff_ms(config: &WebhookConfig, done_attempts: i64, jitter: f64) -> i64 {
+pub fn backoff_ms(config: &Webhooks, done_attempts: i64, jitter: f64) -> i64 {
     let exp = (done_attempts - 1).clamp(0, 30) as u32;
     let raw = config
-        .backoff_base_ms
-        .saturating_mul(1u64 << exp)
-        .min(config.backoff_max_ms) as f64;
+        .backoff_base
+        .saturating_mul(1u32 << exp)
+        .min(config.backoff_max)
+        .as_millis() as f64;
     (raw * (1.0 + 0.2 * jitter.clamp(-1.0, 1.0))) as i64
 }
 
@@ -73,7 +34,7 @@ pub fn backoff_ms(config: &WebhookConfig, done_attempts: i64, jitter: f64) -> i6
 /// `max_concurrent` and `max_per_host`), so a receiver that hangs holds only its own attempts;
 /// at `stop`, attempts in flight finish (each is bounded by `timeout_secs`).
 pub async fn run_deliveries(app: App, stop: CancellationToken) {
-    let poll = Duration::from_millis(app.config.webhooks.poll_ms.max(10));
+    let poll = app.config.webhooks.poll.max(Duration::from_millis(10));
     let in_flight = InFlight::default();
     let mut attempts = JoinSet::new();
     loop {
@@ -106,7 +67,7 @@ pub async fn deliver_due(
         return Ok(0);
     }
     let now = now_ms();
-    let lease = now + (cfg.timeout_secs as i64 + 30) * 1000;
+    let lease = now + (cfg.timeout.as_secs() as i64 + 30) * 1000;
     let due = app.store.claim_webhooks(now, lease, room as i64).await?;
     let mut started = 0;
     for delivery in due {
@@ -194,7 +155,7 @@ async fn attempt(
             )
         }
     };
-    let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
+    let timeout = cfg.timeout.max(Duration::from_secs(1));
     let sent = tokio::time::timeout(timeout, app.outbound.post_json(&d.url, &body)).await;
     let (status, error, permanent) = match sent {
         Ok(Ok(code)) if (200..300).contains(&code) => {
@@ -284,7 +245,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_is_capped_and_jittered_within_20_percent() {
-        let cfg = WebhookConfig::default();
+        let cfg = Webhooks::default();
         assert_eq!(backoff_ms(&cfg, 1, 0.0), 180_000);
         assert_eq!(backoff_ms(&cfg, 2, 0.0), 360_000);
         assert_eq!(backoff_ms(&cfg, 7, 0.0), 3 * 3_600_000, "capped");

@@ -169,6 +169,73 @@ fn config_print_layers_file_env_and_flags_and_redacts_secrets() {
     assert_eq!(printed["limits"]["ids_per_call"].as_integer(), Some(50));
     assert_eq!(printed["admin_token"].as_str(), Some("<redacted>"));
     assert!(!text.contains("a-very-secret-admin-token"));
+    let origin = |start: &str| {
+        let line = text.lines().find(|l| l.starts_with(start)).unwrap();
+        line.rsplit_once("# ").unwrap().1.to_owned()
+    };
+    assert_eq!(origin("listen = "), format!("file {}", file.display()));
+    assert_eq!(origin("workers = "), "flag --workers");
+    assert_eq!(origin("public_url = "), "env I2V_PUBLIC_URL");
+    assert_eq!(origin("admin_token = "), "env I2V_ADMIN_TOKEN");
+    assert_eq!(origin("fps = "), "default");
+}
+
+#[test]
+fn every_setting_can_come_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("i2v.toml");
+    std::fs::write(&file, "[webhooks]\nbackoff_base_ms = 5000\n").unwrap();
+    let print = |env: &[(&str, &str)], flags: &[&str]| {
+        let mut command = Command::new(BIN);
+        command
+            .args(["config", "print", "--config", file.to_str().unwrap()])
+            .args(flags)
+            .env("I2V_DATA_DIR", dir.path())
+            .env_remove("I2V_ADMIN_TOKEN")
+            .env_remove("I2V_WORKERS");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        command.output().unwrap()
+    };
+    let out = print(
+        &[
+            ("I2V_WEBHOOKS__BACKOFF_BASE_MS", "1000"),
+            ("I2V_JOBS__MAX_IN_FLIGHT_PER_ACCOUNT", "2"),
+            ("I2V_WORKERS", "3"),
+        ],
+        &["--workers", "4"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let printed: toml::Table = toml::from_str(&text).unwrap();
+    assert_eq!(
+        printed["webhooks"]["backoff_base_ms"].as_integer(),
+        Some(1000),
+        "env beats the file"
+    );
+    assert_eq!(
+        printed["jobs"]["max_in_flight_per_account"].as_integer(),
+        Some(2)
+    );
+    assert_eq!(printed["workers"].as_integer(), Some(4), "a flag beats env");
+    assert!(
+        text.contains("# env I2V_WEBHOOKS__BACKOFF_BASE_MS"),
+        "{text}"
+    );
+
+    let out = print(&[("I2V_WEBHOOKS__BACKOFF_BASE_MS", "soon")], &[]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("I2V_WEBHOOKS__BACKOFF_BASE_MS")
+            && stderr.contains("webhooks.backoff_base_ms"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -73,7 +73,7 @@ async fn healthz_on(stream: &mut TcpStream) -> String {
 
 #[tokio::test]
 async fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
-    let app = spawn_with(|c| c.server.header_read_timeout_ms = 300).await;
+    let app = spawn_with(|c| c.server.header_read_timeout = Duration::from_millis(300)).await;
     let mut silent = connect(&app).await;
     let seen = closed_within(&mut silent, BOUND)
         .await
@@ -83,7 +83,7 @@ async fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
 
 #[tokio::test]
 async fn a_partial_or_trickled_header_is_closed_after_the_header_timeout() {
-    let app = spawn_with(|c| c.server.header_read_timeout_ms = 300).await;
+    let app = spawn_with(|c| c.server.header_read_timeout = Duration::from_millis(300)).await;
 
     let mut partial = connect(&app).await;
     partial
@@ -114,8 +114,8 @@ async fn a_partial_or_trickled_header_is_closed_after_the_header_timeout() {
 async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     // A long header timeout, so only the idle timeout can close it.
     let app = spawn_with(|c| {
-        c.server.header_read_timeout_ms = 60_000;
-        c.server.idle_timeout_secs = 1;
+        c.server.header_read_timeout = Duration::from_millis(60_000);
+        c.server.idle_timeout = Duration::from_secs(1);
     })
     .await;
     let mut conn = connect(&app).await;
@@ -129,7 +129,7 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
 #[tokio::test]
 async fn keep_alive_connections_serve_request_after_request() {
     // Pauses longer than the header timeout: between requests only the idle timeout applies.
-    let app = spawn_with(|c| c.server.header_read_timeout_ms = 300).await;
+    let app = spawn_with(|c| c.server.header_read_timeout = Duration::from_millis(300)).await;
     let mut conn = connect(&app).await;
     for _ in 0..3 {
         healthz_on(&mut conn).await;
@@ -166,7 +166,7 @@ async fn keep_alive_connections_serve_request_after_request() {
 async fn at_max_connections_new_clients_wait_until_a_connection_closes() {
     let app = spawn_with(|c| {
         c.server.max_connections = 8;
-        c.server.header_read_timeout_ms = 60_000;
+        c.server.header_read_timeout = Duration::from_millis(60_000);
     })
     .await;
     // Eight connections, each proven accepted by an answered request, then held idle.
@@ -200,7 +200,7 @@ async fn at_max_connections_new_clients_wait_until_a_connection_closes() {
 async fn silent_connections_beyond_the_cap_time_out_and_real_clients_get_through() {
     let app = spawn_with(|c| {
         c.server.max_connections = 8;
-        c.server.header_read_timeout_ms = 500;
+        c.server.header_read_timeout = Duration::from_millis(500);
     })
     .await;
     let mut silent = Vec::new();
@@ -224,9 +224,9 @@ async fn silent_connections_beyond_the_cap_time_out_and_real_clients_get_through
 #[tokio::test]
 async fn a_trickling_request_body_is_cut_off_after_the_body_timeout() {
     let app = spawn_with(|c| {
-        c.server.body_read_timeout_secs = 1;
-        c.server.idle_timeout_secs = 600;
-        c.server.header_read_timeout_ms = 60_000;
+        c.server.body_read_timeout = Duration::from_secs(1);
+        c.server.idle_timeout = Duration::from_secs(600);
+        c.server.header_read_timeout = Duration::from_millis(60_000);
     })
     .await;
     let mut conn = connect(&app).await;

@@ -102,11 +102,11 @@ async fn one_worker(assets: &Assets) -> TestApp {
     spawn_with(|c| {
         c.workers = Some(1);
         c.render.preset = "ultrafast".into();
-        c.jobs.poll_ms = 50;
+        c.jobs.poll = Duration::from_millis(50);
         // Long outbound limits: what is tested is that a stalled fetch holds no render slot,
         // not that it times out.
-        c.outbound.timeout_secs = 600;
-        c.outbound.first_byte_timeout_secs = 600;
+        c.outbound.timeout = Duration::from_secs(600);
+        c.outbound.first_byte_timeout = Duration::from_secs(600);
     })
     .await
 }
@@ -192,10 +192,10 @@ async fn the_per_account_limit_keeps_the_rest_of_a_backlog_queued() {
     let silent = silent_host().await;
     let app = spawn_with(|c| {
         c.workers = Some(1);
-        c.jobs.poll_ms = 50;
+        c.jobs.poll = Duration::from_millis(50);
         c.jobs.max_in_flight_per_account = 3;
-        c.outbound.timeout_secs = 600;
-        c.outbound.first_byte_timeout_secs = 600;
+        c.outbound.timeout = Duration::from_secs(600);
+        c.outbound.first_byte_timeout = Duration::from_secs(600);
     })
     .await;
     let me = app.create_account(10_000).await;
@@ -243,11 +243,11 @@ async fn a_receiver_that_never_answers_only_delays_its_own_callbacks() {
     let silent = silent_host().await;
     let (good_url, good_hits) = counting_receiver().await;
     let app = spawn_with(|c| {
-        c.webhooks.poll_ms = 50;
-        c.webhooks.timeout_secs = 600;
+        c.webhooks.poll = Duration::from_millis(50);
+        c.webhooks.timeout = Duration::from_secs(600);
         c.webhooks.max_per_host = 2;
-        c.outbound.timeout_secs = 600;
-        c.outbound.first_byte_timeout_secs = 600;
+        c.outbound.timeout = Duration::from_secs(600);
+        c.outbound.first_byte_timeout = Duration::from_secs(600);
     })
     .await;
     let hanging = app.create_account(10_000).await;

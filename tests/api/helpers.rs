@@ -88,8 +88,8 @@ async fn start(
         workers: Some(0),
         allow_private_urls: true,
         public_url: Some(format!("http://{addr}")),
-        database_url: backend.database_url.clone(),
-        blob_url: backend.blob_url.clone(),
+        database_url: backend.database_url.as_deref().map(Into::into),
+        blob_url: backend.blob_url.as_deref().map(Into::into),
         ..Config::default()
     };
     tweak(&mut config);

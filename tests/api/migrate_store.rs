@@ -97,9 +97,9 @@ async fn migrate_store_moves_accounts_videos_and_files_to_postgres_and_s3() {
     );
 
     let target = spawn_with(|c| {
-        c.database_url = Some(database_url.clone());
-        c.blob_url = Some(blob_url.clone());
-        c.master_key = Some(master_key.clone());
+        c.database_url = Some(database_url.as_str().into());
+        c.blob_url = Some(blob_url.as_str().into());
+        c.master_key = Some(master_key.as_str().into());
     })
     .await;
     // The same API key works; results match except for the host in video_url.
@@ -198,9 +198,9 @@ async fn a_file_missing_from_the_source_is_reported_and_its_video_still_moves() 
 
     let master_key = std::fs::read_to_string(source.dir.path().join("master.key")).unwrap();
     let target = spawn_with(|c| {
-        c.database_url = Some(database_url);
-        c.blob_url = Some(blob_url);
-        c.master_key = Some(master_key.trim().to_owned());
+        c.database_url = Some(database_url.into());
+        c.blob_url = Some(blob_url.into());
+        c.master_key = Some(master_key.trim().into());
     })
     .await;
     assert_eq!(target.status_of(&me, &id).await, Some(3));

@@ -19,8 +19,8 @@ async fn spawn_renderer(workers: usize) -> (TestApp, Assets) {
     let app = spawn_with(|c| {
         c.workers = Some(workers);
         c.render.preset = "ultrafast".into();
-        c.jobs.poll_ms = 50;
-        c.jobs.reap_interval_ms = 200;
+        c.jobs.poll = Duration::from_millis(50);
+        c.jobs.reap_interval = Duration::from_millis(200);
     })
     .await;
     (app, assets)
@@ -410,8 +410,8 @@ async fn spawn_with_lease_and_assets() -> (TestApp, Assets) {
     let app = spawn_with(|c| {
         c.workers = Some(0);
         c.render.preset = "ultrafast".into();
-        c.jobs.poll_ms = 50;
-        c.jobs.reap_interval_ms = 100;
+        c.jobs.poll = Duration::from_millis(50);
+        c.jobs.reap_interval = Duration::from_millis(100);
     })
     .await;
     (app, assets)
@@ -457,7 +457,7 @@ async fn retention_removes_the_file_but_keeps_the_record() {
 async fn fails_with(assets: &Assets, tweak: impl FnOnce(&mut i2v::Config), reason: &str) {
     let app = spawn_with(|c| {
         c.workers = Some(1);
-        c.jobs.poll_ms = 50;
+        c.jobs.poll = Duration::from_millis(50);
         tweak(c);
     })
     .await;
@@ -503,8 +503,8 @@ async fn passing_faults_are_retried_with_backoff_then_given_up() {
     let app = spawn_with(|c| {
         c.workers = Some(1);
         c.render.preset = "ultrafast".into();
-        c.jobs.poll_ms = 20;
-        c.jobs.retry_base_ms = 50;
+        c.jobs.poll = Duration::from_millis(20);
+        c.jobs.retry_base = Duration::from_millis(50);
         c.jobs.max_attempts = 3;
     })
     .await;
@@ -686,7 +686,7 @@ async fn two_huge_images_rendering_at_once_stay_under_400_mib() {
     let app = spawn_with(|c| {
         c.workers = Some(2);
         c.render.preset = "ultrafast".into();
-        c.jobs.poll_ms = 50;
+        c.jobs.poll = Duration::from_millis(50);
     })
     .await;
     let me = app.create_account(1000).await;

@@ -2,6 +2,8 @@
 //! `scripts/services start`, which exports `I2V_TEST_S3_ENDPOINT` and the `AWS_*` variables):
 //! create, render, fetch through `video_url` (proxied and presigned), delete, sweep.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use i2v::blobs::{BlobLocation, Blobs};
 use i2v::config::VideoUrlMode;
@@ -45,9 +47,9 @@ async fn s3_bucket() -> Bucket {
 async fn spawn_on(bucket: &Bucket, prefix: &str, mode: VideoUrlMode) -> TestApp {
     let url = format!("s3://{}/{prefix}", bucket.name);
     spawn_with(|c| {
-        c.blob_url = Some(url);
+        c.blob_url = Some(url.into());
         c.blobs.video_urls = mode;
-        c.blobs.presign_expiry_secs = 600;
+        c.blobs.presign_expiry = Duration::from_secs(600);
     })
     .await
 }

@@ -95,9 +95,9 @@ async fn wait_for(receiver: &Receiver, n: usize) -> Vec<Value> {
 
 async fn spawn_hooked(backoff_ms: u64, max_attempts: i64) -> TestApp {
     spawn_with(|c| {
-        c.webhooks.poll_ms = 20;
-        c.webhooks.backoff_base_ms = backoff_ms;
-        c.webhooks.backoff_max_ms = backoff_ms * 4;
+        c.webhooks.poll = Duration::from_millis(20);
+        c.webhooks.backoff_base = Duration::from_millis(backoff_ms);
+        c.webhooks.backoff_max = Duration::from_millis(backoff_ms * 4);
         c.webhooks.max_attempts = max_attempts;
     })
     .await
@@ -274,7 +274,7 @@ async fn private_receivers_are_refused_without_the_opt_in_and_deletes_remove_del
     let receiver = spawn_receiver(0).await;
     let app = spawn_with(|c| {
         c.allow_private_urls = false;
-        c.webhooks.poll_ms = 20;
+        c.webhooks.poll = Duration::from_millis(20);
     })
     .await;
     let me = app.create_account(100).await;

@@ -10,6 +10,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -32,7 +33,11 @@ pub fn routes(app: App) -> OpenApiRouter<App> {
 }
 
 async fn require_admin(State(app): State<App>, req: Request, next: Next) -> Response {
-    let expected = app.config.admin_token.as_deref().unwrap_or_default();
+    let expected = app
+        .config
+        .admin_token
+        .as_ref()
+        .map_or("", |t| t.expose_secret());
     // Two Authorization headers could be read differently by a proxy in front (first or last).
     if req.headers().get_all("authorization").iter().count() > 1 {
         return ApiError {

@@ -13,7 +13,7 @@ use super::error::FrameError;
 use super::source::{SourceImage, ONE_OFF_FILTER};
 
 /// The default cap on a source's width * height (`render.max_image_pixels`).
-pub const MAX_PIXELS: u64 = 50_000_000;
+pub const MAX_PIXELS: u64 = crate::config::DEFAULT_MAX_IMAGE_PIXELS;
 
 /// Bytes a decoder may use per pixel of the cap: an 8-bit RGBA image at the cap fits.
 const BYTES_PER_CAPPED_PIXEL: u64 = 4;

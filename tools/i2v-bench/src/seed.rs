@@ -33,7 +33,7 @@ pub struct Tenant {
 pub async fn open(data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<App> {
     App::build(Config {
         data_dir: data_dir.to_path_buf(),
-        database_url: database_url.map(str::to_owned),
+        database_url: database_url.map(Into::into),
         workers: Some(0),
         ..Config::default()
     })

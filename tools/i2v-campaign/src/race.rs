@@ -134,19 +134,19 @@ impl<'a> Campaign<'a> {
     ) -> anyhow::Result<Campaign<'a>> {
         let mut config = Config {
             data_dir: dir.join("data"),
-            database_url,
-            blob_url: args.target.blob_url.clone(),
+            database_url: database_url.map(Into::into),
+            blob_url: args.target.blob_url.as_deref().map(Into::into),
             workers: Some(0),
             ..Config::default()
         };
         // Short everything: leases the reaper takes back within a round, quick retries.
-        config.jobs.lease_ms = 2_000;
-        config.jobs.heartbeat_ms = 100;
-        config.jobs.poll_ms = 5;
+        config.jobs.lease = Duration::from_secs(2);
+        config.jobs.heartbeat = Duration::from_millis(100);
+        config.jobs.poll = Duration::from_millis(5);
         config.jobs.max_attempts = 4;
-        config.jobs.reap_interval_ms = 20;
-        config.jobs.retry_base_ms = 5;
-        config.jobs.retry_max_ms = 40;
+        config.jobs.reap_interval = Duration::from_millis(20);
+        config.jobs.retry_base = Duration::from_millis(5);
+        config.jobs.retry_max = Duration::from_millis(40);
         config.database.max_connections = 20;
         let image_url = serve_image().await?;
         let outbound = Outbound::new(NetPolicy {

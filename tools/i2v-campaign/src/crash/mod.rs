@@ -204,7 +204,7 @@ impl Setup {
             min_connections: 0,
             acquire_timeout: Duration::from_secs(10),
         };
-        Ok(i2v::store::open(&self.config.database_url(), &pool).await?)
+        Ok(i2v::store::open(self.config.database_url().expose_secret(), &pool).await?)
     }
 }
 

@@ -84,8 +84,10 @@ fn start_background(stage: &Arc<Stage>, plan: &Plan, stop: &CancellationToken) -
         ));
     }
     let mut hasty = app.clone();
-    hasty.jobs.lease = HASTY_LEASE;
-    hasty.jobs.heartbeat = HASTY_HEARTBEAT;
+    let mut hasty_config = (*app.config).clone();
+    hasty_config.jobs.lease = HASTY_LEASE;
+    hasty_config.jobs.heartbeat = HASTY_HEARTBEAT;
+    hasty.config = Arc::new(hasty_config);
     for n in 0..plan.hasty_workers {
         set.spawn(jobs::run_worker(
             hasty.clone(),
@@ -95,8 +97,8 @@ fn start_background(stage: &Arc<Stage>, plan: &Plan, stop: &CancellationToken) -
     }
     set.spawn(jobs::run_reaper(
         app.store.clone(),
-        app.jobs.max_attempts,
-        app.jobs.reap_interval,
+        app.config.jobs.max_attempts,
+        app.config.jobs.reap_interval,
         stop.clone(),
     ));
     let stage = stage.clone();

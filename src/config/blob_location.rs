@@ -29,7 +29,7 @@ const FORMS: &str = "expected file:///ABSOLUTE/DIR, s3://BUCKET[/PREFIX] or memo
 impl BlobLocation {
     pub fn parse(raw: &str) -> Result<BlobLocation, BadBlobUrl> {
         let bad = |reason: &str| BadBlobUrl {
-            url: crate::config::redact_url_password(raw),
+            url: crate::redact::redact_url_password(raw),
             reason: reason.to_owned(),
         };
         let url = url::Url::parse(raw).map_err(|e| bad(&format!("{e}; {FORMS}")))?;
