@@ -13,7 +13,6 @@ use crate::keys::Keys;
 use crate::net::{NetPolicy, Outbound};
 use crate::render::{FfmpegRenderer, RenderSettings, Renderer};
 use crate::service::auth_cache::AuthCache;
-use crate::service::delete_groups::DeleteGroups;
 use crate::store::{PoolSettings, Store};
 use crate::video_urls::VideoUrls;
 
@@ -21,8 +20,6 @@ use crate::video_urls::VideoUrls;
 pub struct App {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
-    /// delbyids goes through here: concurrent deletes share one store transaction.
-    pub deletes: DeleteGroups,
     pub blobs: Blobs,
     /// Builds every `video_url` handed out (results and webhooks).
     pub video_urls: VideoUrls,
@@ -111,7 +108,6 @@ impl App {
         Ok(App {
             catalogue: renderer.catalogue(),
             config: Arc::new(config),
-            deletes: DeleteGroups::start(store.clone()),
             store,
             blobs,
             video_urls,

@@ -4,7 +4,6 @@
 pub mod accounts;
 pub mod auth;
 pub mod auth_cache;
-pub mod delete_groups;
 mod error;
 pub mod videos;
 
