@@ -122,7 +122,7 @@ async fn answer(deleter: &impl Deleter, group: &[Work]) -> Vec<StoreResult<Delet
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     use super::*;
     use crate::domain::ObjectId;
@@ -132,7 +132,7 @@ mod tests {
     struct Fake {
         left: Mutex<Vec<ObjectId>>,
         group_fails: bool,
-        calls: Mutex<Vec<&'static str>>,
+        calls: Arc<Mutex<Vec<&'static str>>>,
     }
 
     impl Fake {
@@ -167,26 +167,34 @@ mod tests {
         }
     }
 
-    fn group(ids: &[ObjectId]) -> (Vec<Work>, [ObjectId; 3]) {
-        let [x, y, z] = [ids[0], ids[1], ids[2]];
-        let work = |ids: Vec<ObjectId>| (DeleteRequest { uid: 1, ids }, 0);
-        (
-            vec![work(vec![x, y]), work(vec![y, z]), work(vec![x])],
-            [x, y, z],
-        )
+    fn fake(ids: &[ObjectId], group_fails: bool) -> Fake {
+        Fake {
+            left: Mutex::new(ids.to_vec()),
+            group_fails,
+            calls: Arc::default(),
+        }
+    }
+
+    /// Three requests on x, y, z: the second finds y gone, the third finds x gone.
+    fn three_requests() -> Vec<Work> {
+        let [x, y, z] = [1, 2, 3].map(ObjectId::generate);
+        let request = |ids: Vec<ObjectId>| (DeleteRequest { uid: 1, ids }, 0);
+        vec![request(vec![x, y]), request(vec![y, z]), request(vec![x])]
+    }
+
+    fn all_ids(work: &[Work]) -> Vec<ObjectId> {
+        let mut ids: Vec<ObjectId> = work.iter().flat_map(|(r, _)| r.ids.clone()).collect();
+        ids.dedup();
+        ids
     }
 
     async fn run_group(group_fails: bool) -> (Vec<Vec<ObjectId>>, Vec<&'static str>) {
-        let ids: Vec<ObjectId> = (0..3).map(|_| ObjectId::generate(1)).collect();
-        let fake = Fake {
-            left: Mutex::new(ids.clone()),
-            group_fails,
-            calls: Mutex::new(Vec::new()),
-        };
-        let (work, _) = group(&ids);
+        let work = three_requests();
+        let fake = fake(&all_ids(&work), group_fails);
         let outcomes = answer(&fake, &work).await;
         let deleted = outcomes.into_iter().map(|o| o.unwrap().deleted).collect();
-        (deleted, fake.calls.into_inner().unwrap())
+        let calls = fake.calls.lock().unwrap().clone();
+        (deleted, calls)
     }
 
     #[tokio::test]
@@ -208,21 +216,32 @@ mod tests {
 
     #[tokio::test]
     async fn a_lone_request_commits_alone() {
-        let ids = [ObjectId::generate(1)];
-        let fake = Fake {
-            left: Mutex::new(ids.to_vec()),
-            group_fails: false,
-            calls: Mutex::new(Vec::new()),
-        };
-        let work = [(
-            DeleteRequest {
-                uid: 1,
-                ids: ids.to_vec(),
-            },
-            0,
-        )];
+        let work = vec![three_requests().remove(0)];
+        let fake = fake(&all_ids(&work), false);
         let outcomes = answer(&fake, &work).await;
-        assert_eq!(outcomes[0].as_ref().unwrap().deleted, ids);
-        assert_eq!(fake.calls.into_inner().unwrap(), ["alone"]);
+        assert_eq!(outcomes[0].as_ref().unwrap().deleted.len(), 2);
+        assert_eq!(*fake.calls.lock().unwrap(), ["alone"]);
+    }
+
+    #[tokio::test]
+    async fn requests_waiting_together_go_as_one_group_and_each_gets_its_answer() {
+        let work = three_requests();
+        let fake = fake(&all_ids(&work), false);
+        let calls = fake.calls.clone();
+        let (jobs, queue) = mpsc::unbounded_channel();
+        let mut answers = Vec::new();
+        for work in work {
+            let (reply, answer) = oneshot::channel();
+            jobs.send(Job { work, reply }).unwrap();
+            answers.push(answer);
+        }
+        drop(jobs);
+        run(fake, queue).await;
+        let mut deleted = Vec::new();
+        for answer in answers {
+            deleted.push(answer.await.unwrap().unwrap().deleted.len());
+        }
+        assert_eq!(deleted, [2, 1, 0]);
+        assert_eq!(*calls.lock().unwrap(), ["together"]);
     }
 }
