@@ -166,7 +166,7 @@ mod tests {
 
     #[test]
     fn a_delete_spares_processing_videos_and_answers_in_request_order() {
-        let [a, b, c] = [1, 2, 3].map(|n| ObjectId::generate(n));
+        let [a, b, c] = [1, 2, 3].map(ObjectId::generate);
         let candidates = vec![
             DeleteCandidate {
                 id: a.to_hex(),
