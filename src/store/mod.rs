@@ -12,7 +12,7 @@
 
 mod accounts;
 mod file_outbox;
-pub mod migrate;
+pub(crate) mod migrate;
 mod policy;
 mod postgres;
 mod queue;

@@ -112,7 +112,7 @@ impl Target {
 
     /// A transaction with every table locked against concurrent writers; refused when the target
     /// holds any row.
-    pub async fn begin_empty(&self) -> anyhow::Result<Copy> {
+    pub async fn begin_empty(&self) -> anyhow::Result<PendingCopy> {
         let mut tx = self.pool.begin().await?;
         let names: Vec<&str> = TABLES.iter().map(|t| t.name).collect();
         let lock = format!("LOCK TABLE {} IN EXCLUSIVE MODE", names.join(", "));
@@ -132,7 +132,7 @@ impl Target {
                 );
             }
         }
-        Ok(Copy { tx })
+        Ok(PendingCopy { tx })
     }
 
     pub async fn close(self) {
@@ -141,7 +141,7 @@ impl Target {
 }
 
 /// The rows copied so far, uncommitted.
-pub struct Copy {
+pub struct PendingCopy {
     tx: Transaction<'static, Postgres>,
 }
 
@@ -156,7 +156,7 @@ pub struct RowsCopied {
     pub blob_deletions: u64,
 }
 
-impl Copy {
+impl PendingCopy {
     /// Copies every table of `source`, in foreign-key order.
     pub async fn rows_from(&mut self, source: &Source) -> anyhow::Result<RowsCopied> {
         let mut copied = RowsCopied::default();
