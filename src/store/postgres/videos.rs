@@ -1,5 +1,5 @@
-//! Videos on PostgreSQL. `create_videos` and `videos_by_ids` are the only statements that name
-//! every column of a video; deletes are in `delete`.
+//! Videos on PostgreSQL. `create_videos` is the one statement that names every column
+//! of a video (reading them is `rows::video`); deletes are in `delete`.
 
 use async_trait::async_trait;
 

@@ -1,5 +1,5 @@
-//! Videos on SQLite. `create_videos` and `videos_by_ids` are the only statements that name every
-//! column of a video; deletes are in `delete` (grouped by `group_commit`).
+//! Videos on SQLite. `create_videos` is the one statement that names every column of a
+//! video (reading them is `rows::video`); deletes are in `delete` (grouped by `group_commit`).
 
 use async_trait::async_trait;
 
