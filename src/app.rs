@@ -12,7 +12,6 @@ use crate::domain::catalogue::Catalogue;
 use crate::keys::Keys;
 use crate::net::{NetPolicy, Outbound};
 use crate::render::{FfmpegRenderer, Renderer};
-use crate::service::delete_groups::DeleteGroups;
 use crate::store::Store;
 use crate::video_urls::VideoUrls;
 
@@ -20,8 +19,6 @@ use crate::video_urls::VideoUrls;
 pub struct App {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
-    /// delbyids goes through here: concurrent deletes share one store transaction.
-    pub deletes: DeleteGroups,
     pub blobs: Blobs,
     /// Builds every `video_url` handed out (results and webhooks).
     pub video_urls: VideoUrls,
@@ -67,7 +64,6 @@ impl App {
         Ok(App {
             catalogue: renderer.catalogue(),
             config: Arc::new(config),
-            deletes: DeleteGroups::start(store.clone()),
             store,
             blobs,
             video_urls,

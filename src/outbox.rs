@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken as CancelToken;
 use crate::app::App;
 use crate::blobs::Blobs;
 use crate::clock::now_ms;
-use crate::store::{BlobDeletion, Store, StoreError};
+use crate::store::{BlobDeletion, FileOutbox, StoreError, Videos};
 
 /// How many outbox rows one sweep pass takes at a time.
 const BATCH: i64 = 200;
@@ -19,7 +19,7 @@ const RETRY_BASE_MS: i64 = 5_000;
 /// Removes the given files now, within `deadline`, and clears their outbox rows; what fails or
 /// runs out of time stays in the outbox for the sweeper.
 pub async fn remove_now(
-    store: &dyn Store,
+    store: &dyn FileOutbox,
     blobs: &Blobs,
     files: Vec<BlobDeletion>,
     deadline: Duration,
@@ -38,7 +38,7 @@ pub async fn remove_now(
 }
 
 /// One pass over every due row. Returns how many files were removed.
-pub async fn sweep(store: &dyn Store, blobs: &Blobs) -> Result<usize, StoreError> {
+pub async fn sweep(store: &dyn FileOutbox, blobs: &Blobs) -> Result<usize, StoreError> {
     let mut removed = 0;
     loop {
         let now = now_ms();
@@ -59,7 +59,7 @@ pub async fn sweep(store: &dyn Store, blobs: &Blobs) -> Result<usize, StoreError
     }
 }
 
-async fn remove_one(store: &dyn Store, blobs: &Blobs, file: &BlobDeletion, now: i64) -> bool {
+async fn remove_one(store: &dyn FileOutbox, blobs: &Blobs, file: &BlobDeletion, now: i64) -> bool {
     match blobs.delete(&file.blob_key).await {
         Ok(()) => match store.finish_blob_deletion(file.id).await {
             Ok(()) => true,
@@ -84,7 +84,7 @@ async fn remove_one(store: &dyn Store, blobs: &Blobs, file: &BlobDeletion, now: 
 
 /// Retention: forgets outputs completed more than `keep` ago (their files join the outbox);
 /// zero keeps them forever.
-pub async fn expire_old_outputs(store: &dyn Store, keep: Duration) -> Result<u64, StoreError> {
+pub async fn expire_old_outputs(store: &dyn Videos, keep: Duration) -> Result<u64, StoreError> {
     if keep.is_zero() {
         return Ok(0);
     }

@@ -3,7 +3,6 @@
 
 pub mod accounts;
 pub mod auth;
-pub mod delete_groups;
 mod error;
 pub mod videos;
 

@@ -139,15 +139,18 @@ pub enum DeleteResult {
     NotFound(String),
 }
 
-/// DESIGN §4: one transaction decides (shared with concurrent deletes, see `delete_groups`);
-/// files go after commit (bounded), the outbox does the rest.
+/// DESIGN §4: one transaction decides (on SQLite shared with concurrent deletes: the store's
+/// group commit); files go after commit (bounded), the outbox does the rest.
 /// Returns one result per requested id, in request order.
 pub async fn delete(
     app: &App,
     caller: &Caller,
     ids: &IdList,
 ) -> Result<Vec<DeleteResult>, ServiceError> {
-    let outcome = app.deletes.delete(caller.uid, ids.object_ids()).await?;
+    let outcome = app
+        .store
+        .delete_videos(caller.uid, &ids.object_ids(), now_ms())
+        .await?;
     let deadline = app.config.sweeper.inline_delete_timeout;
     outbox::remove_now(app.store.as_ref(), &app.blobs, outcome.files, deadline).await;
     if !outcome.deleted.is_empty() {

@@ -7,8 +7,9 @@
 //! Every test that needs the servers is marked `#[ignore = "needs the PostgreSQL and S3 test
 //! servers ..."]`, so a plain `cargo test` lists it as `ignored` instead of passing it without
 //! running it. scripts/test runs them with `--ignored` and a filter naming the modules they live
-//! in (`services_tests` there: add a module that gets such tests), and a missing server fails
-//! them (`require_services`). Under CI (`CI` set) even a plain `cargo test` fails when the
+//! in (`services_tests` there: add a module that gets such tests; scripts/test refuses to run when
+//! an #[ignore]d test is in no listed module, or a listed module has none), and a missing server
+//! fails them (`require_services`). Under CI (`CI` set) even a plain `cargo test` fails when the
 //! servers are missing (`the_test_servers_are_configured_under_ci`).
 
 use object_store::aws::AmazonS3Builder;

@@ -204,8 +204,8 @@ async fn concurrent_deletes_of_one_id_succeed_exactly_once() {
     assert!(app.blob_keys().await.is_empty());
 }
 
-/// Concurrent deletes share store transactions (`delete_groups`); every id is still reported
-/// deleted by exactly one request, and everything asked for is gone.
+/// Concurrent deletes share store transactions (SQLite's group commit); every id is still
+/// reported deleted by exactly one request, and everything asked for is gone.
 #[tokio::test]
 async fn concurrent_overlapping_deletes_report_each_id_once() {
     let app = spawn_app().await;

@@ -2,8 +2,8 @@
 //!
 //! References: a bare axum hello server (what HTTP costs here) and a bare store loop calling
 //! `Store::delete_videos` with 10 ids from as many tasks as there are connections (one delete
-//! transaction per call, no HTTP); beside it the same loop through `App::deletes`, the group
-//! commit delbyids uses, which shows what grouping gains and what HTTP then costs. Endpoints:
+//! transaction per call, no HTTP); beside it the same loop through the app's store, with the
+//! group commit delbyids gets on SQLite, which shows what grouping gains and what HTTP then costs. Endpoints:
 //! delbyids and resultsByIds (10 ids each) and createBySourcePrompt, on a fresh
 //! `i2v serve --workers 0` at each stored-video count. Every delete call deletes videos that
 //! exist: before each round a pool of fresh videos is created (untimed), and the round ends when
@@ -270,9 +270,10 @@ async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
     let (pool, ids) = (args.pool, args.ids);
 
     eprintln!("{}: bare store loop ...", count(rows));
+    let bare = StoreLane::store_of(app).await?;
     let lanes: Vec<StoreLane> = (0..args.connections)
         .map(|_| StoreLane {
-            store: app.store.clone(),
+            store: bare.clone(),
         })
         .collect();
     let (_, store_loop) = load::in_rounds(lanes, measure(args), move || async move {

@@ -6,13 +6,30 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use i2v::clock::now_ms;
 use i2v::domain::ObjectId;
-use i2v::store::Store;
+use i2v::store::{Backend, PoolSettings, SqliteStore, Store};
 
 use crate::load::Lane;
 
-/// The bare store loop: the delete transaction the endpoint runs, with no HTTP around it.
+/// The bare store loop: one delete transaction per call (no group commit), with no HTTP around
+/// it.
 pub struct StoreLane {
     pub store: Arc<dyn Store>,
+}
+
+impl StoreLane {
+    /// The store for the bare loop: on SQLite a second one on the app's database, opened without
+    /// group commit, so that each call is its own transaction (the reference grouping is measured
+    /// against); on PostgreSQL, which never groups, the app's own.
+    pub async fn store_of(app: &i2v::App) -> anyhow::Result<Arc<dyn Store>> {
+        let url = app.config.database_url();
+        if Backend::of_url(url.expose_secret()) != Some(Backend::Sqlite) {
+            return Ok(app.store.clone());
+        }
+        let pool = PoolSettings::default();
+        Ok(Arc::new(
+            SqliteStore::open_without_group_commit(url.expose_secret(), &pool).await?,
+        ))
+    }
 }
 
 #[async_trait]
@@ -25,7 +42,8 @@ impl Lane for StoreLane {
     }
 }
 
-/// The same loop through `App::deletes`, the group-commit path delbyids takes, with no HTTP.
+/// The same loop through the app's store, the path delbyids takes (on SQLite the store commits
+/// concurrent deletes together), with no HTTP.
 pub struct GroupedLane {
     pub app: i2v::App,
 }
@@ -35,7 +53,7 @@ impl Lane for GroupedLane {
     type Item = (i64, Vec<ObjectId>);
 
     async fn call(&mut self, (uid, ids): &Self::Item) -> anyhow::Result<bool> {
-        let outcome = self.app.deletes.delete(*uid, ids.clone()).await?;
+        let outcome = self.app.store.delete_videos(*uid, ids, now_ms()).await?;
         Ok(outcome.deleted.len() == ids.len())
     }
 }

@@ -21,7 +21,6 @@ use i2v::config::Config;
 use i2v::domain::spec::{parse_batch, parse_single};
 use i2v::domain::ObjectId;
 use i2v::net::{NetPolicy, Outbound};
-use i2v::service::delete_groups::DeleteGroups;
 use i2v::service::{self, videos, Caller};
 use i2v::store::VideoKind;
 use i2v::App;
@@ -159,7 +158,6 @@ impl<'a> Campaign<'a> {
         let mut app = App::build_with(config, renderer, outbound).await?;
         let recorder = Arc::new(Recorder::new(app.store.clone()));
         app.store = recorder.clone();
-        app.deletes = DeleteGroups::start(app.store.clone());
         Ok(Campaign {
             args,
             seed,

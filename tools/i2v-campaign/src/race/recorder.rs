@@ -37,7 +37,7 @@ pub enum Op {
     },
     /// `reap_expired` at `now`: any lease that ended before `now` may have been taken back.
     Reap { now: i64 },
-    /// One delete request's committed outcome (alone or as part of a group).
+    /// One delete request's committed outcome.
     Delete {
         uid: i64,
         ids: Vec<ObjectId>,
@@ -113,7 +113,10 @@ impl Store for Recorder {
     async fn ping(&self) -> StoreResult<()> {
         self.inner.ping().await
     }
+}
 
+#[async_trait]
+impl Accounts for Recorder {
     async fn create_account(&self, new: NewAccount) -> StoreResult<Account> {
         self.inner.create_account(new).await
     }
@@ -162,7 +165,10 @@ impl Store for Recorder {
     async fn ledger_sum(&self, uid: i64) -> StoreResult<i64> {
         self.inner.ledger_sum(uid).await
     }
+}
 
+#[async_trait]
+impl Videos for Recorder {
     async fn create_videos(&self, uid: i64, videos: Vec<Video>, now: i64) -> StoreResult<()> {
         self.inner.create_videos(uid, videos, now).await
     }
@@ -183,25 +189,6 @@ impl Store for Recorder {
         Ok(outcome)
     }
 
-    fn groups_deletes(&self) -> bool {
-        self.inner.groups_deletes()
-    }
-
-    async fn delete_videos_grouped(
-        &self,
-        requests: &[DeleteRequest],
-        now: i64,
-    ) -> Vec<StoreResult<DeleteOutcome>> {
-        let start = self.tick();
-        let outcomes = self.inner.delete_videos_grouped(requests, now).await;
-        for (r, outcome) in requests.iter().zip(&outcomes) {
-            if let Ok(outcome) = outcome {
-                self.deleted(start, r.uid, &r.ids, outcome);
-            }
-        }
-        outcomes
-    }
-
     async fn blob_key_of(&self, id: ObjectId) -> StoreResult<Option<String>> {
         self.inner.blob_key_of(id).await
     }
@@ -215,6 +202,20 @@ impl Store for Recorder {
         self.inner.force_status(id, to, now).await
     }
 
+    async fn expire_outputs(
+        &self,
+        completed_before: i64,
+        now: i64,
+        limit: i64,
+    ) -> StoreResult<u64> {
+        self.inner
+            .expire_outputs(completed_before, now, limit)
+            .await
+    }
+}
+
+#[async_trait]
+impl RenderQueue for Recorder {
     async fn queue_depth(&self) -> StoreResult<(i64, i64)> {
         self.inner.queue_depth().await
     }
@@ -304,18 +305,10 @@ impl Store for Recorder {
         self.push(start, Op::Reap { now });
         reaped
     }
+}
 
-    async fn expire_outputs(
-        &self,
-        completed_before: i64,
-        now: i64,
-        limit: i64,
-    ) -> StoreResult<u64> {
-        self.inner
-            .expire_outputs(completed_before, now, limit)
-            .await
-    }
-
+#[async_trait]
+impl WebhookOutbox for Recorder {
     async fn claim_webhooks(
         &self,
         now: i64,
@@ -351,7 +344,10 @@ impl Store for Recorder {
     async fn redeliver_webhook(&self, id: i64, now: i64) -> StoreResult<bool> {
         self.inner.redeliver_webhook(id, now).await
     }
+}
 
+#[async_trait]
+impl FileOutbox for Recorder {
     async fn stage_blob(&self, blob_key: &str, not_before: i64) -> StoreResult<()> {
         self.inner.stage_blob(blob_key, not_before).await
     }

@@ -1,0 +1,184 @@
+//! The tables `i2v migrate-store` copies and how each column is read from SQLite.
+
+#[derive(Clone, Copy)]
+pub(super) enum Kind {
+    Int,
+    OptInt,
+    Text,
+    OptText,
+    /// SQLite stores 0/1; the PostgreSQL column is BOOLEAN.
+    Bool,
+    OptReal,
+}
+
+pub(super) struct Column {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// The SQLite expression that yields the value (usually the column itself).
+    pub from: &'static str,
+}
+
+const fn col(name: &'static str, kind: Kind) -> Column {
+    Column {
+        name,
+        kind,
+        from: name,
+    }
+}
+
+pub(super) struct Table {
+    pub name: &'static str,
+    pub columns: &'static [Column],
+    /// The identity column whose sequence must continue after the copied rows.
+    pub identity: Option<&'static str>,
+    pub order_by: &'static str,
+}
+
+use Kind::*;
+
+/// In foreign-key order. Columns are listed explicitly so a schema change that is not carried
+/// over here fails the insert loudly instead of dropping data.
+pub(super) const TABLES: &[Table] = &[
+    Table {
+        name: "accounts",
+        columns: &[
+            col("uid", Int),
+            col("team_id", Text),
+            col("name", Text),
+            col("credits", Int),
+            col("banned", Bool),
+            col("created_at", Int),
+        ],
+        identity: Some("uid"),
+        order_by: "uid",
+    },
+    Table {
+        name: "credentials",
+        columns: &[
+            col("uid", Int),
+            col("client_id", Text),
+            col("secret_hash", Text),
+            col("sealed_secret", Text),
+            col("rotated_at", OptInt),
+        ],
+        identity: None,
+        order_by: "uid",
+    },
+    Table {
+        name: "videos",
+        columns: &[
+            col("_id", Text),
+            col("uid", Int),
+            col("team_id", Text),
+            col("kind", Text),
+            // A render in flight cannot finish into the new setup: hand it back to the queue the
+            // way a graceful shutdown does (the interrupted attempt does not count).
+            Column {
+                name: "status",
+                kind: Int,
+                from: "CASE WHEN status = 2 THEN 1 ELSE status END",
+            },
+            col("model_name", Text),
+            col("resolution", Text),
+            col("video_length", Int),
+            col("image_url", Text),
+            col("last_image_url", Text),
+            col("prompt", Text),
+            col("negative_prompt", Text),
+            col("extend_prompt", Bool),
+            col("audio_type", Int),
+            col("audio_url", Text),
+            col("generate_audio", Bool),
+            col("is_premium_model", Bool),
+            col("effect_code", Text),
+            col("effect_name", Text),
+            col("webhook_url", Text),
+            col("file_name", Text),
+            col("batch_id", OptText),
+            col("batch_count", OptInt),
+            col("pre_video_id", OptText),
+            col("deduction_credit", Int),
+            col("blob_key", OptText),
+            col("video_duration", OptReal),
+            col("error_reason", OptText),
+            Column {
+                name: "attempts",
+                kind: Int,
+                from: "CASE WHEN status = 2 THEN MAX(attempts - 1, 0) ELSE attempts END",
+            },
+            Column {
+                name: "lease_owner",
+                kind: OptText,
+                from: "CASE WHEN status = 2 THEN NULL ELSE lease_owner END",
+            },
+            Column {
+                name: "lease_until",
+                kind: OptInt,
+                from: "CASE WHEN status = 2 THEN NULL ELSE lease_until END",
+            },
+            col("create_time", Int),
+            col("update_time", Int),
+            col("run_after", Int),
+        ],
+        identity: None,
+        order_by: "_id",
+    },
+    Table {
+        name: "credit_ledger",
+        columns: &[
+            col("id", Int),
+            col("uid", Int),
+            col("amount", Int),
+            col("reason", Text),
+            col("video_id", OptText),
+            col("created_at", Int),
+        ],
+        identity: Some("id"),
+        order_by: "id",
+    },
+    Table {
+        name: "webhook_deliveries",
+        columns: &[
+            col("id", Int),
+            col("video_id", Text),
+            col("uid", Int),
+            col("url", Text),
+            col("video_status", Int),
+            col("blob_key", OptText),
+            col("state", Text),
+            col("attempts", Int),
+            col("next_attempt_at", Int),
+            col("lease_until", OptInt),
+            col("last_error", OptText),
+            col("created_at", Int),
+            col("finished_at", OptInt),
+        ],
+        identity: Some("id"),
+        order_by: "id",
+    },
+    Table {
+        name: "webhook_attempts",
+        columns: &[
+            col("id", Int),
+            col("delivery_id", Int),
+            col("attempt", Int),
+            col("at", Int),
+            col("http_status", OptInt),
+            col("error", OptText),
+        ],
+        identity: Some("id"),
+        order_by: "id",
+    },
+    Table {
+        name: "blob_deletions",
+        columns: &[
+            col("id", Int),
+            col("blob_key", Text),
+            col("not_before", Int),
+            col("attempts", Int),
+            col("last_error", OptText),
+        ],
+        identity: Some("id"),
+        order_by: "id",
+    },
+];

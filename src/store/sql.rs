@@ -1,0 +1,162 @@
+//! Statements both backends run word for word: SQLite and PostgreSQL accept the same text here
+//! (`$N` parameters, `RETURNING`, `CAST`), and the migrations keep their tables alike. A backend
+//! writes its own statement only where its engine needs another one (row locks, id lists, the
+//! clock, identity columns); those live in its folder.
+//!
+//! Each statement names its parameters in order in its comment.
+
+// --- accounts --------------------------------------------------------------------------------
+
+/// uid.
+pub(super) const ACCOUNT: &str =
+    "SELECT uid, team_id, name, credits, banned, created_at FROM accounts WHERE uid = $1";
+
+/// secret_hash.
+pub(super) const AUTH_BY_KEY_HASH: &str =
+    "SELECT a.uid, a.team_id, a.banned, c.client_id, c.secret_hash \
+     FROM accounts a JOIN credentials c ON c.uid = a.uid WHERE c.secret_hash = $1";
+
+/// client_id.
+pub(super) const AUTH_BY_CLIENT_ID: &str =
+    "SELECT a.uid, a.team_id, a.banned, c.client_id, c.secret_hash \
+     FROM accounts a JOIN credentials c ON c.uid = a.uid WHERE c.client_id = $1";
+
+/// uid.
+pub(super) const AUTH_BY_UID: &str =
+    "SELECT a.uid, a.team_id, a.banned, c.client_id, c.secret_hash \
+     FROM accounts a JOIN credentials c ON c.uid = a.uid WHERE a.uid = $1";
+
+/// uid, client_id, secret_hash, sealed_secret.
+pub(super) const INSERT_CREDENTIALS: &str =
+    "INSERT INTO credentials (uid, client_id, secret_hash, sealed_secret) VALUES ($1, $2, $3, $4)";
+
+/// uid, banned.
+pub(super) const SET_BANNED: &str = "UPDATE accounts SET banned = $2 WHERE uid = $1";
+
+/// uid, amount (negative to spend). The balance check is `policy::balance_after`.
+pub(super) const ADD_CREDITS: &str = "UPDATE accounts SET credits = credits + $2 WHERE uid = $1";
+
+/// uid, amount, reason, created_at.
+pub(super) const LEDGER_ROW: &str =
+    "INSERT INTO credit_ledger (uid, amount, reason, created_at) VALUES ($1, $2, $3, $4)";
+
+/// uid, amount, video_id, created_at.
+pub(super) const LEDGER_REFUND: &str =
+    "INSERT INTO credit_ledger (uid, amount, reason, video_id, created_at) \
+     VALUES ($1, $2, 'refund', $3, $4)";
+
+/// uid.
+pub(super) const LEDGER_SUM: &str =
+    "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM credit_ledger WHERE uid = $1";
+
+// --- videos ----------------------------------------------------------------------------------
+
+/// _id.
+pub(super) const VIDEO: &str = "SELECT * FROM videos WHERE _id = $1";
+
+/// _id.
+pub(super) const BLOB_KEY_OF_COMPLETED: &str =
+    "SELECT blob_key FROM videos WHERE _id = $1 AND status = 3";
+
+/// _id, lease_owner (`HOLD_OWNER`), update_time.
+pub(super) const HOLD: &str =
+    "UPDATE videos SET status = 2, lease_owner = $2, lease_until = NULL, \
+     update_time = $3 WHERE _id = $1";
+
+/// _id, update_time. An operator's re-queue starts the video afresh.
+pub(super) const REQUEUE_AFRESH: &str =
+    "UPDATE videos SET status = 1, lease_owner = NULL, lease_until = NULL, error_reason = NULL, \
+     attempts = 0, run_after = 0, update_time = $2 WHERE _id = $1";
+
+// --- render queue ----------------------------------------------------------------------------
+
+/// One statement, so both counts come from one snapshot: counted apart, a video moving from 2
+/// back to 1 in between would be in neither.
+pub(super) const QUEUE_DEPTH: &str = "SELECT (SELECT COUNT(*) FROM videos WHERE status = 1), \
+            (SELECT COUNT(*) FROM videos WHERE status = 2)";
+
+/// _id, lease_owner, lease_until.
+pub(super) const HEARTBEAT: &str =
+    "UPDATE videos SET lease_until = $3 WHERE _id = $1 AND status = 2 AND lease_owner = $2";
+
+/// _id, lease_owner, blob_key, video_duration, update_time.
+pub(super) const COMPLETE: &str =
+    "UPDATE videos SET status = 3, blob_key = $3, video_duration = $4, lease_owner = NULL, \
+     lease_until = NULL, error_reason = NULL, update_time = $5 \
+     WHERE _id = $1 AND status = 2 AND lease_owner = $2";
+
+/// _id, run_after, update_time: back to the queue after a passing fault.
+pub(super) const REQUEUE_AFTER: &str =
+    "UPDATE videos SET status = 1, lease_owner = NULL, lease_until = NULL, run_after = $2, \
+     update_time = $3 WHERE _id = $1";
+
+/// _id, update_time: back to the queue after its lease ran out.
+pub(super) const REQUEUE_EXPIRED: &str = "UPDATE videos SET status = 1, lease_owner = NULL, \
+     lease_until = NULL, update_time = $2 WHERE _id = $1";
+
+/// _id, lease_owner, update_time. The interrupted attempt is not counted.
+pub(super) const RELEASE: &str =
+    "UPDATE videos SET status = 1, lease_owner = NULL, lease_until = NULL, \
+     attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, update_time = $3 \
+     WHERE _id = $1 AND status = 2 AND lease_owner = $2";
+
+// --- webhook outbox --------------------------------------------------------------------------
+
+/// _id, now. Records the callback for the video's current status, if it has a webhook URL; run
+/// inside every transaction that moves a video to 2, 3 or 4.
+pub(super) const ENQUEUE_WEBHOOK: &str =
+    "INSERT INTO webhook_deliveries (video_id, uid, url, video_status, blob_key, state, attempts, \
+     next_attempt_at, created_at) \
+     SELECT _id, uid, webhook_url, status, blob_key, 'pending', 0, $2, $2 FROM videos \
+     WHERE _id = $1 AND webhook_url <> '' AND status IN (2, 3, 4)";
+
+/// uid.
+pub(super) const WEBHOOK_CREDENTIALS: &str =
+    "SELECT client_id, sealed_secret FROM credentials WHERE uid = $1";
+
+/// delivery id, attempt, at, http_status, error. A delete may have removed the delivery while it
+/// was being sent; its attempt goes too.
+pub(super) const RECORD_ATTEMPT: &str =
+    "INSERT INTO webhook_attempts (delivery_id, attempt, at, http_status, error) \
+     SELECT id, $2, $3, $4, $5 FROM webhook_deliveries WHERE id = $1";
+
+/// id, state, attempts, next_attempt_at (NULL keeps it), last_error, finished_at: a
+/// `policy::DeliveryUpdate`.
+pub(super) const UPDATE_DELIVERY: &str =
+    "UPDATE webhook_deliveries SET state = $2, attempts = $3, \
+     next_attempt_at = COALESCE($4, next_attempt_at), lease_until = NULL, last_error = $5, \
+     finished_at = $6 WHERE id = $1";
+
+/// video_id (NULL for all), limit.
+pub(super) const DELIVERIES: &str = "SELECT * FROM webhook_deliveries \
+     WHERE CAST($1 AS TEXT) IS NULL OR video_id = $1 ORDER BY id DESC LIMIT $2";
+
+/// delivery id.
+pub(super) const ATTEMPTS_OF: &str =
+    "SELECT attempt, at, http_status, error FROM webhook_attempts \
+     WHERE delivery_id = $1 ORDER BY id";
+
+/// id, now.
+pub(super) const REDELIVER: &str =
+    "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_at = $2, \
+     lease_until = NULL, finished_at = NULL WHERE id = $1";
+
+// --- file-deletion outbox --------------------------------------------------------------------
+
+/// blob_key, not_before.
+pub(super) const STAGE_BLOB: &str =
+    "INSERT INTO blob_deletions (blob_key, not_before) VALUES ($1, $2) RETURNING id";
+
+/// blob_key: a completion takes its staged output back.
+pub(super) const UNSTAGE_BLOB: &str = "DELETE FROM blob_deletions WHERE blob_key = $1";
+
+/// now, limit.
+pub(super) const DUE_BLOB_DELETIONS: &str = "SELECT id, blob_key FROM blob_deletions \
+     WHERE not_before <= $1 ORDER BY not_before, id LIMIT $2";
+
+/// id.
+pub(super) const FINISH_BLOB_DELETION: &str = "DELETE FROM blob_deletions WHERE id = $1";
+
+/// id, error, next attempt.
+pub(super) const RETRY_BLOB_DELETION: &str = "UPDATE blob_deletions \
+     SET attempts = attempts + 1, last_error = $2, not_before = $3 WHERE id = $1";

@@ -1,0 +1,139 @@
+use async_trait::async_trait;
+
+use super::{tx, SqliteStore};
+use crate::store::{policy, rows, sql, Account, Accounts, AuthRecord, NewAccount, StoreResult};
+
+#[async_trait]
+impl Accounts for SqliteStore {
+    async fn create_account(&self, new: NewAccount) -> StoreResult<Account> {
+        let mut tx = self.write_tx().await?;
+        // uids continue from the highest one (the write lock makes this race-free).
+        let uid: i64 = sqlx::query_scalar(
+            "INSERT INTO accounts (uid, team_id, name, credits, banned, created_at) \
+             VALUES ((SELECT COALESCE(MAX(uid), 100000) + 1 FROM accounts), $1, $2, $3, 0, $4) \
+             RETURNING uid",
+        )
+        .bind(&new.team_id)
+        .bind(&new.name)
+        .bind(new.credits)
+        .bind(new.created_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(sql::INSERT_CREDENTIALS)
+            .bind(uid)
+            .bind(&new.client_id)
+            .bind(&new.secret_hash)
+            .bind(&new.sealed_secret)
+            .execute(&mut *tx)
+            .await?;
+        if new.credits != 0 {
+            sqlx::query(sql::LEDGER_ROW)
+                .bind(uid)
+                .bind(new.credits)
+                .bind("grant")
+                .bind(new.created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Account {
+            uid,
+            team_id: new.team_id,
+            name: new.name,
+            credits: new.credits,
+            banned: false,
+            created_at: new.created_at,
+        })
+    }
+
+    async fn account(&self, uid: i64) -> StoreResult<Option<Account>> {
+        let row = sqlx::query(sql::ACCOUNT)
+            .bind(uid)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::account).transpose()
+    }
+
+    async fn auth_by_key_hash(&self, secret_hash: &str) -> StoreResult<Option<AuthRecord>> {
+        let row = sqlx::query(sql::AUTH_BY_KEY_HASH)
+            .bind(secret_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::auth).transpose()
+    }
+
+    async fn auth_by_client_id(&self, client_id: &str) -> StoreResult<Option<AuthRecord>> {
+        let row = sqlx::query(sql::AUTH_BY_CLIENT_ID)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::auth).transpose()
+    }
+
+    async fn auth_by_uid(&self, uid: i64) -> StoreResult<Option<AuthRecord>> {
+        let row = sqlx::query(sql::AUTH_BY_UID)
+            .bind(uid)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::auth).transpose()
+    }
+
+    async fn set_banned(&self, uid: i64, banned: bool) -> StoreResult<bool> {
+        let done = sqlx::query(sql::SET_BANNED)
+            .bind(uid)
+            .bind(banned)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn adjust_credits(
+        &self,
+        uid: i64,
+        amount: i64,
+        reason: &str,
+        now: i64,
+    ) -> StoreResult<i64> {
+        let mut tx = self.write_tx().await?;
+        let balance = policy::balance_after(tx::balance_of(&mut tx, uid).await?, amount)?;
+        sqlx::query(sql::ADD_CREDITS)
+            .bind(uid)
+            .bind(amount)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(sql::LEDGER_ROW)
+            .bind(uid)
+            .bind(amount)
+            .bind(reason)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(balance)
+    }
+
+    async fn rotate_secret(
+        &self,
+        uid: i64,
+        secret_hash: &str,
+        sealed_secret: &str,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE credentials SET secret_hash = $2, sealed_secret = $3, \
+             rotated_at = CAST(unixepoch('subsec') * 1000 AS INTEGER) WHERE uid = $1",
+        )
+        .bind(uid)
+        .bind(secret_hash)
+        .bind(sealed_secret)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn ledger_sum(&self, uid: i64) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(sql::LEDGER_SUM)
+            .bind(uid)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+}

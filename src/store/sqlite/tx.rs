@@ -1,0 +1,100 @@
+//! Steps that several use-cases take inside their write transaction.
+
+use sqlx::Row;
+
+use super::Tx;
+use crate::store::{sql, StoreError, StoreResult};
+
+/// The account's balance; `NoSuchAccount` when there is none. The write lock the transaction
+/// holds keeps it current until commit.
+pub(super) async fn balance_of(tx: &mut Tx, uid: i64) -> StoreResult<i64> {
+    let balance: Option<i64> = sqlx::query_scalar("SELECT credits FROM accounts WHERE uid = $1")
+        .bind(uid)
+        .fetch_optional(&mut **tx)
+        .await?;
+    balance.ok_or(StoreError::NoSuchAccount(uid))
+}
+
+/// Records the callback for the video's current status (see `sql::ENQUEUE_WEBHOOK`).
+pub(super) async fn enqueue_webhook(tx: &mut Tx, id: &str, now: i64) -> StoreResult<()> {
+    sqlx::query(sql::ENQUEUE_WEBHOOK)
+        .bind(id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The attempts of the video while `owner` holds its lease; `None` when the lease is not theirs.
+pub(super) async fn leased_attempts(
+    tx: &mut Tx,
+    id: &str,
+    owner: &str,
+) -> StoreResult<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT attempts FROM videos WHERE _id = $1 AND status = 2 AND lease_owner = $2",
+    )
+    .bind(id)
+    .bind(owner)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// Moves a video to failed and refunds what it was charged; the caller has checked the lease.
+pub(super) async fn fail_and_refund(
+    tx: &mut Tx,
+    id: &str,
+    reason: &str,
+    now: i64,
+) -> StoreResult<()> {
+    let row = sqlx::query("SELECT uid, deduction_credit FROM videos WHERE _id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let (uid, charged): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+    sqlx::query(
+        "UPDATE videos SET status = 4, error_reason = $2, deduction_credit = 0, lease_owner = NULL, \
+         lease_until = NULL, update_time = $3 WHERE _id = $1",
+    )
+    .bind(id)
+    .bind(reason)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    enqueue_webhook(tx, id, now).await?;
+    if charged > 0 {
+        sqlx::query(sql::ADD_CREDITS)
+            .bind(uid)
+            .bind(charged)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query(sql::LEDGER_REFUND)
+            .bind(uid)
+            .bind(charged)
+            .bind(id)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Schedules a finished video's output for removal and forgets it on the row.
+pub(super) async fn drop_output(tx: &mut Tx, id: &str, now: i64) -> StoreResult<()> {
+    let key: Option<String> = sqlx::query_scalar("SELECT blob_key FROM videos WHERE _id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    if let Some(key) = key {
+        sqlx::query(sql::STAGE_BLOB)
+            .bind(key)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("UPDATE videos SET blob_key = NULL, video_duration = NULL WHERE _id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
