@@ -387,7 +387,7 @@ fn every_key_is_documented() {
     let missing: Vec<String> = keys
         .iter()
         .filter(|key| {
-            let var = load::env_name(&key.split('.').collect::<Vec<_>>());
+            let var = env::name(&key.split('.').collect::<Vec<_>>());
             !text.contains(&format!("`{key}`")) || !text.contains(&format!("`{var}`"))
         })
         .cloned()
