@@ -486,7 +486,9 @@ fn blend(out: &mut [u8], last: &[u8], weight: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::plan::{output_size, Motion, OutputSize};
+    use crate::domain::catalogue::Resolution;
+    use crate::domain::motion::Motion;
+    use crate::render::plan::{output_size, OutputSize};
     use image::RgbImage;
 
     /// Red grows to the right, green downwards, blue with a ripple, so every motion shows.
@@ -518,7 +520,7 @@ mod tests {
         first: &RgbImage,
         last: Option<&RgbImage>,
     ) -> FrameRenderer {
-        let mut size = output_size("720p", first.width(), first.height()).unwrap();
+        let mut size = output_size(Resolution::P720, first.width(), first.height());
         if small {
             size = OutputSize {
                 width: size.width / 8,
@@ -922,13 +924,13 @@ mod tests {
     #[ignore = "timing report, run in release"]
     fn time_frames_from_a_4000x3000_source() {
         let image = gradient(4000, 3000);
-        for resolution in ["720p", "1080p", "4k"] {
+        for resolution in Resolution::ALL {
             for (motion, last) in [
                 (Motion::ZoomIn, false),
                 (Motion::Squish, false),
                 (Motion::KenBurns, true),
             ] {
-                let size = output_size(resolution, 4000, 3000).unwrap();
+                let size = output_size(resolution, 4000, 3000);
                 let plan = RenderPlan::new(size, 24, 5.0, motion, last);
                 let started = std::time::Instant::now();
                 let mut renderer =
@@ -940,6 +942,7 @@ mod tests {
                     renderer.render(index, &mut out).unwrap();
                 }
                 let per_frame = started.elapsed() / renderer.plan().frame_count;
+                let resolution = resolution.value();
                 println!(
                     "{resolution} {motion:?} last={last}: setup {setup:?}, {per_frame:?} per frame"
                 );

@@ -35,6 +35,10 @@ pub async fn result(v: &Video, urls: &VideoUrls) -> Result<Value, BlobError> {
 }
 
 pub fn record(v: &Video, shape: Shape) -> Value {
+    // Akool shows an absent effect or last image as empty text.
+    let effect_code = v.effect.as_ref().map_or("", |e| e.code.as_str());
+    let effect_name = v.effect.as_ref().map_or("", |e| e.name.as_str());
+    let last_image_url = v.last_image_url.as_deref().unwrap_or("");
     let mut m = Map::new();
     let mut put = |k: &str, value: Value| {
         m.insert(k.to_owned(), value);
@@ -45,9 +49,9 @@ pub fn record(v: &Video, shape: Shape) -> Value {
     put("team_id", json!(v.team_id));
     put("status", json!(v.status.code()));
     put("webhookUrl", json!(v.webhook_url));
-    put("resolution", json!(v.resolution));
+    put("resolution", json!(v.resolution.value()));
     put("file_name", json!(v.file_name));
-    put("effect_name", json!(v.effect_name));
+    put("effect_name", json!(effect_name));
     put("image_url", json!(v.image_url));
     put("prompt", json!(v.prompt));
     put("deduction_credit", json!(v.deduction_credit));
@@ -55,15 +59,15 @@ pub fn record(v: &Video, shape: Shape) -> Value {
         Shape::Created => {
             put("negative_prompt", json!(v.negative_prompt));
             put("extend_prompt", json!(v.extend_prompt));
-            put("audio_type", json!(v.audio_type));
+            put("audio_type", json!(v.audio_type.code()));
             put("audio_url", json!(v.audio_url));
-            put("effect_code", json!(v.effect_code));
+            put("effect_code", json!(effect_code));
         }
         Shape::BatchItem => {
             put("negative_prompt", json!(v.negative_prompt));
             put("extend_prompt", json!(v.extend_prompt));
-            put("last_image_url", json!(v.last_image_url));
-            put("model_name", json!(v.model_name));
+            put("last_image_url", json!(last_image_url));
+            put("model_name", json!(v.model.as_str()));
             put("batch_id", json!(v.batch_id));
             put("batch_count", json!(v.batch_count));
             put("generate_audio", json!(v.generate_audio));
@@ -72,25 +76,25 @@ pub fn record(v: &Video, shape: Shape) -> Value {
             put("update_time", json!(v.update_time));
             put("negative_prompt", json!(v.negative_prompt));
             put("extend_prompt", json!(v.extend_prompt));
-            put("audio_type", json!(v.audio_type));
+            put("audio_type", json!(v.audio_type.code()));
             put("audio_url", json!(v.audio_url));
-            put("effect_code", json!(v.effect_code));
+            put("effect_code", json!(effect_code));
             put("pre_video_id", json!(v.pre_video_id));
             put("only_add_audio", json!(true));
         }
         Shape::Result { video_url } => {
             put("update_time", json!(v.update_time));
-            put("audio_type", json!(v.audio_type));
+            put("audio_type", json!(v.audio_type.code()));
             put("audio_url", json!(v.audio_url));
-            put("effect_code", json!(v.effect_code));
+            put("effect_code", json!(effect_code));
             put("negative_prompt", json!(v.negative_prompt));
             put("extend_prompt", json!(v.extend_prompt));
-            put("model_name", json!(v.model_name));
+            put("model_name", json!(v.model.as_str()));
             put("only_add_audio", json!(v.kind == VideoKind::AudioUpdate));
             if v.kind == VideoKind::Batch {
                 put("batch_id", json!(v.batch_id));
                 put("batch_count", json!(v.batch_count));
-                put("last_image_url", json!(v.last_image_url));
+                put("last_image_url", json!(last_image_url));
                 put("generate_audio", json!(v.generate_audio));
             }
             if let Some(pre) = &v.pre_video_id {
