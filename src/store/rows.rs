@@ -244,12 +244,14 @@ where
     String: Decode<'r, R::Database> + Type<R::Database>,
     i64: Decode<'r, R::Database> + Type<R::Database>,
 {
+    let status: i64 = row.try_get("video_status")?;
     Ok(WebhookDelivery {
         id: row.try_get("id")?,
         video_id: row.try_get("video_id")?,
         uid: row.try_get("uid")?,
         url: row.try_get("url")?,
-        video_status: row.try_get("video_status")?,
+        video_status: VideoStatus::from_code(status)
+            .ok_or_else(|| backend(format!("stored video_status {status} is not known")))?,
         blob_key: row.try_get("blob_key")?,
         state: row.try_get("state")?,
         attempts: row.try_get("attempts")?,

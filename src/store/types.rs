@@ -1,6 +1,6 @@
 //! Plain data that crosses the `Store` trait.
 
-use crate::domain::ObjectId;
+use crate::domain::{ObjectId, VideoStatus};
 // The record the store reads and writes is the domain's; named here too so that code reaching
 // it through the store keeps compiling.
 pub use crate::domain::video::{Video, VideoKind};
@@ -90,7 +90,7 @@ pub struct WebhookDelivery {
     pub video_id: String,
     pub uid: i64,
     pub url: String,
-    pub video_status: i64,
+    pub video_status: VideoStatus,
     /// The output file for status 3, to build `url` of the payload.
     pub blob_key: Option<String>,
     pub state: String,

@@ -52,7 +52,7 @@ pub async fn list(State(app): State<App>, QueryParams(q): QueryParams<ListQuery>
         .map(|(d, attempts)| {
             json!({
                 "id": d.id, "video_id": d.video_id, "uid": d.uid, "url": d.url,
-                "video_status": d.video_status, "state": d.state, "attempts": d.attempts,
+                "video_status": d.video_status.code(), "state": d.state, "attempts": d.attempts,
                 "next_attempt_at": d.next_attempt_at, "last_error": d.last_error,
                 "created_at": d.created_at, "finished_at": d.finished_at,
                 "attempt_log": attempts.iter().map(|a| json!({

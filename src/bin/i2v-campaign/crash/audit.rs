@@ -287,9 +287,9 @@ impl<'a> Audit<'a> {
                 continue;
             }
             let id = video.id.to_string();
-            let delivered = deliveries
-                .iter()
-                .any(|d| d.video_id == id && d.video_status == status && d.state == "delivered");
+            let delivered = deliveries.iter().any(|d| {
+                d.video_id == id && d.video_status.code() == status && d.state == "delivered"
+            });
             if !delivered {
                 problems.push(format!(
                     "{id} ended with status {status} and has no delivered callback record"
