@@ -15,7 +15,7 @@ use crate::domain::catalogue::Resolution;
 use crate::domain::video::{AudioType, EffectChoice, ModelName, Video, VideoKind};
 use crate::domain::{ObjectId, VideoStatus};
 
-pub(super) fn backend(msg: String) -> StoreError {
+fn backend(msg: String) -> StoreError {
     StoreError::Backend(msg.into())
 }
 
@@ -69,7 +69,7 @@ fn insert_sql() -> &'static str {
 
 /// Declares `VideoRow`, the `videos` columns a [`Video`] is kept in, with what every backend
 /// needs of that list: reading a row (`FromRow`), the column names and binding the values in
-/// their order. A new column is one line here.
+/// their order. A new column is a line here and one in each conversion below.
 macro_rules! video_columns {
     ($($column:ident: $ty:ty,)*) => {
         #[derive(sqlx::FromRow)]
@@ -321,4 +321,84 @@ pub(super) fn in_request_order<T>(
         order.iter().position(|o| *o == id).unwrap_or(usize::MAX)
     });
     items
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::catalogue::Catalogue;
+    use crate::domain::spec::parse_batch;
+    use crate::domain::video::Order;
+
+    fn video() -> Video {
+        let body = serde_json::json!({
+            "image_url": "https://example.com/a.png",
+            "resolution": "4k",
+            "video_length": 10,
+            "model_name": "I2VMotionV1",
+            "effect_code": "shake_10000009",
+            "last_image_url": "https://example.com/b.png",
+            "audio_type": 2,
+            "audio_url": "https://example.com/a.mp3",
+        });
+        let (spec, _) = parse_batch(&body, Catalogue::builtin()).unwrap();
+        let order = Order {
+            uid: 100001,
+            team_id: "team",
+            kind: VideoKind::Batch,
+            at: 1_754_006_400_000,
+        };
+        Video::ordered(&spec, order, 1).remove(0)
+    }
+
+    #[test]
+    fn every_typed_field_reads_back_from_its_columns() {
+        let mut v = video();
+        v.pre_video_id = Some(v.id);
+        v.status = VideoStatus::Completed;
+        v.blob_key = Some("videos/x/a.mp4".into());
+        v.video_duration = Some(10.01);
+        assert_eq!(VideoRow::of(&v).into_video().unwrap(), v);
+
+        v.effect = None;
+        v.last_image_url = None;
+        let row = VideoRow::of(&v);
+        assert_eq!(
+            (row.effect_code.as_str(), row.last_image_url.as_str()),
+            ("", "")
+        );
+        assert_eq!(row.into_video().unwrap(), v);
+    }
+
+    #[test]
+    fn values_the_domain_does_not_know_fail_the_read_but_unknown_names_do_not() {
+        let v = video();
+        let row = VideoRow {
+            resolution: "8k".into(),
+            ..VideoRow::of(&v)
+        };
+        let err = row.into_video().unwrap_err().to_string();
+        assert!(err.contains("stored resolution \"8k\""), "{err}");
+        let row = VideoRow {
+            model_name: "retired-model".into(),
+            effect_code: "retired_effect".into(),
+            ..VideoRow::of(&v)
+        };
+        let read = row.into_video().unwrap();
+        assert_eq!(read.model.as_str(), "retired-model");
+        assert_eq!(read.effect.map(|e| e.code), Some("retired_effect".into()));
+    }
+
+    #[test]
+    fn the_insert_names_every_column_once_with_numbered_placeholders() {
+        let sql = insert_sql();
+        let n = VideoRow::COLUMNS.len();
+        assert!(
+            sql.starts_with("INSERT INTO videos (_id, uid, team_id, kind, status, "),
+            "{sql}"
+        );
+        assert!(sql.ends_with(&format!("${}, ${n})", n - 1)), "{sql}");
+        let unique: std::collections::HashSet<_> = VideoRow::COLUMNS.iter().collect();
+        assert_eq!(unique.len(), n);
+    }
 }
