@@ -14,6 +14,10 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use types::*;
 
+/// The `videos` columns a video is kept in (`migrate-store` must copy each).
+#[cfg(test)]
+pub(crate) use rows::VIDEO_COLUMNS;
+
 use crate::domain::ObjectId;
 
 #[derive(Debug, thiserror::Error)]

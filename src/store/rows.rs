@@ -133,6 +133,9 @@ video_columns! {
     update_time: i64,
 }
 
+#[cfg(test)]
+pub(crate) const VIDEO_COLUMNS: &[&str] = VideoRow::COLUMNS;
+
 impl VideoRow {
     /// Empty text stands for "none" where the column is `NOT NULL` (`last_image_url`, the effect),
     /// as Akool's records show it.
