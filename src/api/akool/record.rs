@@ -5,8 +5,7 @@ use serde_json::{json, Map, Value};
 
 use crate::blobs::BlobError;
 use crate::domain::catalogue::IMAGE_TO_VIDEO;
-use crate::domain::VideoStatus;
-use crate::store::{Video, VideoKind};
+use crate::domain::{Video, VideoKind, VideoStatus};
 use crate::video_urls::VideoUrls;
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -8,8 +8,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use i2v::blobs::Blobs;
+use i2v::domain::Video;
 use i2v::domain::{ObjectId, VideoStatus};
-use i2v::store::{Store, Video, WebhookDelivery};
+use i2v::store::{Store, WebhookDelivery};
 
 use super::fixtures::Received;
 use super::load::{Account, Record};
