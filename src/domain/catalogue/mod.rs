@@ -1,7 +1,9 @@
-//! What can be ordered: models, their resolutions and durations, effects, and what each costs.
+//! What can be ordered: models, their resolutions (with their pixels) and durations, effects
+//! (with the motion each draws), and what each costs.
 //!
-//! The model and effect lists served to clients and the validation of create requests both read
-//! this one catalogue, so a client can never be offered something that create would refuse.
+//! The model and effect lists served to clients, the validation of create requests and the render
+//! requests all read this one catalogue, so a client can never be offered something that create
+//! would refuse, nor create accept something a renderer cannot make.
 //! Prices follow spec §13: a per-second `unit_credit` per resolution (4/5/6 for 720p/1080p/4k
 //! reproduces Akool's published 20/25/30 credits for 5 s and 40/50/60 for 10 s).
 
