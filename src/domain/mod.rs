@@ -3,11 +3,15 @@
 
 pub mod catalogue;
 pub mod fields;
+pub mod file_name;
 pub mod id_list;
 pub mod ids;
+pub mod motion;
 pub mod spec;
 pub mod status;
+pub mod video;
 
 pub use id_list::{IdList, IdListError};
 pub use ids::ObjectId;
 pub use status::VideoStatus;
+pub use video::{Video, VideoKind};

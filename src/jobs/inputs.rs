@@ -2,53 +2,40 @@
 //! slow or never answers then holds only this fetch (bounded by the outbound first-byte timeout
 //! and minimum transfer rate), never a render slot other accounts are waiting for.
 
-use crate::config::Render;
-use crate::domain::spec::AudioType;
-use crate::net::{FetchError, Outbound};
-use crate::render::{RenderError, RenderInputs};
-use crate::store::{Video, VideoKind};
+use bytes::Bytes;
 
-/// The bytes behind `image_url`, `last_image_url` and `audio_url`, as far as `video` uses them.
+use crate::config::Render;
+use crate::net::{FetchError, Outbound};
+use crate::render::{RenderError, RenderRequest, RenderWork, Soundtrack};
+
+/// `request` with the bytes behind the URLs it names (`image_url`, `last_image_url`,
+/// `audio_url`, as far as the video uses them).
 pub async fn fetch_inputs(
     outbound: &Outbound,
     limits: &Render,
-    video: &Video,
-) -> Result<RenderInputs, RenderError> {
-    let mut inputs = RenderInputs::default();
-    if video.kind != VideoKind::AudioUpdate {
-        inputs.image = Some(
-            fetch(
-                outbound,
-                "image_url",
-                &video.image_url,
-                limits.max_image_bytes,
-            )
-            .await?,
-        );
-        if !video.last_image_url.is_empty() {
-            inputs.last_image = Some(
-                fetch(
-                    outbound,
-                    "last_image_url",
-                    &video.last_image_url,
-                    limits.max_image_bytes,
-                )
-                .await?,
-            );
+    request: RenderRequest<&str>,
+) -> Result<RenderRequest<Bytes>, RenderError> {
+    let work = match request.work {
+        RenderWork::Clip(clip) => {
+            let image = fetch(outbound, "image_url", clip.image, limits.max_image_bytes).await?;
+            let last_image = match clip.last_image {
+                None => None,
+                Some(url) => {
+                    Some(fetch(outbound, "last_image_url", url, limits.max_image_bytes).await?)
+                }
+            };
+            RenderWork::Clip(clip.with_inputs(image, last_image))
         }
-    }
-    if AudioType::from_code(video.audio_type) == Some(AudioType::FromUrl) {
-        inputs.audio = Some(
-            fetch(
-                outbound,
-                "audio_url",
-                &video.audio_url,
-                limits.max_audio_bytes,
-            )
-            .await?,
-        );
-    }
-    Ok(inputs)
+        RenderWork::AudioUpdate => RenderWork::AudioUpdate,
+    };
+    let audio = match request.audio {
+        Soundtrack::None => Soundtrack::None,
+        Soundtrack::Generated => Soundtrack::Generated,
+        Soundtrack::File(url) => {
+            Soundtrack::File(fetch(outbound, "audio_url", url, limits.max_audio_bytes).await?)
+        }
+    };
+    Ok(RenderRequest { work, audio })
 }
 
 async fn fetch(
@@ -56,7 +43,7 @@ async fn fetch(
     field: &str,
     url: &str,
     max_bytes: u64,
-) -> Result<bytes::Bytes, RenderError> {
+) -> Result<Bytes, RenderError> {
     outbound
         .fetch(url, max_bytes)
         .await

@@ -17,9 +17,9 @@ use crate::app::App;
 use crate::blobs::Blobs;
 use crate::clock::now_ms;
 use crate::config::Jobs;
-use crate::domain::ObjectId;
-use crate::render::{RenderError, RenderJob, Rendered};
-use crate::store::{Completion, Video, VideoKind};
+use crate::domain::{ObjectId, Video, VideoKind};
+use crate::render::{RenderError, RenderJob, RenderRequest, Rendered};
+use crate::store::Completion;
 
 /// Spawns this process's workers: `render_slots` renders at once, fed by `render_slots +
 /// jobs.fetch_slots` claimers that fetch inputs ahead of a free slot.
@@ -215,12 +215,14 @@ async fn render(
         VideoKind::AudioUpdate => fetch_source(app, video, work_dir.path()).await?,
         _ => None,
     };
-    let inputs = fetch_inputs(&app.outbound, &app.config.render, video).await?;
+    let renderer = &app.renderer;
+    let request = RenderRequest::resolve(video, renderer.catalogue(), renderer.fps());
+    let request = fetch_inputs(&app.outbound, &app.config.render, request).await?;
     let _slot = slots.acquire(video.uid).await;
     let job = RenderJob {
         video,
+        request: &request,
         source_file: source.as_deref(),
-        inputs: &inputs,
     };
     let rendered = app.renderer.render(job, work_dir.path()).await?;
     Ok((rendered, work_dir))
@@ -232,7 +234,7 @@ async fn fetch_source(
     video: &Video,
     dir: &std::path::Path,
 ) -> Result<Option<std::path::PathBuf>, RenderError> {
-    let Some(pre) = video.pre_video_id.as_deref().and_then(ObjectId::parse) else {
+    let Some(pre) = video.pre_video_id else {
         return Ok(None);
     };
     let found = app

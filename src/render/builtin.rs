@@ -17,12 +17,11 @@ use tokio::sync::{mpsc, Semaphore};
 
 use super::ffmpeg::{self, AudioFormat, AudioSource, EncodeSpec, FfmpegError, InputFile};
 use super::frames::{self, FrameRenderer, SourceImage};
-use super::plan::{output_size, Motion, OutputSize, RenderPlan};
-use super::{RenderError, RenderInputs, RenderJob, Rendered, Renderer};
+use super::plan::{output_size, OutputSize, RenderPlan};
+use super::request::{ClipRequest, RenderWork, Soundtrack};
+use super::{RenderError, RenderJob, Rendered, Renderer};
 use crate::config::Render;
-use crate::domain::catalogue::Catalogue;
-use crate::domain::spec::AudioType;
-use crate::store::{Video, VideoKind};
+use crate::domain::catalogue::{Catalogue, Resolution};
 
 pub struct FfmpegRenderer {
     settings: Render,
@@ -52,12 +51,9 @@ impl FfmpegRenderer {
     /// Waits for the large-render turn when `resolution` is larger than 1080p.
     async fn large_render_turn(
         &self,
-        resolution: &str,
+        resolution: Resolution,
     ) -> Result<Option<tokio::sync::SemaphorePermit<'_>>, RenderError> {
-        let Some(size) = output_size(resolution, 1, 1) else {
-            return Ok(None);
-        };
-        if u64::from(size.width) * u64::from(size.height) <= 1920 * 1080 {
+        if resolution.area() <= Resolution::P1080.area() {
             return Ok(None);
         }
         self.large_renders
@@ -71,10 +67,10 @@ impl FfmpegRenderer {
     async fn decode_image(
         &self,
         field: &'static str,
-        bytes: Option<&Bytes>,
+        bytes: &Bytes,
         fit: impl FnOnce(u32, u32) -> (u32, u32) + Send + 'static,
     ) -> Result<SourceImage, RenderError> {
-        let bytes = required(field, bytes)?.clone();
+        let bytes = bytes.clone();
         let permit = self
             .decodes
             .clone()
@@ -94,95 +90,85 @@ impl FfmpegRenderer {
         .map_err(|e| RenderError::Input(format!("{field}: {e}")))
     }
 
-    /// The soundtrack of `video`. Audio from a URL must be a plain audio container with an audio
+    /// The soundtrack to encode. Audio from a URL must be a plain audio container with an audio
     /// stream (checked by sniffing, then by ffprobe under the same restrictions as ffmpeg).
     async fn audio_for(
         &self,
-        video: &Video,
-        inputs: &RenderInputs,
+        audio: &Soundtrack,
         work_dir: &Path,
     ) -> Result<AudioSource, RenderError> {
-        match AudioType::from_code(video.audio_type) {
-            Some(AudioType::FromUrl) => {
-                let bytes = required("audio_url", inputs.audio.as_ref())?;
-                let format = AudioFormat::sniff(bytes).ok_or_else(|| {
-                    RenderError::Input(format!(
-                        "audio_url: not a supported audio file ({})",
-                        AudioFormat::ACCEPTED
-                    ))
-                })?;
-                let path = work_dir.join("audio.input");
-                tokio::fs::write(&path, bytes)
-                    .await
-                    .map_err(io_unavailable)?;
-                let file = InputFile::audio(path, format);
-                let streams =
-                    ffmpeg::audio_streams(&self.settings.ffprobe, &file, self.settings.timeout)
-                        .await;
-                match streams {
-                    Ok(0) => Err(RenderError::Input(
-                        "audio_url: the file has no audio track".into(),
-                    )),
-                    Ok(_) => Ok(AudioSource::File(file)),
-                    Err(e @ (FfmpegError::Probe(_) | FfmpegError::Failed { .. })) => {
-                        log_ffmpeg("probing audio_url", &e);
-                        Err(RenderError::Input(
-                            "audio_url: the audio could not be decoded".into(),
-                        ))
-                    }
-                    Err(e) => Err(ffmpeg_error("probing audio_url", e)),
-                }
+        let bytes = match audio {
+            Soundtrack::None => return Ok(AudioSource::None),
+            Soundtrack::Generated => return Ok(AudioSource::Generated),
+            Soundtrack::File(bytes) => bytes,
+        };
+        let format = AudioFormat::sniff(bytes).ok_or_else(|| {
+            RenderError::Input(format!(
+                "audio_url: not a supported audio file ({})",
+                AudioFormat::ACCEPTED
+            ))
+        })?;
+        let path = work_dir.join("audio.input");
+        tokio::fs::write(&path, bytes)
+            .await
+            .map_err(io_unavailable)?;
+        let file = InputFile::audio(path, format);
+        let streams =
+            ffmpeg::audio_streams(&self.settings.ffprobe, &file, self.settings.timeout).await;
+        match streams {
+            Ok(0) => Err(RenderError::Input(
+                "audio_url: the file has no audio track".into(),
+            )),
+            Ok(_) => Ok(AudioSource::File(file)),
+            Err(e @ (FfmpegError::Probe(_) | FfmpegError::Failed { .. })) => {
+                log_ffmpeg("probing audio_url", &e);
+                Err(RenderError::Input(
+                    "audio_url: the audio could not be decoded".into(),
+                ))
             }
-            Some(AudioType::Generated) => Ok(AudioSource::Generated),
-            _ if video.generate_audio => Ok(AudioSource::Generated),
-            _ => Ok(AudioSource::None),
+            Err(e) => Err(ffmpeg_error("probing audio_url", e)),
         }
     }
 
     async fn render_motion(
         &self,
-        video: &Video,
-        inputs: &RenderInputs,
+        clip: &ClipRequest<Bytes>,
+        audio: &Soundtrack,
         work_dir: &Path,
     ) -> Result<PathBuf, RenderError> {
-        let unsupported =
-            || RenderError::Input(format!("resolution {} is not supported", video.resolution));
-        // Cheap refusals first: a bad resolution or audio file costs no decode.
-        output_size(&video.resolution, 1, 1).ok_or_else(unsupported)?;
-        let audio = self.audio_for(video, inputs, work_dir).await?;
-        let _turn = self.large_render_turn(&video.resolution).await?;
-        let resolution = video.resolution.clone();
+        // A bad audio file is refused before it costs a decode.
+        let audio = self.audio_for(audio, work_dir).await?;
+        let _turn = self.large_render_turn(clip.resolution).await?;
+        let resolution = clip.resolution;
         let first = self
-            .decode_image("image_url", inputs.image.as_ref(), move |w, h| {
-                output_size(&resolution, w, h).map_or((w, h), |size| size.working_size(w, h))
+            .decode_image("image_url", &clip.image, move |w, h| {
+                output_size(resolution, w, h).working_size(w, h)
             })
             .await?;
         let (src_w, src_h) = first.source_size();
-        let size = output_size(&video.resolution, src_w, src_h).ok_or_else(unsupported)?;
-        let last = match video.last_image_url.as_str() {
-            "" => None,
-            _ => Some(
-                self.decode_image("last_image_url", inputs.last_image.as_ref(), move |w, h| {
+        let size = output_size(clip.resolution, src_w, src_h);
+        let last = match &clip.last_image {
+            None => None,
+            Some(bytes) => Some(
+                self.decode_image("last_image_url", bytes, move |w, h| {
                     OutputSize::cover_fit_size(size, w, h)
                 })
                 .await?,
             ),
         };
-        let motion = Motion::from_effect_code(&video.effect_code)
-            .unwrap_or_else(|| Motion::from_prompt(&video.prompt));
-        let plan = RenderPlan::new(
+        let plan = RenderPlan {
             size,
-            self.settings.fps,
-            video.video_length as f64,
-            motion,
-            last.is_some(),
-        );
+            fps: clip.fps,
+            frame_count: clip.frame_count,
+            motion: clip.motion,
+            has_last_image: last.is_some(),
+        };
         let output = work_dir.join("output.mp4");
         let spec = EncodeSpec {
             width: size.width,
             height: size.height,
-            fps: self.settings.fps,
-            seconds: video.video_length as f64,
+            fps: clip.fps,
+            seconds: clip.seconds,
             audio,
             preset: self.settings.preset.clone(),
             crf: self.settings.crf,
@@ -227,8 +213,7 @@ impl FfmpegRenderer {
 
     async fn render_audio_update(
         &self,
-        video: &Video,
-        inputs: &RenderInputs,
+        audio: &Soundtrack,
         source: &Path,
         work_dir: &Path,
     ) -> Result<PathBuf, RenderError> {
@@ -236,7 +221,7 @@ impl FfmpegRenderer {
         let seconds = ffmpeg::duration(&self.settings.ffprobe, &source, self.settings.timeout)
             .await
             .map_err(|e| ffmpeg_error("reading the source video", e))?;
-        let audio = self.audio_for(video, inputs, work_dir).await?;
+        let audio = self.audio_for(audio, work_dir).await?;
         let output = work_dir.join("output.mp4");
         let args = ffmpeg::mux_audio_args(&source, &audio, seconds, &output);
         let _permit = self
@@ -255,12 +240,6 @@ impl FfmpegRenderer {
 fn frame_queue_len(frame_len: usize) -> usize {
     const QUEUE_BYTES: usize = 32 * 1024 * 1024;
     (QUEUE_BYTES / frame_len.max(1)).clamp(1, 4)
-}
-
-/// The fetched bytes of `field`; the worker fetches every URL a video names, so a gap is a
-/// refusal, not a reason to go and fetch.
-fn required<'a>(field: &str, bytes: Option<&'a Bytes>) -> Result<&'a Bytes, RenderError> {
-    bytes.ok_or_else(|| RenderError::Input(format!("{field}: nothing was fetched from the URL")))
 }
 
 fn io_unavailable(e: std::io::Error) -> RenderError {
@@ -299,18 +278,22 @@ impl Renderer for FfmpegRenderer {
         Catalogue::builtin()
     }
 
+    fn fps(&self) -> u32 {
+        self.settings.fps
+    }
+
     async fn render(&self, job: RenderJob<'_>, work_dir: &Path) -> Result<Rendered, RenderError> {
-        let file = match (job.video.kind, job.source_file) {
-            (VideoKind::AudioUpdate, Some(source)) => {
-                self.render_audio_update(job.video, job.inputs, source, work_dir)
-                    .await?
+        let audio = &job.request.audio;
+        let file = match (&job.request.work, job.source_file) {
+            (RenderWork::Clip(clip), _) => self.render_motion(clip, audio, work_dir).await?,
+            (RenderWork::AudioUpdate, Some(source)) => {
+                self.render_audio_update(audio, source, work_dir).await?
             }
-            (VideoKind::AudioUpdate, None) => {
+            (RenderWork::AudioUpdate, None) => {
                 return Err(RenderError::Input(
                     "the source video no longer exists".into(),
                 ))
             }
-            _ => self.render_motion(job.video, job.inputs, work_dir).await?,
         };
         let duration = ffmpeg::duration(
             &self.settings.ffprobe,
@@ -384,13 +367,17 @@ mod tests {
     #[tokio::test]
     async fn renders_larger_than_1080p_take_turns() {
         let renderer = FfmpegRenderer::new(Render::default(), 2);
-        let first = renderer.large_render_turn("4k").await.unwrap();
+        let first = renderer.large_render_turn(Resolution::K4).await.unwrap();
         assert!(first.is_some());
         assert!(
-            renderer.large_render_turn("1080p").await.unwrap().is_none(),
+            renderer
+                .large_render_turn(Resolution::P1080)
+                .await
+                .unwrap()
+                .is_none(),
             "1080p and smaller never wait"
         );
-        let second = renderer.large_render_turn("4K");
+        let second = renderer.large_render_turn(Resolution::K4);
         tokio::pin!(second);
         assert!(
             tokio::time::timeout(Duration::from_millis(200), &mut second)
@@ -411,7 +398,7 @@ mod tests {
         let renderer = FfmpegRenderer::new(Render::default(), 2);
         let bytes = png(64, 48);
         let held = renderer.decodes.clone().acquire_owned().await.unwrap();
-        let waiting = renderer.decode_image("image_url", Some(&bytes), |w, h| (w, h));
+        let waiting = renderer.decode_image("image_url", &bytes, |w, h| (w, h));
         tokio::pin!(waiting);
         // With the only permit held, the decode cannot start, however long it is given.
         assert!(
@@ -439,26 +426,21 @@ mod tests {
             2,
         );
         let err = renderer
-            .decode_image("image_url", Some(&png(64, 48)), |w, h| (w, h))
+            .decode_image("image_url", &png(64, 48), |w, h| (w, h))
             .await
             .unwrap_err();
         assert!(
             matches!(&err, RenderError::Input(r) if r == "image_url: image is too large: 64x48 (at most 1000 pixels)"),
             "{err:?}"
         );
-        let missing = renderer
-            .decode_image("last_image_url", None, |w, h| (w, h))
-            .await
-            .unwrap_err();
-        assert!(matches!(&missing, RenderError::Input(r) if r.starts_with("last_image_url: ")));
     }
 
     #[tokio::test]
     async fn decoded_images_are_shrunk_to_the_working_size() {
         let renderer = FfmpegRenderer::new(Render::default(), 2);
-        let size = output_size("720p", 4000, 3000).unwrap();
+        let size = output_size(Resolution::P720, 4000, 3000);
         let image = renderer
-            .decode_image("image_url", Some(&png(4000, 3000)), move |w, h| {
+            .decode_image("image_url", &png(4000, 3000), move |w, h| {
                 size.working_size(w, h)
             })
             .await

@@ -1,42 +1,36 @@
-//! Rendering: a pure plan (sizes, frame count, camera motion), frames drawn in Rust, and one
-//! ffmpeg child process per job that encodes them. `Renderer` is the plug-in point for other
-//! backends; `FfmpegRenderer` is the built-in one.
+//! Rendering: a request resolved once from the video (`request`), a pure plan (sizes, frame
+//! count) over the camera path of the motion (`camera`), frames drawn in Rust, and one ffmpeg
+//! child process per job that encodes them. `Renderer` is the plug-in point for other backends;
+//! `FfmpegRenderer` is the built-in one.
 
 mod builtin;
+mod camera;
 pub mod ffmpeg;
 pub mod frames;
 pub mod plan;
+pub mod request;
 
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use bytes::Bytes;
 
 pub use builtin::FfmpegRenderer;
+pub use request::{ClipRequest, RenderRequest, RenderWork, Soundtrack};
 
 use crate::domain::catalogue::Catalogue;
-use crate::store::Video;
+use crate::domain::Video;
 
-/// What a render needs besides the video record. Everything a user pointed at by URL has been
-/// fetched already (by the worker, before it took a render slot), so a renderer does no network
-/// I/O on the user's behalf and a slow image host never holds a render slot.
+/// One render. Everything a user pointed at by URL has been fetched already (by the worker,
+/// before it took a render slot), so a renderer does no network I/O on the user's behalf and a
+/// slow image host never holds a render slot. The bytes are exactly as the hosts sent them
+/// (untrusted: sniff, never believe a name or content type).
 pub struct RenderJob<'a> {
+    /// The record, for what the request does not carry (a backend may want the prompt).
     pub video: &'a Video,
-    /// For audio updates: the source video's output file, already on local disk.
+    pub request: &'a RenderRequest,
+    /// For audio updates: the source video's output file, already on local disk; `None` when
+    /// the source video or its file is gone.
     pub source_file: Option<&'a Path>,
-    pub inputs: &'a RenderInputs,
-}
-
-/// The bytes behind the video's URLs, exactly as the hosts sent them (untrusted: sniff, never
-/// believe a name or content type).
-#[derive(Clone, Debug, Default)]
-pub struct RenderInputs {
-    /// `image_url`; `None` for audio updates.
-    pub image: Option<Bytes>,
-    /// `last_image_url`, when the video has one.
-    pub last_image: Option<Bytes>,
-    /// `audio_url`, when the video's audio comes from a URL.
-    pub audio: Option<Bytes>,
 }
 
 /// A finished render: an MP4 on local disk and its measured length.
@@ -65,6 +59,8 @@ pub enum RenderError {
 pub trait Renderer: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn catalogue(&self) -> &'static Catalogue;
+    /// Frames per second of the clips it makes; requests are resolved with it.
+    fn fps(&self) -> u32;
     /// Renders into a new file under `work_dir` (a private temporary directory).
     async fn render(&self, job: RenderJob<'_>, work_dir: &Path) -> Result<Rendered, RenderError>;
 }

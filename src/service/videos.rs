@@ -3,11 +3,11 @@
 use super::{Caller, ServiceError};
 use crate::app::App;
 use crate::clock::now_ms;
-use crate::domain::catalogue::audio_update_price;
-use crate::domain::spec::{AudioType, VideoSpec};
+use crate::domain::spec::VideoSpec;
+use crate::domain::video::{AudioType, Order, Video, VideoKind};
 use crate::domain::{IdList, ObjectId, VideoStatus};
 use crate::outbox;
-use crate::store::{ForcedStatus, Video, VideoKind};
+use crate::store::ForcedStatus;
 
 /// Shown for every id that cannot be deleted for any reason other than processing: unknown,
 /// malformed, already deleted and other accounts' ids all read alike, so nothing leaks.
@@ -24,46 +24,13 @@ pub async fn create(
     kind: VideoKind,
 ) -> Result<Vec<Video>, ServiceError> {
     let now = now_ms();
-    let batch_id = (kind == VideoKind::Batch).then(|| format!("{now}_{}", caller.uid));
-    let videos: Vec<Video> = (0..count)
-        .map(|i| {
-            // Consecutive ids and create times, as in Akool's batch example.
-            let created = now + i;
-            Video {
-                id: ObjectId::generate((created / 1000) as u64),
-                uid: caller.uid,
-                team_id: caller.team_id.clone(),
-                kind,
-                status: VideoStatus::Queued,
-                model_name: spec.model.value.to_owned(),
-                resolution: spec.resolution.value.to_owned(),
-                video_length: spec.video_length,
-                image_url: spec.image_url.clone(),
-                last_image_url: spec.last_image_url.clone().unwrap_or_default(),
-                prompt: spec.prompt.clone(),
-                negative_prompt: spec.negative_prompt.clone(),
-                extend_prompt: spec.extend_prompt,
-                audio_type: spec.audio_type.code(),
-                audio_url: spec.audio_url.clone(),
-                generate_audio: spec.generate_audio,
-                is_premium_model: spec.is_premium_model,
-                effect_code: spec.effect.map(|e| e.code.to_owned()).unwrap_or_default(),
-                effect_name: spec.effect.map(|e| e.name.to_owned()).unwrap_or_default(),
-                webhook_url: spec.webhook_url.clone(),
-                file_name: spec.file_name(),
-                batch_id: batch_id.clone(),
-                batch_count: batch_id.as_ref().map(|_| count),
-                pre_video_id: None,
-                deduction_credit: spec.price,
-                blob_key: None,
-                video_duration: None,
-                error_reason: None,
-                attempts: 0,
-                create_time: created,
-                update_time: created,
-            }
-        })
-        .collect();
+    let order = Order {
+        uid: caller.uid,
+        team_id: &caller.team_id,
+        kind,
+        at: now,
+    };
+    let videos = Video::ordered(spec, order, count);
     app.store
         .create_videos(caller.uid, videos.clone(), now)
         .await?;
@@ -93,29 +60,8 @@ pub async fn update_audio(
             "This content cannot be operated: pre_video_id must be a completed video with an output file".into(),
         ));
     }
-    let seconds = source.video_duration.unwrap_or(source.video_length as f64);
     let now = now_ms();
-    let video = Video {
-        id: ObjectId::generate((now / 1000) as u64),
-        kind: VideoKind::AudioUpdate,
-        status: VideoStatus::Queued,
-        audio_type: audio_type.code(),
-        audio_url: audio_url.to_owned(),
-        generate_audio: false,
-        // Akool's example shows no callback for audio updates; none is inherited.
-        webhook_url: String::new(),
-        batch_id: None,
-        batch_count: None,
-        pre_video_id: Some(source.id.to_hex()),
-        deduction_credit: audio_update_price(seconds),
-        blob_key: None,
-        video_duration: None,
-        error_reason: None,
-        attempts: 0,
-        create_time: now,
-        update_time: now,
-        ..source.clone()
-    };
+    let video = source.audio_update(audio_type, audio_url, now);
     app.store
         .create_videos(caller.uid, vec![video.clone()], now)
         .await?;

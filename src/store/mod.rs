@@ -34,6 +34,10 @@ pub use types::*;
 pub use videos::Videos;
 pub use webhook_outbox::WebhookOutbox;
 
+/// The `videos` columns a video is kept in (`migrate-store` must copy each).
+#[cfg(test)]
+pub(crate) use rows::VIDEO_COLUMNS;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("insufficient credits: balance {balance}, needed {needed}")]

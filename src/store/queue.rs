@@ -3,8 +3,9 @@
 
 use async_trait::async_trait;
 
-use super::{Completion, StoreResult, Video};
+use super::{Completion, StoreResult};
 use crate::domain::ObjectId;
+use crate::domain::Video;
 
 #[async_trait]
 pub trait RenderQueue: Send + Sync + 'static {

@@ -1,6 +1,8 @@
 //! Plain data that crosses the `Store` trait.
 
 use crate::domain::{ObjectId, VideoStatus};
+// The record the store reads and writes is the domain's; named here too so that code reaching
+// it through the store keeps compiling.
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Account {
@@ -33,69 +35,6 @@ pub struct AuthRecord {
     pub client_id: String,
     pub secret_hash: String,
     pub banned: bool,
-}
-
-/// How a video came to be; decides which fields its create response shows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VideoKind {
-    Single,
-    Batch,
-    AudioUpdate,
-}
-
-impl VideoKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VideoKind::Single => "single",
-            VideoKind::Batch => "batch",
-            VideoKind::AudioUpdate => "audio",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "single" => Some(VideoKind::Single),
-            "batch" => Some(VideoKind::Batch),
-            "audio" => Some(VideoKind::AudioUpdate),
-            _ => None,
-        }
-    }
-}
-
-/// One video: the Akool record (spec §3) plus what the queue and the files need.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Video {
-    pub id: ObjectId,
-    pub uid: i64,
-    pub team_id: String,
-    pub kind: VideoKind,
-    pub status: VideoStatus,
-    pub model_name: String,
-    pub resolution: String,
-    pub video_length: i64,
-    pub image_url: String,
-    pub last_image_url: String,
-    pub prompt: String,
-    pub negative_prompt: String,
-    pub extend_prompt: bool,
-    pub audio_type: i64,
-    pub audio_url: String,
-    pub generate_audio: bool,
-    pub is_premium_model: bool,
-    pub effect_code: String,
-    pub effect_name: String,
-    pub webhook_url: String,
-    pub file_name: String,
-    pub batch_id: Option<String>,
-    pub batch_count: Option<i64>,
-    pub pre_video_id: Option<String>,
-    pub deduction_credit: i64,
-    pub blob_key: Option<String>,
-    pub video_duration: Option<f64>,
-    pub error_reason: Option<String>,
-    pub attempts: i64,
-    pub create_time: i64,
-    pub update_time: i64,
 }
 
 /// One delbyids request: the caller and the ids it asked to delete.
@@ -150,7 +89,7 @@ pub struct WebhookDelivery {
     pub video_id: String,
     pub uid: i64,
     pub url: String,
-    pub video_status: i64,
+    pub video_status: VideoStatus,
     /// The output file for status 3, to build `url` of the payload.
     pub blob_key: Option<String>,
     pub state: String,

@@ -3,8 +3,9 @@
 
 use async_trait::async_trait;
 
-use super::{DeleteOutcome, ForcedStatus, StoreResult, Video};
+use super::{DeleteOutcome, ForcedStatus, StoreResult};
 use crate::domain::ObjectId;
+use crate::domain::Video;
 
 #[async_trait]
 pub trait Videos: Send + Sync + 'static {

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::config::Webhooks;
+use crate::domain::VideoStatus;
 use crate::net::FetchError;
 use crate::store::{WebhookAttempt, WebhookDelivery, WebhookOutcome};
 use crypto::{sign, CallbackPayload};
@@ -128,7 +129,7 @@ async fn attempt(
         http_status,
         error,
     };
-    if d.video_status == 2 && !cfg.on_processing {
+    if d.video_status == VideoStatus::Processing && !cfg.on_processing {
         return (
             record(None, Some("status-2 callbacks are turned off".into())),
             WebhookOutcome::Skipped,
@@ -136,7 +137,7 @@ async fn attempt(
     }
     // Presigning can need fresh credentials from the environment: a passing fault, retried.
     let video_url = match (d.video_status, &d.blob_key) {
-        (3, Some(key)) => match app.video_urls.of(key).await {
+        (VideoStatus::Completed, Some(key)) => match app.video_urls.of(key).await {
             Ok(url) => url,
             Err(e) => {
                 let error = format!("cannot make the video_url: {e}");
@@ -159,7 +160,7 @@ async fn attempt(
     let sent = tokio::time::timeout(timeout, app.outbound.post_json(&d.url, &body)).await;
     let (status, error, permanent) = match sent {
         Ok(Ok(code)) if (200..300).contains(&code) => {
-            tracing::info!(video = %d.video_id, status = d.video_status, "webhook delivered");
+            tracing::info!(video = %d.video_id, status = d.video_status.code(), "webhook delivered");
             return (record(Some(code as i64), None), WebhookOutcome::Delivered);
         }
         Ok(Ok(code)) => (
@@ -212,7 +213,7 @@ async fn signed_body(
     let secret = app.keys.unseal(&sealed).map_err(|e| e.to_string())?;
     let payload = CallbackPayload {
         _id: &d.video_id,
-        status: d.video_status,
+        status: d.video_status.code(),
         kind: &app.config.webhooks.kind,
         url,
     };

@@ -70,7 +70,7 @@ impl Delivery {
             video_id: d.video_id,
             uid: d.uid,
             url: d.url,
-            video_status: d.video_status,
+            video_status: d.video_status.code(),
             state: d.state,
             attempts: d.attempts,
             next_attempt_at: d.next_attempt_at,

@@ -5,8 +5,7 @@
 
 use crate::blobs::BlobError;
 use crate::domain::catalogue::IMAGE_TO_VIDEO;
-use crate::domain::VideoStatus;
-use crate::store::{Video, VideoKind};
+use crate::domain::{Video, VideoKind, VideoStatus};
 use crate::video_urls::VideoUrls;
 
 pub use super::record_shapes::{AudioUpdateVideo, BatchVideo, CreatedVideo, ResultVideo};
@@ -53,22 +52,29 @@ impl Values {
             kind: v.kind,
             status: v.status,
             webhook_url: v.webhook_url.clone(),
-            resolution: v.resolution.clone(),
+            resolution: v.resolution.value().to_owned(),
             file_name: v.file_name.clone(),
-            effect_name: v.effect_name.clone(),
-            effect_code: v.effect_code.clone(),
+            // Akool shows an absent effect or last image as empty text.
+            effect_name: v
+                .effect
+                .as_ref()
+                .map_or_else(String::new, |e| e.name.clone()),
+            effect_code: v
+                .effect
+                .as_ref()
+                .map_or_else(String::new, |e| e.code.clone()),
             image_url: v.image_url.clone(),
-            last_image_url: v.last_image_url.clone(),
+            last_image_url: v.last_image_url.clone().unwrap_or_default(),
             prompt: v.prompt.clone(),
             negative_prompt: v.negative_prompt.clone(),
             extend_prompt: v.extend_prompt,
-            audio_type: v.audio_type,
+            audio_type: v.audio_type.code(),
             audio_url: v.audio_url.clone(),
             generate_audio: v.generate_audio,
-            model_name: v.model_name.clone(),
+            model_name: v.model.as_str().to_owned(),
             batch_id: v.batch_id.clone(),
             batch_count: v.batch_count,
-            pre_video_id: v.pre_video_id.clone(),
+            pre_video_id: v.pre_video_id.map(|id| id.to_hex()),
             deduction_credit: v.deduction_credit,
             video_duration: v.video_duration,
             error_reason: v.error_reason.clone(),

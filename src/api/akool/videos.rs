@@ -15,10 +15,10 @@ use crate::api::openapi::TooLarge;
 use crate::app::App;
 use crate::domain::fields::{http_url, Fields};
 use crate::domain::spec::AudioType;
+use crate::domain::VideoKind;
 use crate::domain::{spec, IdList};
 use crate::service::videos::{self, DeleteResult, NOT_FOUND_MSG, PROCESSING_MSG};
 use crate::service::{Caller, ServiceError};
-use crate::store::VideoKind;
 
 /// `createBySourcePrompt/batch` data.
 #[derive(Serialize, ToSchema)]

@@ -182,3 +182,20 @@ pub(super) const TABLES: &[Table] = &[
         order_by: "id",
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A column added to the video record but not here would be dropped by a migration silently
+    /// (the target's column takes its default), so the copy must name every one.
+    #[test]
+    fn every_video_column_is_copied() {
+        let videos = TABLES.iter().find(|t| t.name == "videos");
+        let copied: Vec<&str> =
+            videos.map_or(Vec::new(), |t| t.columns.iter().map(|c| c.name).collect());
+        for column in crate::store::VIDEO_COLUMNS {
+            assert!(copied.contains(column), "videos.{column} is not copied");
+        }
+    }
+}

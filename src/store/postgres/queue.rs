@@ -4,8 +4,9 @@ use sqlx::Row;
 use super::tx::{enqueue_webhook, fail_and_refund, leased_attempts};
 use super::PgStore;
 use crate::domain::ObjectId;
+use crate::domain::Video;
 use crate::store::policy::{self, LeaseEnd};
-use crate::store::{rows, sql, Completion, RenderQueue, StoreResult, Video};
+use crate::store::{rows, sql, Completion, RenderQueue, StoreResult};
 
 /// Advisory lock key that serializes render claims across processes ("i2vclaim" in ASCII).
 const CLAIM_LOCK: i64 = 0x6932_7663_6c61_696d;

@@ -4,8 +4,9 @@ use sqlx::Row;
 use super::tx::{enqueue_webhook, fail_and_refund, leased_attempts};
 use super::SqliteStore;
 use crate::domain::ObjectId;
+use crate::domain::Video;
 use crate::store::policy::{self, LeaseEnd};
-use crate::store::{rows, sql, Completion, RenderQueue, StoreResult, Video};
+use crate::store::{rows, sql, Completion, RenderQueue, StoreResult};
 
 #[async_trait]
 impl RenderQueue for SqliteStore {

@@ -5,9 +5,10 @@ use async_trait::async_trait;
 
 use super::tx::{balance_of, drop_output, enqueue_webhook, fail_and_refund};
 use super::{delete, hex_array, SqliteStore};
-use crate::domain::{ObjectId, VideoStatus};
+use crate::domain::ObjectId;
+use crate::domain::Video;
 use crate::store::{
-    rows, sql, DeleteOutcome, DeleteRequest, ForcedStatus, StoreError, StoreResult, Video, Videos,
+    rows, sql, DeleteOutcome, DeleteRequest, ForcedStatus, StoreError, StoreResult, Videos,
     HOLD_OWNER,
 };
 
@@ -26,43 +27,7 @@ impl Videos for SqliteStore {
             .execute(&mut *tx)
             .await?;
         for v in &videos {
-            sqlx::query(
-                "INSERT INTO videos (_id, uid, team_id, kind, status, model_name, resolution, video_length, \
-                 image_url, last_image_url, prompt, negative_prompt, extend_prompt, audio_type, audio_url, \
-                 generate_audio, is_premium_model, effect_code, effect_name, webhook_url, file_name, batch_id, \
-                 batch_count, pre_video_id, deduction_credit, blob_key, video_duration, error_reason, attempts, \
-                 create_time, update_time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
-                 ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, NULL, NULL, NULL, 0, ?26, ?27)",
-            )
-            .bind(v.id.to_hex())
-            .bind(uid)
-            .bind(&v.team_id)
-            .bind(v.kind.as_str())
-            .bind(VideoStatus::Queued.code())
-            .bind(&v.model_name)
-            .bind(&v.resolution)
-            .bind(v.video_length)
-            .bind(&v.image_url)
-            .bind(&v.last_image_url)
-            .bind(&v.prompt)
-            .bind(&v.negative_prompt)
-            .bind(v.extend_prompt)
-            .bind(v.audio_type)
-            .bind(&v.audio_url)
-            .bind(v.generate_audio)
-            .bind(v.is_premium_model)
-            .bind(&v.effect_code)
-            .bind(&v.effect_name)
-            .bind(&v.webhook_url)
-            .bind(&v.file_name)
-            .bind(&v.batch_id)
-            .bind(v.batch_count)
-            .bind(&v.pre_video_id)
-            .bind(v.deduction_credit)
-            .bind(v.create_time)
-            .bind(v.update_time)
-            .execute(&mut *tx)
-            .await?;
+            rows::insert_video(uid, v).execute(&mut *tx).await?;
             if v.deduction_credit != 0 {
                 sqlx::query("INSERT INTO credit_ledger (uid, amount, reason, video_id, created_at) VALUES (?1, ?2, 'charge', ?3, ?4)")
                     .bind(uid)

@@ -3,8 +3,9 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use i2v::domain::video::Video;
 use i2v::domain::{ObjectId, VideoStatus};
-use i2v::store::{DeleteOutcome, Store, Video};
+use i2v::store::{DeleteOutcome, Store};
 
 use super::support::*;
 

@@ -3,8 +3,10 @@
 
 use std::sync::Arc;
 
+use i2v::domain::catalogue::Resolution;
+use i2v::domain::video::{AudioType, ModelName, Video, VideoKind};
 use i2v::domain::{ObjectId, VideoStatus};
-use i2v::store::{Account, Completion, NewAccount, Store, Video, VideoKind};
+use i2v::store::{Account, Completion, NewAccount, Store};
 
 /// An arbitrary fixed "now" (2025-08-01), epoch milliseconds.
 pub(super) const T0: i64 = 1_754_006_400_000;
@@ -64,20 +66,19 @@ pub(super) fn video(owner: &Acct, create_time: i64, credit: i64) -> Video {
         team_id: owner.account.team_id.clone(),
         kind: VideoKind::Single,
         status: VideoStatus::Queued,
-        model_name: "seedance-1.0-lite-i2v".into(),
-        resolution: "720p".into(),
+        model: ModelName::new("seedance-1.0-lite-i2v"),
+        resolution: Resolution::P720,
         video_length: 5,
         image_url: "https://example.com/first.png".into(),
-        last_image_url: String::new(),
+        last_image_url: None,
         prompt: format!("a cat, video {id}"),
         negative_prompt: "blurry".into(),
         extend_prompt: true,
-        audio_type: 1,
+        audio_type: AudioType::Generated,
         audio_url: String::new(),
         generate_audio: false,
         is_premium_model: false,
-        effect_code: String::new(),
-        effect_name: String::new(),
+        effect: None,
         webhook_url: "https://example.com/hook".into(),
         file_name: format!("{id}.mp4"),
         batch_id: None,

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use i2v::domain::video::{Video, VideoKind};
 use i2v::domain::{ObjectId, VideoStatus};
-use i2v::store::{Store, StoreError, Video, VideoKind};
+use i2v::store::{Store, StoreError};
 
 use super::support::*;
 
@@ -17,7 +18,7 @@ pub async fn check_create_videos_charges_atomically(store: Arc<dyn Store>) {
         v.kind = VideoKind::Batch;
         v.batch_id = Some("batch-1".into());
         v.batch_count = Some(3);
-        v.pre_video_id = (i > 0).then(|| "6650aa11bb22cc33dd44ee55".to_string());
+        v.pre_video_id = (i > 0).then(|| ObjectId::parse("6650aa11bb22cc33dd44ee55").unwrap());
         v.generate_audio = i == 1;
         v.is_premium_model = i == 2;
     }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use i2v::domain::VideoStatus;
 use i2v::store::{Store, WebhookAttempt, WebhookOutcome};
 
 use super::support::*;
@@ -75,7 +76,7 @@ pub async fn check_webhook_outbox(store: Arc<dyn Store>) {
     assert_eq!(processing.video_id, v.id.to_hex());
     assert_eq!(processing.uid, a.uid());
     assert_eq!(processing.url, v.webhook_url);
-    assert_eq!(processing.video_status, 2);
+    assert_eq!(processing.video_status, VideoStatus::Processing);
     assert_eq!(
         (processing.state.as_str(), processing.attempts),
         ("pending", 0)
@@ -113,7 +114,7 @@ pub async fn check_webhook_outbox(store: Arc<dyn Store>) {
     let next = claim(now + 1002).await;
     assert_eq!(next.len(), 1);
     let completed = next[0].clone();
-    assert_eq!(completed.video_status, 3);
+    assert_eq!(completed.video_status, VideoStatus::Completed);
     assert_eq!(completed.blob_key.as_deref(), Some(key.as_str()));
     store
         .finish_webhook_attempt(

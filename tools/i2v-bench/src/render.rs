@@ -4,9 +4,11 @@
 
 use std::time::{Duration, Instant};
 
+use i2v::domain::catalogue::Resolution;
+use i2v::domain::motion::Motion;
 use i2v::render::ffmpeg::{self, AudioSource, EncodeSpec, InputFile};
 use i2v::render::frames::{self, FrameRenderer};
-use i2v::render::plan::{output_size, Motion, RenderPlan};
+use i2v::render::plan::{output_size, RenderPlan};
 use tokio::sync::mpsc;
 
 const SECONDS: f64 = 5.0;
@@ -31,7 +33,8 @@ pub async fn run() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     println!("| clip | stage | wall s | frames/s | real-time factor |");
     println!("|---|---|---|---|---|");
-    for resolution in ["720p", "1080p"] {
+    for resolution in [Resolution::P720, Resolution::P1080] {
+        let name = resolution.value();
         let pipeline = pipeline(&png, resolution, dir.path()).await?;
         let frames = draw_all(&png, resolution)?;
         let bare = bare_encode(&frames, resolution, dir.path()).await?;
@@ -39,21 +42,21 @@ pub async fn run() -> anyhow::Result<()> {
         for (stage, wall) in [("whole pipeline", pipeline), ("bare ffmpeg encode", bare)] {
             let secs = wall.as_secs_f64();
             println!(
-                "| {resolution} {SECONDS} s | {stage} | {secs:.2} | {:.1} | {:.2}x |",
+                "| {name} {SECONDS} s | {stage} | {secs:.2} | {:.1} | {:.2}x |",
                 n / secs,
                 SECONDS / secs
             );
         }
         println!(
-            "| {resolution} {SECONDS} s | pipeline / bare | {:.2} | | |",
+            "| {name} {SECONDS} s | pipeline / bare | {:.2} | | |",
             pipeline.as_secs_f64() / bare.as_secs_f64()
         );
     }
     Ok(())
 }
 
-fn spec(resolution: &str, out: &std::path::Path) -> EncodeSpec {
-    let size = output_size(resolution, 4000, 3000).expect("known resolution");
+fn spec(resolution: Resolution, out: &std::path::Path) -> EncodeSpec {
+    let size = output_size(resolution, 4000, 3000);
     EncodeSpec {
         width: size.width,
         height: size.height,
@@ -66,21 +69,21 @@ fn spec(resolution: &str, out: &std::path::Path) -> EncodeSpec {
     }
 }
 
-fn plan_for(resolution: &str, source: &frames::SourceImage) -> RenderPlan {
+fn plan_for(resolution: Resolution, source: &frames::SourceImage) -> RenderPlan {
     let (width, height) = source.source_size();
-    let size = output_size(resolution, width, height).expect("known resolution");
+    let size = output_size(resolution, width, height);
     RenderPlan::new(size, FPS, SECONDS, Motion::KenBurns, false)
 }
 
 /// Decodes as the renderer does: shrunk at once to what the output needs.
-fn decode(png: &[u8], resolution: &str) -> Result<frames::SourceImage, frames::FrameError> {
+fn decode(png: &[u8], resolution: Resolution) -> Result<frames::SourceImage, frames::FrameError> {
     frames::decode(png, frames::MAX_PIXELS, |w, h| {
-        output_size(resolution, w, h).map_or((w, h), |size| size.working_size(w, h))
+        output_size(resolution, w, h).working_size(w, h)
     })
 }
 
 /// Every frame of the clip in memory (untimed), for the bare-encoder run.
-fn draw_all(png: &[u8], resolution: &str) -> anyhow::Result<Vec<Vec<u8>>> {
+fn draw_all(png: &[u8], resolution: Resolution) -> anyhow::Result<Vec<Vec<u8>>> {
     let source = decode(png, resolution)?;
     let plan = plan_for(resolution, &source);
     let count = plan.frame_count;
@@ -95,14 +98,17 @@ fn draw_all(png: &[u8], resolution: &str) -> anyhow::Result<Vec<Vec<u8>>> {
 }
 
 /// The renderer's path end to end.
-async fn pipeline(png: &[u8], resolution: &str, dir: &std::path::Path) -> anyhow::Result<Duration> {
+async fn pipeline(
+    png: &[u8],
+    resolution: Resolution,
+    dir: &std::path::Path,
+) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let png = png.to_vec();
-    let resolution_owned = resolution.to_owned();
-    let source = tokio::task::spawn_blocking(move || decode(&png, &resolution_owned)).await??;
+    let source = tokio::task::spawn_blocking(move || decode(&png, resolution)).await??;
     let plan = plan_for(resolution, &source);
     let count = plan.frame_count;
-    let out = dir.join(format!("pipeline-{resolution}.mp4"));
+    let out = dir.join(format!("pipeline-{}.mp4", resolution.value()));
     let args = ffmpeg::encode_args(&spec(resolution, &out));
     let (tx, rx) = mpsc::channel::<Vec<u8>>(4);
     let producer = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
@@ -122,10 +128,10 @@ async fn pipeline(png: &[u8], resolution: &str, dir: &std::path::Path) -> anyhow
 
 async fn bare_encode(
     frames: &[Vec<u8>],
-    resolution: &str,
+    resolution: Resolution,
     dir: &std::path::Path,
 ) -> anyhow::Result<Duration> {
-    let out = dir.join(format!("bare-{resolution}.mp4"));
+    let out = dir.join(format!("bare-{}.mp4", resolution.value()));
     let args = ffmpeg::encode_args(&spec(resolution, &out));
     let (tx, rx) = mpsc::channel::<Vec<u8>>(frames.len());
     for frame in frames {

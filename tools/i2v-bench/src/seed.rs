@@ -11,8 +11,9 @@ use hyper::header::HeaderValue;
 use i2v::clock::now_ms;
 use i2v::domain::spec::{self, VideoSpec};
 use i2v::domain::ObjectId;
+use i2v::domain::VideoKind;
 use i2v::service::{self, Caller};
-use i2v::store::{Completion, ForcedStatus, VideoKind, HOLD_OWNER};
+use i2v::store::{Completion, ForcedStatus, HOLD_OWNER};
 use i2v::{App, Config};
 use serde_json::json;
 

@@ -3,9 +3,11 @@
 use image::RgbImage;
 
 use super::{gradient, mean_abs_diff};
+use crate::domain::catalogue::Resolution;
+use crate::domain::motion::Motion;
 use crate::render::frames::draw::blend;
 use crate::render::frames::{FrameError, FrameRenderer, SourceImage};
-use crate::render::plan::{output_size, Motion, OutputSize, RenderPlan};
+use crate::render::plan::{output_size, OutputSize, RenderPlan};
 
 fn source(image: &RgbImage) -> SourceImage {
     SourceImage::from_rgb8(image.width(), image.height(), image.as_raw().clone()).unwrap()
@@ -18,7 +20,7 @@ fn renderer_at(
     first: &RgbImage,
     last: Option<&RgbImage>,
 ) -> FrameRenderer {
-    let mut size = output_size("720p", first.width(), first.height()).unwrap();
+    let mut size = output_size(Resolution::P720, first.width(), first.height());
     if small {
         size = OutputSize {
             width: size.width / 8,
@@ -151,13 +153,13 @@ fn blending_hits_both_ends_exactly() {
 #[ignore = "timing report, run in release"]
 fn time_frames_from_a_4000x3000_source() {
     let image = gradient(4000, 3000);
-    for resolution in ["720p", "1080p", "4k"] {
+    for resolution in Resolution::ALL {
         for (motion, last) in [
             (Motion::ZoomIn, false),
             (Motion::Squish, false),
             (Motion::KenBurns, true),
         ] {
-            let size = output_size(resolution, 4000, 3000).unwrap();
+            let size = output_size(resolution, 4000, 3000);
             let plan = RenderPlan::new(size, 24, 5.0, motion, last);
             let started = std::time::Instant::now();
             let mut renderer =
@@ -169,6 +171,7 @@ fn time_frames_from_a_4000x3000_source() {
                 renderer.render(index, &mut out).unwrap();
             }
             let per_frame = started.elapsed() / renderer.plan().frame_count;
+            let resolution = resolution.value();
             println!(
                 "{resolution} {motion:?} last={last}: setup {setup:?}, {per_frame:?} per frame"
             );

@@ -8,8 +8,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use i2v::blobs::Blobs;
+use i2v::domain::Video;
 use i2v::domain::{ObjectId, VideoStatus};
-use i2v::store::{Store, Video, WebhookDelivery};
+use i2v::store::{Store, WebhookDelivery};
 
 use super::fixtures::Received;
 use super::load::{Account, Record};
@@ -287,9 +288,9 @@ impl<'a> Audit<'a> {
                 continue;
             }
             let id = video.id.to_string();
-            let delivered = deliveries
-                .iter()
-                .any(|d| d.video_id == id && d.video_status == status && d.state == "delivered");
+            let delivered = deliveries.iter().any(|d| {
+                d.video_id == id && d.video_status.code() == status && d.state == "delivered"
+            });
             if !delivered {
                 problems.push(format!(
                     "{id} ended with status {status} and has no delivered callback record"

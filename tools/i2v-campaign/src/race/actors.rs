@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use i2v::clock::now_ms;
 use i2v::domain::spec::VideoSpec;
+use i2v::domain::VideoKind;
 use i2v::domain::{IdList, ObjectId};
 use i2v::service::videos::{self, DeleteResult};
 use i2v::service::Caller;
-use i2v::store::VideoKind;
 use i2v::App;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;

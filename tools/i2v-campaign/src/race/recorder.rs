@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use i2v::domain::ObjectId;
+use i2v::domain::{ObjectId, Video};
 use i2v::store::*;
 
 /// One logged store call.

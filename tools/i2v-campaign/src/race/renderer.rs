@@ -24,6 +24,10 @@ impl Renderer for QuickRenderer {
         Catalogue::builtin()
     }
 
+    fn fps(&self) -> u32 {
+        24
+    }
+
     async fn render(&self, job: RenderJob<'_>, work_dir: &Path) -> Result<Rendered, RenderError> {
         let video = job.video;
         let mut h = std::hash::DefaultHasher::new();

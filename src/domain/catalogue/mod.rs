@@ -1,20 +1,45 @@
-//! What can be ordered: models, their resolutions and durations, effects, and what each costs.
+//! What can be ordered: models, their resolutions (with their pixels) and durations, effects
+//! (with the motion each draws), and what each costs.
 //!
-//! The model and effect lists served to clients and the validation of create requests both read
-//! this one catalogue, so a client can never be offered something that create would refuse.
+//! The model and effect lists served to clients, the validation of create requests and the render
+//! requests all read this one catalogue, so a client can never be offered something that create
+//! would refuse, nor create accept something a renderer cannot make.
 //! Prices follow spec §13: a per-second `unit_credit` per resolution (4/5/6 for 720p/1080p/4k
 //! reproduces Akool's published 20/25/30 credits for 5 s and 40/50/60 for 10 s).
+
+mod builtin;
+mod resolution;
+
+pub use resolution::{Pixels, Resolution};
+
+use super::motion::Motion;
 
 /// Akool's model type for image-to-video.
 pub const IMAGE_TO_VIDEO: i64 = 1501;
 
+/// A resolution a model offers, at its price. `value`, `width` and `height` are copied from
+/// `resolution` (by [`ResolutionOption::priced`]), so the served list reads them as plain data.
 #[derive(Debug)]
 pub struct ResolutionOption {
+    pub resolution: Resolution,
     pub value: &'static str,
     pub width: u32,
     pub height: u32,
     /// Credits per second of video.
     pub unit_credit: i64,
+}
+
+impl ResolutionOption {
+    pub const fn priced(resolution: Resolution, unit_credit: i64) -> ResolutionOption {
+        let pixels = resolution.pixels();
+        ResolutionOption {
+            resolution,
+            value: resolution.value(),
+            width: pixels.width,
+            height: pixels.height,
+            unit_credit,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -47,6 +72,8 @@ pub struct Effect {
     pub code: &'static str,
     pub name: &'static str,
     pub create_time: i64,
+    /// The camera motion the built-in renderer draws for it.
+    pub motion: Motion,
 }
 
 #[derive(Debug)]
@@ -54,141 +81,12 @@ pub struct Catalogue {
     pub models: &'static [Model],
     pub effects: &'static [Effect],
     /// The model the single-video endpoint renders with (it takes no `model_name`).
-    pub single_endpoint_model: &'static str,
+    pub single_endpoint_model: &'static Model,
 }
-
-const STANDARD_RESOLUTIONS: &[ResolutionOption] = &[
-    ResolutionOption {
-        value: "720p",
-        width: 1280,
-        height: 720,
-        unit_credit: 4,
-    },
-    ResolutionOption {
-        value: "1080p",
-        width: 1920,
-        height: 1080,
-        unit_credit: 5,
-    },
-    ResolutionOption {
-        value: "4k",
-        width: 3840,
-        height: 2160,
-        unit_credit: 6,
-    },
-];
-
-static MODELS: &[Model] = &[
-    Model {
-        value: "AkoolImage2VideoFastV1",
-        label: "Akool Image2Video Fast V1",
-        description: "Camera motion over the still image (zoom, pan, Ken Burns), rendered locally",
-        provider: "akool",
-        group: "akool",
-        sort: 100,
-        resolutions: STANDARD_RESOLUTIONS,
-        durations: &[5, 10],
-        is_pro: false,
-        requires_pay: false,
-        generate_audio: None,
-        supports_last_frame: false,
-        supports_extend_prompt: false,
-        max_count: 10,
-    },
-    Model {
-        value: "I2VMotionV1",
-        label: "i2v Motion V1",
-        description:
-            "Camera motion with an optional cross-fade to a last frame and a generated soundtrack",
-        provider: "i2v",
-        group: "i2v",
-        sort: 90,
-        resolutions: STANDARD_RESOLUTIONS,
-        durations: &[5, 10],
-        is_pro: false,
-        requires_pay: false,
-        generate_audio: Some(GeneratedAudio {
-            extra_credit_multiplier: 1.2,
-        }),
-        supports_last_frame: true,
-        supports_extend_prompt: true,
-        max_count: 10,
-    },
-];
-
-// Fixed ids and times so that the list is identical across restarts and processes.
-static EFFECTS: &[Effect] = &[
-    Effect {
-        id: "687632b95a0f52799eeed701",
-        code: "squish_89244231312",
-        name: "Squish",
-        create_time: 1752576694502,
-    },
-    Effect {
-        id: "687632b95a0f52799eeed702",
-        code: "zoom_in_10000001",
-        name: "Zoom In",
-        create_time: 1752576694502,
-    },
-    Effect {
-        id: "687632b95a0f52799eeed703",
-        code: "zoom_out_10000002",
-        name: "Zoom Out",
-        create_time: 1752576694502,
-    },
-    Effect {
-        id: "687632b95a0f52799eeed704",
-        code: "pan_left_10000003",
-        name: "Pan Left",
-        create_time: 1752576694502,
-    },
-    Effect {
-        id: "687632b95a0f52799eeed705",
-        code: "pan_right_10000004",
-        name: "Pan Right",
-        create_time: 1752576694502,
-    },
-    Effect {
-        id: "687632b95a0f52799eeed706",
-        code: "pan_up_10000005",
-        name: "Pan Up",
-        create_time: 1752576694502,
-    },
-    Effect {
-        id: "687632b95a0f52799eeed707",
-        code: "pan_down_10000006",
-        name: "Pan Down",
-        create_time: 1752576694502,
-    },
-    Effect {
-        id: "687632b95a0f52799eeed708",
-        code: "ken_burns_10000007",
-        name: "Ken Burns",
-        create_time: 1752576694502,
-    },
-    Effect {
-        id: "687632b95a0f52799eeed709",
-        code: "dolly_zoom_10000008",
-        name: "Dolly Zoom",
-        create_time: 1752576694502,
-    },
-    Effect {
-        id: "687632b95a0f52799eeed70a",
-        code: "shake_10000009",
-        name: "Handheld Shake",
-        create_time: 1752576694502,
-    },
-];
-
-static BUILTIN: Catalogue = Catalogue {
-    models: MODELS,
-    effects: EFFECTS,
-    single_endpoint_model: "AkoolImage2VideoFastV1",
-};
 
 impl Catalogue {
     pub fn builtin() -> &'static Catalogue {
-        &BUILTIN
+        &builtin::BUILTIN
     }
 
     pub fn model(&self, value: &str) -> Option<&'static Model> {
@@ -200,12 +98,11 @@ impl Catalogue {
         self.models
             .iter()
             .max_by_key(|m| m.sort)
-            .expect("the catalogue has at least one model")
+            .unwrap_or(self.single_endpoint_model)
     }
 
     pub fn single_model(&self) -> &'static Model {
-        self.model(self.single_endpoint_model)
-            .expect("the single-endpoint model is in the catalogue")
+        self.single_endpoint_model
     }
 
     pub fn effect(&self, code: &str) -> Option<&'static Effect> {
@@ -272,6 +169,22 @@ mod tests {
             assert!(crate::domain::ObjectId::parse(e.id).is_some(), "{}", e.id);
         }
         assert_eq!(cat.default_model().value, "AkoolImage2VideoFastV1");
+    }
+
+    #[test]
+    fn every_effect_names_its_own_motion() {
+        let cat = Catalogue::builtin();
+        let motion = |code| cat.effect(code).map(|e| e.motion);
+        assert_eq!(motion("squish_89244231312"), Some(Motion::Squish));
+        assert_eq!(motion("dolly_zoom_10000008"), Some(Motion::DollyZoom));
+        let motions: std::collections::HashSet<Motion> =
+            cat.effects.iter().map(|e| e.motion).collect();
+        assert_eq!(
+            motions.len(),
+            Motion::ALL.len(),
+            "each motion has one effect"
+        );
+        assert!(cat.effect("zoom_in").is_none() && cat.effect("").is_none());
     }
 
     #[test]
