@@ -17,6 +17,7 @@ mod policy;
 mod postgres;
 mod queue;
 mod rows;
+mod shared;
 mod sql;
 mod sqlite;
 mod types;

@@ -24,17 +24,15 @@
 
 mod accounts;
 mod delete;
-mod files;
 mod queue;
 mod tx;
 mod videos;
-mod webhooks;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Postgres, Transaction};
 
-use super::{PoolSettings, Store, StoreResult};
+use super::{shared, PoolSettings, Store, StoreResult};
 use crate::domain::ObjectId;
 
 type Tx = Transaction<'static, Postgres>;
@@ -78,3 +76,18 @@ impl Store for PgStore {
         Ok(())
     }
 }
+
+shared::accounts!(
+    PgStore,
+    begin = tx,
+    insert_account = accounts::INSERT_ACCOUNT,
+    balance = tx::lock_balance,
+    rotate_secret = accounts::ROTATE_SECRET,
+);
+// Claimers in other processes skip the deliveries this one is claiming instead of waiting.
+shared::webhook_outbox!(
+    PgStore,
+    begin = tx,
+    claim_lock = " FOR UPDATE OF d SKIP LOCKED"
+);
+shared::file_outbox!(PgStore);

@@ -8,12 +8,10 @@
 
 mod accounts;
 mod delete;
-mod files;
 mod group_commit;
 mod queue;
 mod tx;
 mod videos;
-mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -24,7 +22,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
-use super::{PoolSettings, Store, StoreError, StoreResult};
+use super::{shared, PoolSettings, Store, StoreError, StoreResult};
 use crate::domain::ObjectId;
 use group_commit::GroupCommit;
 
@@ -99,3 +97,14 @@ impl Store for SqliteStore {
         Ok(())
     }
 }
+
+shared::accounts!(
+    SqliteStore,
+    begin = write_tx,
+    insert_account = accounts::INSERT_ACCOUNT,
+    balance = tx::balance_of,
+    rotate_secret = accounts::ROTATE_SECRET,
+);
+// The claim needs no lock clause: its transaction holds SQLite's one write lock.
+shared::webhook_outbox!(SqliteStore, begin = write_tx, claim_lock = "");
+shared::file_outbox!(SqliteStore);
