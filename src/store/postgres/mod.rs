@@ -24,7 +24,6 @@
 
 mod accounts;
 mod delete;
-mod queue;
 mod tx;
 mod videos;
 
@@ -89,5 +88,15 @@ shared::webhook_outbox!(
     PgStore,
     begin = tx,
     claim_lock = " FOR UPDATE OF d SKIP LOCKED"
+);
+// A render claim skips the rows a delete has locked (see above). SKIP LOCKED in the reaper:
+// reapers of several processes split the work instead of queueing on it, and a row a worker is
+// finishing right now is left for the next pass.
+shared::render_queue!(
+    PgStore,
+    begin = tx,
+    serialize_claims = tx::serialize_claims,
+    claim_lock = " FOR UPDATE OF q SKIP LOCKED",
+    reap_lock = " FOR UPDATE SKIP LOCKED",
 );
 shared::file_outbox!(PgStore);

@@ -5,6 +5,20 @@ use sqlx::Row;
 use super::Tx;
 use crate::store::{sql, StoreError, StoreResult};
 
+/// Advisory lock key that serializes render claims across processes ("i2vclaim" in ASCII).
+const CLAIM_LOCK: i64 = 0x6932_7663_6c61_696d;
+
+/// Makes claims from every process take turns, so that the per-account count each one reads
+/// includes the claims committed before it (READ COMMITTED would let two concurrent claims both
+/// see room for one more). A claim is one short statement per render.
+pub(super) async fn serialize_claims(tx: &mut Tx) -> StoreResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(CLAIM_LOCK)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// The account's balance, locked until the transaction ends; `NoSuchAccount` when there is none.
 pub(super) async fn lock_balance(tx: &mut Tx, uid: i64) -> StoreResult<i64> {
     let balance: Option<i64> =

@@ -8,8 +8,10 @@
 
 mod accounts;
 mod files;
+mod queue;
 mod webhooks;
 
 pub(super) use accounts::accounts;
 pub(super) use files::file_outbox;
+pub(super) use queue::render_queue;
 pub(super) use webhooks::webhook_outbox;

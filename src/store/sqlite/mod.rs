@@ -9,7 +9,6 @@
 mod accounts;
 mod delete;
 mod group_commit;
-mod queue;
 mod tx;
 mod videos;
 
@@ -105,6 +104,12 @@ shared::accounts!(
     balance = tx::balance_of,
     rotate_secret = accounts::ROTATE_SECRET,
 );
-// The claim needs no lock clause: its transaction holds SQLite's one write lock.
+// Claims and the reaper need no lock clause: their transaction holds SQLite's one write lock.
 shared::webhook_outbox!(SqliteStore, begin = write_tx, claim_lock = "");
+shared::render_queue!(
+    SqliteStore,
+    begin = write_tx,
+    claim_lock = "",
+    reap_lock = "",
+);
 shared::file_outbox!(SqliteStore);
