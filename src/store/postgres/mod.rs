@@ -99,4 +99,11 @@ shared::render_queue!(
     claim_lock = " FOR UPDATE OF q SKIP LOCKED",
     reap_lock = " FOR UPDATE SKIP LOCKED",
 );
+// Forcing a status locks the video's row; expiring outputs skips rows other processes hold.
+shared::video_control!(
+    PgStore,
+    begin = tx,
+    row_lock = " FOR UPDATE",
+    expire_lock = " FOR UPDATE SKIP LOCKED",
+);
 shared::file_outbox!(PgStore);

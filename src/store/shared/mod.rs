@@ -9,9 +9,11 @@
 mod accounts;
 mod files;
 mod queue;
+mod videos;
 mod webhooks;
 
 pub(super) use accounts::accounts;
 pub(super) use files::file_outbox;
 pub(super) use queue::render_queue;
+pub(super) use videos::video_control;
 pub(super) use webhooks::webhook_outbox;

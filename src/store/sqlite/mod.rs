@@ -112,4 +112,10 @@ shared::render_queue!(
     claim_lock = "",
     reap_lock = "",
 );
+shared::video_control!(
+    SqliteStore,
+    begin = write_tx,
+    row_lock = "",
+    expire_lock = "",
+);
 shared::file_outbox!(SqliteStore);

@@ -1,15 +1,15 @@
 //! Videos on SQLite. `create_videos` is the one statement that names every column of a
-//! video (reading them is `rows::video`); deletes are in `delete` (grouped by `group_commit`).
+//! video (reading them is `rows::video`); deletes are in `delete` (grouped by `group_commit`);
+//! operator control is `shared::video_control`.
 
 use async_trait::async_trait;
 
-use super::tx::{balance_of, drop_output, enqueue_webhook, fail_and_refund};
+use super::tx::balance_of;
 use super::{delete, hex_array, SqliteStore};
 use crate::domain::ObjectId;
 use crate::domain::Video;
 use crate::store::{
     rows, sql, DeleteOutcome, DeleteRequest, ForcedStatus, StoreError, StoreResult, Videos,
-    HOLD_OWNER,
 };
 
 #[async_trait]
@@ -93,42 +93,7 @@ impl Videos for SqliteStore {
         to: ForcedStatus,
         now: i64,
     ) -> StoreResult<Option<Video>> {
-        let hex = id.to_hex();
-        let mut tx = self.write_tx().await?;
-        let exists: Option<i64> = sqlx::query_scalar("SELECT status FROM videos WHERE _id = $1")
-            .bind(&hex)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if exists.is_none() {
-            return Ok(None);
-        }
-        drop_output(&mut tx, &hex, now).await?;
-        match to {
-            ForcedStatus::Hold => {
-                sqlx::query(sql::HOLD)
-                    .bind(&hex)
-                    .bind(HOLD_OWNER)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                enqueue_webhook(&mut tx, &hex, now).await?;
-            }
-            ForcedStatus::Requeue => {
-                sqlx::query(sql::REQUEUE_AFRESH)
-                    .bind(&hex)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            ForcedStatus::Fail(reason) => fail_and_refund(&mut tx, &hex, &reason, now).await?,
-        }
-        let row = sqlx::query(sql::VIDEO)
-            .bind(&hex)
-            .fetch_one(&mut *tx)
-            .await?;
-        let video = rows::video(&row)?;
-        tx.commit().await?;
-        Ok(Some(video))
+        self.forced_status(id, to, now).await
     }
 
     async fn expire_outputs(
@@ -137,19 +102,6 @@ impl Videos for SqliteStore {
         now: i64,
         limit: i64,
     ) -> StoreResult<u64> {
-        let mut tx = self.write_tx().await?;
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT _id FROM videos WHERE status = 3 AND blob_key IS NOT NULL AND update_time < $1 \
-             ORDER BY update_time LIMIT $2",
-        )
-        .bind(completed_before)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        for id in &ids {
-            drop_output(&mut tx, id, now).await?;
-        }
-        tx.commit().await?;
-        Ok(ids.len() as u64)
+        self.expired_outputs(completed_before, now, limit).await
     }
 }
