@@ -6,8 +6,9 @@
 //! SQLite (embedded default, `sqlite/`) and PostgreSQL (scale-out, `postgres/`) are
 //! interchangeable. Every method is a whole use-case done in one transaction; callers never hold a
 //! transaction across a trait. What the backends share is written once: the decisions
-//! (`policy`), the SQL text both dialects accept (`sql`) and the reading of rows (`rows`); each
-//! backend folder holds only what its engine does differently and the execution.
+//! (`policy`), the SQL text both dialects accept (`sql`), the reading of rows (`rows`) and the
+//! execution both run word for word (`shared`, one macro per capability); each backend folder
+//! holds only what its engine does differently (locks, uid allocation, group commit, dialect).
 //! `tests/api/store_suite.rs` is the conformance suite every backend must pass unchanged.
 
 mod accounts;
