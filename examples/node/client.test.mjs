@@ -168,7 +168,10 @@ test("manual mode and a per-video outcome", async () => {
   assert.equal(setTo.outcome.result, "fail");
   const seen = [];
   await assert.rejects(
-    account.client.waitUntilFinished(bad._id, { intervalMs: 0, onPoll: (v) => seen.push(v.status) }),
+    account.client.waitUntilFinished(bad._id, {
+      intervalMs: 0,
+      onPoll: (v) => seen.push(v.status),
+    }),
     (e) => e instanceof VideoFailed && e.reason === "nsfw",
   );
   assert.deepEqual(seen, [2, 4]);
@@ -185,10 +188,10 @@ test("timed mode follows the account clock", async () => {
   const status = async () => (await account.client.results([created._id]))[0].status;
   assert.equal(await status(), 1);
 
-  await advanceClock(account.uid, { ms: 10 * 60_000 });
+  await advanceClock(account.uid, { ms: 15 * 60_000 });
   assert.equal(await status(), 2);
 
-  await advanceClock(account.uid, { to_ms: created.create_time + 20 * 60_000 });
+  await advanceClock(account.uid, { to_ms: created.create_time + 25 * 60_000 });
   assert.equal(await status(), 3);
 });
 

@@ -116,10 +116,10 @@ def test_timed_mode_follows_the_account_clock(new_account, admin, image_url):
     [video] = account.client.results([created["_id"]])
     assert video["status"] == 1
 
-    admin.advance_clock(account.uid, ms=10 * 60_000)
+    admin.advance_clock(account.uid, ms=15 * 60_000)
     assert account.client.results([created["_id"]])[0]["status"] == 2
 
-    admin.advance_clock(account.uid, to_ms=created["create_time"] + 20 * 60_000)
+    admin.advance_clock(account.uid, to_ms=created["create_time"] + 25 * 60_000)
     assert account.client.results([created["_id"]])[0]["status"] == 3
 
 
@@ -244,6 +244,8 @@ def test_reset_puts_the_account_back(new_account, admin, image_url):
 def test_bad_lifecycle_names_the_field(new_account, admin):
     account = new_account({"mode": "instant"})
     with pytest.raises(AdminError) as bad:
-        admin.set_lifecycle(account.uid, {"mode": "polls", "processing_after": 0, "complete_after": 1})
+        admin.set_lifecycle(
+            account.uid, {"mode": "polls", "processing_after": 0, "complete_after": 1}
+        )
     assert bad.value.code == 1003
     assert "processing_after" in bad.value.msg
