@@ -719,7 +719,11 @@ pub async fn check_emulation_clocks_and_due_scripts(store: Arc<dyn Store>) {
     let ta = video(&a, T0, 10);
     let ma = video(&a, T0 + 1, 10);
     let tb = video(&b, T0, 10);
-    plan(&store, &a, &[&ta], &timed).await;
+    let gone = video(&a, T0 + 2, 10);
+    plan(&store, &a, &[&ta, &gone], &timed).await;
+    // A deleted video's script goes with it: it is never due.
+    let out = store.delete_videos(a.uid(), &[gone.id], T0).await.unwrap();
+    assert_eq!(out.deleted, vec![gone.id]);
     plan(&store, &a, &[&ma], &Lifecycle::Manual).await;
     plan(&store, &b, &[&tb], &timed).await;
     let due = |server_now: i64, uid: Option<i64>| {
@@ -980,6 +984,7 @@ pub async fn check_emulation_reset_account(store: Arc<dyn Store>) {
     let queued = video(&a, T0 + 3000, 10);
     let manual = video(&a, T0 + 4000, 10);
     let started = video(&a, T0 + 5000, 10);
+    let timed = video(&a, T0 + 5500, 10);
     store
         .create_videos(
             a.uid(),
@@ -994,6 +999,11 @@ pub async fn check_emulation_reset_account(store: Arc<dyn Store>) {
         .await
         .unwrap();
     plan(&store, &a, &[&manual, &started], &Lifecycle::Manual).await;
+    let soon = Lifecycle::Timed {
+        processing_after_ms: 1,
+        complete_after_ms: 2,
+    };
+    plan(&store, &a, &[&timed], &soon).await;
     let b_video = video(&b, T0, 10);
     store
         .create_videos(b.uid(), vec![b_video.clone()], T0)
@@ -1025,14 +1035,14 @@ pub async fn check_emulation_reset_account(store: Arc<dyn Store>) {
     let b_state = store.emulation(b.uid()).await.unwrap();
     let b_callbacks = callbacks(&store, b_video.id).await;
     let b_balance = assert_ledger_matches(&store, b.uid()).await;
-    assert_eq!(assert_ledger_matches(&store, a.uid()).await, 120);
+    assert_eq!(assert_ledger_matches(&store, a.uid()).await, 110);
 
     let report = store
         .reset_account(a.uid(), now + 1)
         .await
         .unwrap()
         .expect("exists");
-    assert_eq!(report.videos_removed, 6);
+    assert_eq!(report.videos_removed, 7);
     assert_eq!(report.credits, 100, "the initial grant, not the top-up");
     assert_eq!(
         report.files.iter().map(|f| &f.blob_key).collect::<Vec<_>>(),
@@ -1043,7 +1053,7 @@ pub async fn check_emulation_reset_account(store: Arc<dyn Store>) {
     assert!(!due.iter().any(|d| d.blob_key == b_key));
 
     let a_ids = [
-        done.id, failed.id, claimed.id, queued.id, manual.id, started.id,
+        done.id, failed.id, claimed.id, queued.id, manual.id, started.id, timed.id,
     ];
     assert!(store
         .videos_by_ids(a.uid(), &a_ids)
@@ -1078,6 +1088,14 @@ pub async fn check_emulation_reset_account(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .is_none());
+    assert!(
+        store
+            .due_scripts(i64::MAX / 4, Some(a.uid()), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no script outlives its video"
+    );
     assert_eq!(store.emulation(a.uid()).await.unwrap(), Some(untouched()));
     assert_eq!(store.outcomes(a.uid()).await.unwrap(), Some(vec![]));
     assert_eq!(assert_ledger_matches(&store, a.uid()).await, 100);
