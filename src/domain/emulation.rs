@@ -282,13 +282,14 @@ impl Script {
         })
     }
 
-    /// The script a video gets when an operator sets its outcome: the outcome's own timing if it
-    /// has one, else the video's current timing (at once for a video the renderer had).
-    pub fn with_outcome(current: Option<&Script>, outcome: &Outcome, now: i64) -> Script {
+    /// The script a video created at `create_time` gets when an operator sets its outcome: the
+    /// outcome's own timing if it has one, else the video's current timing (at once for a video
+    /// the renderer had).
+    pub fn with_outcome(current: Option<&Script>, outcome: &Outcome, create_time: i64) -> Script {
         let timing = match (outcome.after_ms, outcome.after_polls, current) {
             (Some(ms), _, _) => Timing::Timed {
-                processing_at: now,
-                complete_at: now.saturating_add(ms),
+                processing_at: create_time,
+                complete_at: create_time.saturating_add(ms),
             },
             (_, Some(n), _) => Timing::Polls {
                 processing_after: 1,
