@@ -104,7 +104,9 @@ async fn live_rows(
     // Stored while a reset ran: gone or kept, but if kept, held to the same checks.
     for id in maybe.iter().filter(|id| !deleted.contains(id)) {
         let uid = owners.get(id).copied().unwrap_or_default();
-        by_owner.get_mut(&uid).map(|ids| ids.retain(|x| x != id));
+        if let Some(ids) = by_owner.get_mut(&uid) {
+            ids.retain(|x| x != id);
+        }
         let found = app
             .store
             .videos_by_ids(uid, &[*id])
