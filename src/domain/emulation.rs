@@ -63,10 +63,10 @@ impl Lifecycle {
             .iter()
             .find(|(mode, _)| *mode == lifecycle.mode())
             .map_or(&[][..], |(_, fields)| *fields);
-        if let Some(unknown) = object
-            .as_object()
-            .and_then(|o| o.keys().find(|k| *k != "mode" && !known.contains(&k.as_str())))
-        {
+        if let Some(unknown) = object.as_object().and_then(|o| {
+            o.keys()
+                .find(|k| *k != "mode" && !known.contains(&k.as_str()))
+        }) {
             return Err(format!(
                 "lifecycle: mode {:?} takes no field {unknown:?}",
                 lifecycle.mode()
@@ -366,9 +366,13 @@ impl Script {
         }
     }
 
-    /// The account-clock time of the next timed step from `status`, for the background loop.
+    /// The account-clock time of the next step the background loop takes from `status`. Steps
+    /// taken at once are due since forever: the create that made the video takes them, and if
+    /// that process dies first, the loop (of any process) does.
     pub fn due_at(&self, status: VideoStatus) -> Option<i64> {
         match (self.timing, status) {
+            (Timing::AtOnce, VideoStatus::Queued) => Some(0),
+            (Timing::AtOnce, VideoStatus::Processing) if self.ending != Ending::Stuck => Some(0),
             (Timing::Timed { processing_at, .. }, VideoStatus::Queued) => Some(processing_at),
             (Timing::Timed { complete_at, .. }, VideoStatus::Processing)
                 if self.ending != Ending::Stuck =>
@@ -446,6 +450,10 @@ mod tests {
         };
         let script = Script::plan(&Lifecycle::Render, Some(&fail), 0).unwrap();
         assert_eq!(script.timing, Timing::AtOnce);
+        // Due at once for the background loop too: a crash after the create commits strands
+        // nothing.
+        assert_eq!(script.due_at(VideoStatus::Queued), Some(0));
+        assert_eq!(script.due_at(VideoStatus::Processing), Some(0));
         assert_eq!(
             script.due_step(VideoStatus::Processing, 0, 0),
             Some(Step::Fail(DEFAULT_FAIL_REASON.into()))
@@ -512,6 +520,7 @@ mod tests {
     fn manual_moves_only_when_advanced() {
         let script = Script::plan(&Lifecycle::Manual, None, 0).unwrap();
         assert_eq!(script.due_step(VideoStatus::Queued, 99, i64::MAX), None);
+        assert_eq!(script.due_at(VideoStatus::Queued), None);
         assert_eq!(script.advance_step(VideoStatus::Queued), Some(Step::Start));
         assert_eq!(
             script.advance_step(VideoStatus::Processing),
