@@ -8,6 +8,7 @@
 mod actors;
 mod audit;
 mod emulated;
+mod findings;
 mod history;
 mod recorder;
 mod renderer;

@@ -8,7 +8,8 @@ use i2v::clock::now_ms;
 use i2v::domain::{ObjectId, VideoStatus};
 use i2v::App;
 
-use super::history::{all_ok, Verdict};
+use super::findings::all_ok;
+use super::history::Verdict;
 
 /// Far enough ahead that every staged removal is due.
 const FAR_FUTURE_MS: i64 = 100 * 365 * 86_400_000;

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use i2v::domain::ObjectId;
 
-use super::history::all_ok;
+use super::findings::all_ok;
 use super::recorder::{Event, FinishKind, Op, StepKind};
 
 /// When a video was stored: owner and the stamps of its create call.

@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use i2v::domain::ObjectId;
 
 use super::emulated::{self, Stored};
+use super::findings::all_ok;
 use super::recorder::{Event, FinishKind, Op};
 
 pub type Verdict = (&'static str, Result<(), String>);
@@ -267,17 +268,6 @@ fn emulator_held_never_deleted(
         }
     }
     all_ok(bad)
-}
-
-/// `Ok` when nothing is wrong; otherwise how many things, and the first few.
-pub fn all_ok(bad: Vec<String>) -> Result<(), String> {
-    match bad.len() {
-        0 => Ok(()),
-        n => Err(format!(
-            "{n} case(s): {}",
-            bad.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
-        )),
-    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use i2v::service::emulation;
 use i2v::store::EmulationState;
 use i2v::App;
 
-use super::history::all_ok;
+use super::findings::all_ok;
 
 pub async fn reset_leaves_nothing(
     app: &App,

@@ -153,5 +153,5 @@ pub async fn finish_emulated(stage: &Stage, ids: &[ObjectId]) -> Result<(), Stri
             }
         }
     }
-    super::history::all_ok(left)
+    super::findings::all_ok(left)
 }
