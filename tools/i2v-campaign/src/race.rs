@@ -213,7 +213,7 @@ impl<'a> Campaign<'a> {
         tally.check(
             &label,
             "store and file calls succeed",
-            history::all_ok(errors),
+            findings::all_ok(errors),
         );
         let answers = std::mem::take(&mut *stage.answers.lock().unwrap());
         let shapes = answers
@@ -222,7 +222,7 @@ impl<'a> Campaign<'a> {
         tally.check(
             &label,
             "delbyids names each id once in exactly one list",
-            history::all_ok(shapes.collect()),
+            findings::all_ok(shapes.collect()),
         );
 
         if let Some(uid) = reset {
