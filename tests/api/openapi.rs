@@ -145,6 +145,7 @@ async fn real_answers_match_the_documented_schemas() {
     akool_answers(&app, &mut c, &me, key).await;
     file_answers(&app, &mut c, &me).await;
     admin_answers(&app, &mut c).await;
+    emulator_answers(&app, &mut c).await;
     for path in ["/healthz", "/readyz", "/metrics", "/openapi.json"] {
         c.get(&app, path, &[]).await;
     }
@@ -445,6 +446,142 @@ async fn admin_answers(app: &TestApp, c: &mut Contract) {
             &path,
             admin,
             Some("{}".into()),
+        )
+        .await;
+    }
+}
+
+/// Each emulator control once with a good and once with a bad request.
+async fn emulator_answers(app: &TestApp, c: &mut Contract) {
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let admin: &[(&str, &str)] = &[("authorization", &auth)];
+    let me = app.create_account(1000).await;
+    let uid = me.uid.to_string();
+    let per_account: &[(Method, &str, Value, Value)] = &[
+        (
+            Method::PUT,
+            "/_admin/v1/accounts/{uid}/lifecycle",
+            json!({"mode": "manual"}),
+            json!({"mode": "warp"}),
+        ),
+        (
+            Method::GET,
+            "/_admin/v1/accounts/{uid}/lifecycle",
+            Value::Null,
+            Value::Null,
+        ),
+        (
+            Method::POST,
+            "/_admin/v1/accounts/{uid}/outcomes",
+            json!({"outcomes": [{"result": "stuck"}]}),
+            json!({"outcomes": []}),
+        ),
+        (
+            Method::GET,
+            "/_admin/v1/accounts/{uid}/outcomes",
+            Value::Null,
+            Value::Null,
+        ),
+        (
+            Method::DELETE,
+            "/_admin/v1/accounts/{uid}/outcomes",
+            Value::Null,
+            Value::Null,
+        ),
+        (
+            Method::GET,
+            "/_admin/v1/accounts/{uid}/clock",
+            Value::Null,
+            Value::Null,
+        ),
+        (
+            Method::POST,
+            "/_admin/v1/accounts/{uid}/clock/advance",
+            json!({"ms": 1000}),
+            json!({"ms": -1}),
+        ),
+        (
+            Method::POST,
+            "/_admin/v1/accounts/{uid}/seed",
+            json!({"videos": [{"status": 4}]}),
+            json!({"videos": [{"status": 7}]}),
+        ),
+        (
+            Method::POST,
+            "/_admin/v1/accounts/{uid}/reset",
+            json!({}),
+            json!({}),
+        ),
+    ];
+    for (method, template, good, bad) in per_account {
+        // A bad body where the route takes one, else an account that does not exist.
+        let (bad_path, bad) = if bad.is_null() || template.ends_with("/reset") {
+            (template.replace("{uid}", "987654"), good)
+        } else {
+            (template.replace("{uid}", &uid), bad)
+        };
+        for (path, body) in [(template.replace("{uid}", &uid), good), (bad_path, bad)] {
+            let body = (!body.is_null()).then(|| body.to_string());
+            c.send(app, method.clone(), template, &path, admin, body)
+                .await;
+        }
+    }
+    let created = app
+        .post_as(
+            &me.key,
+            "/api/open/v4/image2Video/createBySourcePrompt",
+            video_body(),
+        )
+        .await;
+    let id = created["data"]["_id"].as_str().unwrap().to_owned();
+    for (method, template, body) in [
+        // Advanced first: it takes the queued video from the renderer (manual, now processing);
+        // the outcome then applies to an unfinished video.
+        (Method::POST, "/_admin/v1/videos/{id}/advance", None),
+        (
+            Method::PUT,
+            "/_admin/v1/videos/{id}/outcome",
+            Some(json!({"result": "fail"})),
+        ),
+    ] {
+        for target in [id.as_str(), "000000000000000000000000"] {
+            let path = template.replace("{id}", target);
+            let body = body.as_ref().map(Value::to_string);
+            c.send(app, method.clone(), template, &path, admin, body)
+                .await;
+        }
+    }
+    let all = [
+        (
+            "/_admin/v1/clock/advance",
+            json!({"ms": 1}),
+            json!({"ms": "soon"}),
+        ),
+        ("/_admin/v1/reset", json!({}), json!({})),
+    ];
+    for (template, good, bad) in all {
+        c.send(
+            app,
+            Method::POST,
+            template,
+            template,
+            admin,
+            Some(good.to_string()),
+        )
+        .await;
+        // The reset takes no body; without the admin token it is refused.
+        let headers: &[(&str, &str)] = if template.ends_with("/reset") {
+            &[]
+        } else {
+            admin
+        };
+        c.send(
+            app,
+            Method::POST,
+            template,
+            template,
+            headers,
+            Some(bad.to_string()),
         )
         .await;
     }
