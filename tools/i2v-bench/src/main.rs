@@ -5,6 +5,7 @@
 //! a bare store loop); `all` runs both. The servers under load run as child processes of this
 //! binary (see `server.rs`), so they never share a runtime or a process with the load generator.
 
+mod emulator;
 mod http;
 mod lanes;
 mod load;
@@ -33,6 +34,8 @@ enum Bench {
     Render,
     /// HTTP load on a real server: delbyids, resultsByIds, createBySourcePrompt, and references.
     Http(http::HttpArgs),
+    /// Emulator controls (#12): instant-mode creates and admin seeding, in videos/s.
+    Emulator(emulator::EmulatorArgs),
     /// render, then http.
     All(http::HttpArgs),
 }
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         match cli.bench {
             Bench::Render => render::run().await,
             Bench::Http(args) => http::run(args).await,
+            Bench::Emulator(args) => emulator::run(args).await,
             Bench::All(args) => {
                 render::run().await?;
                 println!();
