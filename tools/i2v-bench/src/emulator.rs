@@ -24,6 +24,8 @@ use crate::server::Child;
 const RUN_LIMIT: Duration = Duration::from_secs(600);
 /// Enough for every create of the run several times over.
 const CREDITS: i64 = 1_000_000_000;
+/// Server log warnings shown at the end.
+const LOG_LINES: usize = 5;
 /// Seed shape: status 3 every other record, 1, 2 and 4 in between.
 const MIXED_STATUSES: [i64; 6] = [3, 1, 3, 2, 3, 4];
 
@@ -85,7 +87,20 @@ pub async fn run(args: EmulatorArgs) -> anyhow::Result<()> {
     );
     println!();
     print_table(&outcome.cases);
-    // The temp dir goes with `scratch`; the server was stopped before.
+    if !outcome.log_problems.is_empty() {
+        println!();
+        println!("server log warnings and errors:");
+        for line in &outcome.log_problems {
+            println!("    {line}");
+        }
+    }
+    // The server was stopped before; its files go now.
+    let removing = Instant::now();
+    scratch.close()?;
+    eprintln!(
+        "emulator: temp data dir removed in {:.1} s",
+        removing.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -94,6 +109,8 @@ struct Outcome {
     first_create: Duration,
     disk_bytes: u64,
     files: u64,
+    /// The server log's WARN and ERROR lines (at most `LOG_LINES`, then a count).
+    log_problems: Vec<String>,
 }
 
 async fn measure(args: &EmulatorArgs, dir: &Path) -> anyhow::Result<Outcome> {
@@ -208,6 +225,7 @@ async fn measure(args: &EmulatorArgs, dir: &Path) -> anyhow::Result<Outcome> {
         first_create: Duration::from_secs_f64(first.percentile_ms(1.0) / 1000.0),
         disk_bytes,
         files,
+        log_problems: log_problems(&dir.join("server.log")),
     })
 }
 
@@ -404,6 +422,25 @@ impl Admin {
         );
         Ok(value["data"].clone())
     }
+}
+
+/// A failed emulated step does not fail its create (the answer just shows an earlier status), so
+/// the log is where such a step's reason is.
+fn log_problems(log: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let problems: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .collect();
+    let mut out: Vec<String> = problems
+        .iter()
+        .take(LOG_LINES)
+        .map(|l| l.chars().take(600).collect())
+        .collect();
+    if problems.len() > LOG_LINES {
+        out.push(format!("... {} lines in all", problems.len()));
+    }
+    out
 }
 
 /// Bytes and files under `dir` (the database and every output file).

@@ -333,7 +333,7 @@ impl Lane for HttpLane {
             // The answer itself is the evidence when it is not the expected one.
             Ok((status, body)) if !self.expect.accepts(status, &body) => {
                 let text = String::from_utf8_lossy(&body);
-                let head: String = text.chars().take(300).collect();
+                let head: String = text.chars().take(1000).collect();
                 anyhow::bail!("unexpected answer: HTTP {status}: {head}")
             }
             Ok(_) => Ok(true),
