@@ -18,7 +18,7 @@ use i2v::domain::ObjectId;
 use serde_json::json;
 
 use crate::lanes::{GroupedLane, ReadLane, StoreLane};
-use crate::load::{self, Expect, HttpCall, HttpLane, Lane, Tally, Work};
+use crate::load::{self, Auth, Expect, HttpCall, HttpLane, Lane, Tally, Work};
 use crate::report::{count, thousands, Goal, Table};
 use crate::seed::{self, Tenant};
 use crate::server::{Child, Memory};
@@ -32,8 +32,8 @@ const IDLE_PAUSE: Duration = Duration::from_secs(2);
 const IDLE_RSS_LIMIT_MIB: f64 = 60.0;
 
 const DELETE_PATH: &str = "/api/open/v4/image2Video/delbyids";
-const RESULTS_PATH: &str = "/api/open/v4/image2Video/resultsByIds";
-const CREATE_PATH: &str = "/api/open/v4/image2Video/createBySourcePrompt";
+pub const RESULTS_PATH: &str = "/api/open/v4/image2Video/resultsByIds";
+pub const CREATE_PATH: &str = "/api/open/v4/image2Video/createBySourcePrompt";
 
 #[derive(clap::Args, Clone)]
 pub struct HttpArgs {
@@ -219,7 +219,7 @@ fn backend_name(url: Option<&str>) -> &'static str {
 }
 
 /// The 1, 5 and 15 minute load averages: the machine is shared, and this says how busy it was.
-fn load_average() -> String {
+pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())
@@ -239,8 +239,8 @@ async fn hello_case(args: &HttpArgs, dir: &std::path::Path) -> anyhow::Result<Ta
     let lanes = HttpLane::open(server.addr, args.connections, Expect::Status200).await?;
     let calls = vec![HttpCall {
         method: Method::GET,
-        path: "/",
-        api_key: None,
+        path: "/".to_owned(),
+        auth: None,
         body: Bytes::new(),
     }];
     let (_, tally) = warm_then_measure(Some(&server), lanes, calls, measure(args)).await?;
@@ -319,7 +319,7 @@ async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
         .collect();
     let (_, read_loop) = warm_then_measure(None, lanes, reads, measure(args)).await?;
 
-    let server = Child::i2v(dir.path(), db).await?;
+    let server = Child::i2v(dir.path(), db, None).await?;
     tokio::time::sleep(IDLE_PAUSE).await;
     let idle = server.memory()?;
 
@@ -350,8 +350,8 @@ async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
         .iter()
         .map(|t| HttpCall {
             method: Method::POST,
-            path: CREATE_PATH,
-            api_key: Some(t.api_key.clone()),
+            path: CREATE_PATH.to_owned(),
+            auth: Some(Auth::ApiKey(t.api_key.clone())),
             body: body.clone(),
         })
         .collect();
@@ -378,8 +378,8 @@ fn ids_call(path: &'static str, tenant: &Tenant, ids: &[ObjectId]) -> HttpCall {
     let list: Vec<String> = ids.iter().map(ObjectId::to_hex).collect();
     HttpCall {
         method: Method::POST,
-        path,
-        api_key: Some(tenant.api_key.clone()),
+        path: path.to_owned(),
+        auth: Some(Auth::ApiKey(tenant.api_key.clone())),
         body: Bytes::from(json!({ "_ids": list.join(",") }).to_string()),
     }
 }

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
-use hyper::header::{HeaderValue, CONTENT_TYPE, HOST};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::de::IgnoredAny;
@@ -192,6 +192,10 @@ pub enum Expect {
     Deleted(usize),
     /// `code` 1000 and exactly this many records (resultsByIds).
     Results(usize),
+    /// `code` 1000 and a record with this `status` (createBySourcePrompt).
+    Status(i64),
+    /// `code` 1000 and exactly this many `ids` (admin seed).
+    Ids(usize),
 }
 
 #[derive(Deserialize)]
@@ -207,6 +211,10 @@ struct Data {
     success_ids: Vec<IgnoredAny>,
     #[serde(default)]
     result: Vec<IgnoredAny>,
+    #[serde(default)]
+    status: Option<i64>,
+    #[serde(default)]
+    ids: Vec<IgnoredAny>,
 }
 
 impl Expect {
@@ -226,16 +234,27 @@ impl Expect {
                 Expect::Status200 | Expect::Success => true,
                 Expect::Deleted(n) => data.is_some_and(|d| d.success_ids.len() == n),
                 Expect::Results(n) => data.is_some_and(|d| d.result.len() == n),
+                Expect::Status(s) => data.is_some_and(|d| d.status == Some(s)),
+                Expect::Ids(n) => data.is_some_and(|d| d.ids.len() == n),
             }
     }
 }
 
-/// One HTTP request to send: method, path, API key (if any) and body.
+/// One HTTP request to send: method, path, credential (if any) and body.
 pub struct HttpCall {
     pub method: Method,
-    pub path: &'static str,
-    pub api_key: Option<HeaderValue>,
+    pub path: String,
+    pub auth: Option<Auth>,
     pub body: Bytes,
+}
+
+/// How a call proves who it is.
+#[derive(Clone)]
+pub enum Auth {
+    /// An account's API key (`x-api-key`).
+    ApiKey(HeaderValue),
+    /// The admin token, as a whole `Authorization` value (`Bearer ...`).
+    Admin(HeaderValue),
 }
 
 pub struct HttpLane {
@@ -291,13 +310,15 @@ impl Lane for HttpLane {
         };
         let mut request = Request::builder()
             .method(call.method.clone())
-            .uri(call.path)
+            .uri(call.path.as_str())
             .header(HOST, self.host.clone());
         if !call.body.is_empty() {
             request = request.header(CONTENT_TYPE, "application/json");
         }
-        if let Some(key) = &call.api_key {
-            request = request.header("x-api-key", key.clone());
+        match &call.auth {
+            Some(Auth::ApiKey(key)) => request = request.header("x-api-key", key.clone()),
+            Some(Auth::Admin(bearer)) => request = request.header(AUTHORIZATION, bearer.clone()),
+            None => {}
         }
         let request = request.body(Full::new(call.body.clone()))?;
         let answer = async {
@@ -309,7 +330,13 @@ impl Lane for HttpLane {
         }
         .await;
         match answer {
-            Ok((status, body)) => Ok(self.expect.accepts(status, &body)),
+            // The answer itself is the evidence when it is not the expected one.
+            Ok((status, body)) if !self.expect.accepts(status, &body) => {
+                let text = String::from_utf8_lossy(&body);
+                let head: String = text.chars().take(1000).collect();
+                anyhow::bail!("unexpected answer: HTTP {status}: {head}")
+            }
+            Ok(_) => Ok(true),
             Err(e) => {
                 self.conn = None;
                 Err(e)

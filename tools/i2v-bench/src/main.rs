@@ -1,10 +1,12 @@
-//! Benchmarks (never timed tests): `cargo run --release -p i2v-bench -- render|http|all`.
+//! Benchmarks (never timed tests): `cargo run --release -p i2v-bench -- render|http|emulator|all`.
 //!
 //! `render` times the built-in renderer against bare ffmpeg; `http` loads a real `i2v serve`
 //! process over loopback and compares each endpoint with its physical limit (a bare axum server,
-//! a bare store loop); `all` runs both. The servers under load run as child processes of this
+//! a bare store loop); `all` runs both. `emulator` measures the admin API's instant-mode creation
+//! and seeding (run on its own). The servers under load run as child processes of this
 //! binary (see `server.rs`), so they never share a runtime or a process with the load generator.
 
+mod emulator;
 mod http;
 mod lanes;
 mod load;
@@ -33,6 +35,10 @@ enum Bench {
     Render,
     /// HTTP load on a real server: delbyids, resultsByIds, createBySourcePrompt, and references.
     Http(http::HttpArgs),
+    /// Emulator controls (#12): instant-mode creates and admin seeding, in videos/s. Not part of
+    /// `all`: about 10 s of load, but removing its ~16,000 output files afterwards takes another
+    /// 5-80 s on this disk.
+    Emulator(emulator::EmulatorArgs),
     /// render, then http.
     All(http::HttpArgs),
 }
@@ -48,6 +54,7 @@ fn main() -> ExitCode {
         match cli.bench {
             Bench::Render => render::run().await,
             Bench::Http(args) => http::run(args).await,
+            Bench::Emulator(args) => emulator::run(args).await,
             Bench::All(args) => {
                 render::run().await?;
                 println!();

@@ -67,8 +67,13 @@ pub struct Child {
 }
 
 impl Child {
-    /// `i2v serve` on a fresh port with no render workers, logging to `<dir>/server.log`.
-    pub async fn i2v(data_dir: &Path, database_url: Option<&str>) -> anyhow::Result<Child> {
+    /// `i2v serve` on a fresh port with no render workers, logging to `<dir>/server.log`;
+    /// `admin_token` turns on /_admin/v1.
+    pub async fn i2v(
+        data_dir: &Path,
+        database_url: Option<&str>,
+        admin_token: Option<&str>,
+    ) -> anyhow::Result<Child> {
         let addr = free_port()?;
         let mut args = vec![
             "serve".to_owned(),
@@ -81,6 +86,9 @@ impl Child {
         ];
         if let Some(url) = database_url {
             args.extend(["--database-url".to_owned(), url.to_owned()]);
+        }
+        if let Some(token) = admin_token {
+            args.extend(["--admin-token".to_owned(), token.to_owned()]);
         }
         let log = data_dir.join("server.log");
         Child::start("server", addr, &args, log, "/healthz").await
