@@ -10,8 +10,10 @@ use crate::domain::emulation::{Script, Step};
 use crate::domain::{ObjectId, Video, VideoStatus};
 use crate::store::{ScriptStep, ScriptedVideo};
 
-/// Steps a video may take in one settle: start, then its ending.
-const MAX_STEPS: usize = 2;
+/// Tries per settle: a video takes at most two steps (start, then its ending), and a try that
+/// another process won (the emulator loop of any process may take the same due step) is
+/// followed by a fresh read; this bounds the tries when something keeps winning.
+const MAX_TRIES: usize = 6;
 
 /// What settling a video did.
 #[derive(Debug, Default)]
@@ -24,7 +26,7 @@ pub struct Settled {
 /// Takes every step of video `id` that is due now on its account's clock.
 pub async fn settle(app: &App, id: ObjectId) -> anyhow::Result<Settled> {
     let mut steps = 0;
-    loop {
+    for _ in 0..MAX_TRIES {
         let Some(scripted) = app.store.scripted(id).await? else {
             return Ok(Settled { video: None, steps });
         };
@@ -33,19 +35,21 @@ pub async fn settle(app: &App, id: ObjectId) -> anyhow::Result<Settled> {
             .script
             .as_ref()
             .and_then(|s| s.due_step(scripted.video.status, scripted.polls, now));
-        let Some(step) = due.filter(|_| steps < MAX_STEPS) else {
+        let Some(step) = due else {
             return Ok(Settled {
                 video: Some(scripted.video),
                 steps,
             });
         };
-        if !take_step(app, &scripted, step, now).await? {
-            // Someone else moved it: read it again, at most once more.
-            steps = MAX_STEPS;
-            continue;
+        // False: another process took this step meanwhile; the next read shows where it is.
+        if take_step(app, &scripted, step, now).await? {
+            steps += 1;
         }
-        steps += 1;
     }
+    Ok(Settled {
+        video: app.store.scripted(id).await?.map(|s| s.video),
+        steps,
+    })
 }
 
 /// Settles the videos whose poll was just counted; the caller reads them again.

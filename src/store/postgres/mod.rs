@@ -112,5 +112,4 @@ shared::emulation!(
     begin = tx,
     balance = tx::lock_balance,
     row_lock = " FOR UPDATE",
-    expire_lock = " FOR UPDATE SKIP LOCKED",
 );

@@ -72,6 +72,7 @@ impl Videos for PgStore {
         now: i64,
         limit: i64,
     ) -> StoreResult<u64> {
-        self.expired_outputs(completed_before, now, limit).await
+        self.expired_outputs(completed_before, now, limit, None)
+            .await
     }
 }

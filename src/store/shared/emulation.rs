@@ -1,7 +1,7 @@
 /// `Emulation` for `$store`. The backend passes `begin` (its writing transaction), `balance`
 /// (reads an account's balance so that it stays current until commit: creates and resets of one
-/// account take turns on it), `row_lock` (ends the read of a video an operator takes over) and
-/// `expire_lock` (as in `video_control`).
+/// account take turns on it) and `row_lock` (ends the read of a video an operator takes over).
+/// Retention of one account is `video_control`'s.
 /// The backend's `tx` module supplies `enqueue_webhook`, `leased_attempts`, `fail_and_refund`
 /// and `drop_output`.
 macro_rules! emulation {
@@ -9,20 +9,27 @@ macro_rules! emulation {
         $store:ty,
         begin = $begin:ident,
         balance = $balance:path,
-        row_lock = $row_lock:literal,
-        expire_lock = $expire_lock:literal $(,)?
+        row_lock = $row_lock:literal $(,)?
     ) => {
         impl $store {
             /// The scripts' JSON read back; a row the domain cannot read fails the read.
-            fn stored_script(stored: &str) -> $crate::store::StoreResult<$crate::domain::emulation::Script> {
+            fn stored_script(
+                stored: &str,
+            ) -> $crate::store::StoreResult<$crate::domain::emulation::Script> {
                 $crate::domain::emulation::Script::parse_stored(stored).ok_or_else(|| {
-                    $crate::store::StoreError::Backend(format!("stored script {stored:?} is not readable").into())
+                    $crate::store::StoreError::Backend(
+                        format!("stored script {stored:?} is not readable").into(),
+                    )
                 })
             }
 
-            fn stored_outcome(stored: &str) -> $crate::store::StoreResult<$crate::domain::emulation::Outcome> {
+            fn stored_outcome(
+                stored: &str,
+            ) -> $crate::store::StoreResult<$crate::domain::emulation::Outcome> {
                 $crate::domain::emulation::Outcome::parse_stored(stored).ok_or_else(|| {
-                    $crate::store::StoreError::Backend(format!("stored outcome {stored:?} is not readable").into())
+                    $crate::store::StoreError::Backend(
+                        format!("stored outcome {stored:?} is not readable").into(),
+                    )
                 })
             }
 
@@ -34,7 +41,10 @@ macro_rules! emulation {
                 Ok(found.is_some())
             }
 
-            async fn queued_outcomes(&self, uid: i64) -> $crate::store::StoreResult<Vec<$crate::domain::emulation::Outcome>> {
+            async fn queued_outcomes(
+                &self,
+                uid: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::domain::emulation::Outcome>> {
                 let rows: Vec<(i64, String)> = ::sqlx::query_as($crate::store::sql::OUTCOMES)
                     .bind(uid)
                     .fetch_all(&self.pool)
@@ -45,21 +55,31 @@ macro_rules! emulation {
 
         #[::async_trait::async_trait]
         impl $crate::store::Emulation for $store {
-            async fn emulation(&self, uid: i64) -> $crate::store::StoreResult<Option<$crate::store::EmulationState>> {
-                let row: Option<(Option<String>, i64, i64)> = ::sqlx::query_as($crate::store::sql::EMULATION)
-                    .bind(uid)
-                    .fetch_optional(&self.pool)
-                    .await?;
+            async fn emulation(
+                &self,
+                uid: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::store::EmulationState>> {
+                let row: Option<(Option<String>, i64, i64)> =
+                    ::sqlx::query_as($crate::store::sql::EMULATION)
+                        .bind(uid)
+                        .fetch_optional(&self.pool)
+                        .await?;
                 let Some((lifecycle, clock_offset_ms, outcomes_queued)) = row else {
                     return Ok(None);
                 };
                 let lifecycle = match lifecycle {
                     Some(stored) => Some(serde_json::from_str(&stored).map_err(|e| {
-                        $crate::store::StoreError::Backend(format!("stored lifecycle {stored:?}: {e}").into())
+                        $crate::store::StoreError::Backend(
+                            format!("stored lifecycle {stored:?}: {e}").into(),
+                        )
                     })?),
                     None => None,
                 };
-                Ok(Some($crate::store::EmulationState { lifecycle, clock_offset_ms, outcomes_queued }))
+                Ok(Some($crate::store::EmulationState {
+                    lifecycle,
+                    clock_offset_ms,
+                    outcomes_queued,
+                }))
             }
 
             async fn set_lifecycle(
@@ -75,7 +95,11 @@ macro_rules! emulation {
                 Ok(done.rows_affected() == 1)
             }
 
-            async fn advance_clock(&self, uid: Option<i64>, by_ms: i64) -> $crate::store::StoreResult<u64> {
+            async fn advance_clock(
+                &self,
+                uid: Option<i64>,
+                by_ms: i64,
+            ) -> $crate::store::StoreResult<u64> {
                 let mut tx = self.$begin().await?;
                 let moved = ::sqlx::query($crate::store::sql::ADVANCE_CLOCKS)
                     .bind(uid)
@@ -114,7 +138,10 @@ macro_rules! emulation {
                 Ok(Some(self.queued_outcomes(uid).await?))
             }
 
-            async fn outcomes(&self, uid: i64) -> $crate::store::StoreResult<Option<Vec<$crate::domain::emulation::Outcome>>> {
+            async fn outcomes(
+                &self,
+                uid: i64,
+            ) -> $crate::store::StoreResult<Option<Vec<$crate::domain::emulation::Outcome>>> {
                 if !self.account_exists(uid).await? {
                     return Ok(None);
                 }
@@ -148,11 +175,12 @@ macro_rules! emulation {
                     .bind(-needed)
                     .execute(&mut *tx)
                     .await?;
-                let queued: Vec<(i64, String)> = ::sqlx::query_as($crate::store::sql::NEXT_OUTCOMES)
-                    .bind(uid)
-                    .bind(videos.len() as i64)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let queued: Vec<(i64, String)> =
+                    ::sqlx::query_as($crate::store::sql::NEXT_OUTCOMES)
+                        .bind(uid)
+                        .bind(videos.len() as i64)
+                        .fetch_all(&mut *tx)
+                        .await?;
                 let mut outcomes = Vec::with_capacity(queued.len());
                 for (id, stored) in &queued {
                     ::sqlx::query($crate::store::sql::TAKE_OUTCOME)
@@ -164,7 +192,9 @@ macro_rules! emulation {
                 let mut scripts = Vec::with_capacity(videos.len());
                 for (n, v) in videos.iter().enumerate() {
                     let hex = v.id.to_hex();
-                    $crate::store::rows::insert_video(uid, v).execute(&mut *tx).await?;
+                    $crate::store::rows::insert_video(uid, v)
+                        .execute(&mut *tx)
+                        .await?;
                     if v.deduction_credit != 0 {
                         ::sqlx::query($crate::store::sql::LEDGER_CHARGE)
                             .bind(uid)
@@ -174,7 +204,11 @@ macro_rules! emulation {
                             .execute(&mut *tx)
                             .await?;
                     }
-                    let script = $crate::domain::emulation::Script::plan(lifecycle, outcomes.get(n), v.create_time);
+                    let script = $crate::domain::emulation::Script::plan(
+                        lifecycle,
+                        outcomes.get(n),
+                        v.create_time,
+                    );
                     if let Some(script) = &script {
                         ::sqlx::query($crate::store::sql::SCRIPT_QUEUED)
                             .bind(&hex)
@@ -218,7 +252,11 @@ macro_rules! emulation {
                     Some((stored, polls)) => (Some(Self::stored_script(&stored)?), polls),
                     None => (None, 0),
                 };
-                Ok(Some($crate::store::ScriptedVideo { video, script, polls }))
+                Ok(Some($crate::store::ScriptedVideo {
+                    video,
+                    script,
+                    polls,
+                }))
             }
 
             async fn take_step(
@@ -248,7 +286,10 @@ macro_rules! emulation {
                             .execute(&mut *tx)
                             .await?;
                     }
-                    $crate::store::ScriptStep::Complete { blob_key, video_duration } => {
+                    $crate::store::ScriptStep::Complete {
+                        blob_key,
+                        video_duration,
+                    } => {
                         let completed = ::sqlx::query($crate::store::sql::COMPLETE)
                             .bind(&hex)
                             .bind($crate::store::EMULATOR_OWNER)
@@ -265,14 +306,23 @@ macro_rules! emulation {
                             .execute(&mut *tx)
                             .await?;
                         tx::enqueue_webhook(&mut tx, &hex, now).await?;
-                        ::sqlx::query($crate::store::sql::DROP_SCRIPT).bind(&hex).execute(&mut *tx).await?;
+                        ::sqlx::query($crate::store::sql::DROP_SCRIPT)
+                            .bind(&hex)
+                            .execute(&mut *tx)
+                            .await?;
                     }
                     $crate::store::ScriptStep::Fail { reason } => {
-                        if tx::leased_attempts(&mut tx, &hex, $crate::store::EMULATOR_OWNER).await?.is_none() {
+                        if tx::leased_attempts(&mut tx, &hex, $crate::store::EMULATOR_OWNER)
+                            .await?
+                            .is_none()
+                        {
                             return Ok(false);
                         }
                         tx::fail_and_refund(&mut tx, &hex, &reason, now).await?;
-                        ::sqlx::query($crate::store::sql::DROP_SCRIPT).bind(&hex).execute(&mut *tx).await?;
+                        ::sqlx::query($crate::store::sql::DROP_SCRIPT)
+                            .bind(&hex)
+                            .execute(&mut *tx)
+                            .await?;
                     }
                 }
                 tx.commit().await?;
@@ -287,10 +337,11 @@ macro_rules! emulation {
             ) -> $crate::store::StoreResult<$crate::store::TakeOver> {
                 let hex = id.to_hex();
                 let mut tx = self.$begin().await?;
-                let Some(row) = ::sqlx::query(concat!("SELECT * FROM videos WHERE _id = $1", $row_lock))
-                    .bind(&hex)
-                    .fetch_optional(&mut *tx)
-                    .await?
+                let Some(row) =
+                    ::sqlx::query(concat!("SELECT * FROM videos WHERE _id = $1", $row_lock))
+                        .bind(&hex)
+                        .fetch_optional(&mut *tx)
+                        .await?
                 else {
                     return Ok($crate::store::TakeOver::NoVideo);
                 };
@@ -373,7 +424,9 @@ macro_rules! emulation {
                     .bind(limit)
                     .fetch_all(&self.pool)
                     .await?;
-                ids.iter().map(|id| $crate::store::rows::object_id(id)).collect()
+                ids.iter()
+                    .map(|id| $crate::store::rows::object_id(id))
+                    .collect()
             }
 
             async fn advanced_clocks(&self) -> $crate::store::StoreResult<Vec<(i64, i64)>> {
@@ -389,23 +442,8 @@ macro_rules! emulation {
                 now: i64,
                 limit: i64,
             ) -> $crate::store::StoreResult<u64> {
-                let mut tx = self.$begin().await?;
-                let ids: Vec<String> = ::sqlx::query_scalar(concat!(
-                    "SELECT _id FROM videos \
-                     WHERE uid = $1 AND status = 3 AND blob_key IS NOT NULL AND update_time < $2 \
-                     ORDER BY update_time LIMIT $3",
-                    $expire_lock,
-                ))
-                .bind(uid)
-                .bind(completed_before)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?;
-                for id in &ids {
-                    tx::drop_output(&mut tx, id, now).await?;
-                }
-                tx.commit().await?;
-                Ok(ids.len() as u64)
+                self.expired_outputs(completed_before, now, limit, Some(uid))
+                    .await
             }
 
             async fn reset_account(
@@ -424,10 +462,11 @@ macro_rules! emulation {
                     .await?;
                 // Scripts go with their rows (ON DELETE CASCADE); a worker rendering one of these
                 // videos finds its lease gone and writes nothing.
-                let keys: Vec<Option<String>> = ::sqlx::query_scalar($crate::store::sql::REMOVE_ACCOUNT_VIDEOS)
-                    .bind(uid)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let keys: Vec<Option<String>> =
+                    ::sqlx::query_scalar($crate::store::sql::REMOVE_ACCOUNT_VIDEOS)
+                        .bind(uid)
+                        .fetch_all(&mut *tx)
+                        .await?;
                 let videos_removed = keys.len() as u64;
                 let mut files = Vec::new();
                 for blob_key in keys.into_iter().flatten() {
@@ -458,7 +497,11 @@ macro_rules! emulation {
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                Ok(Some($crate::store::ResetReport { videos_removed, credits: grant, files }))
+                Ok(Some($crate::store::ResetReport {
+                    videos_removed,
+                    credits: grant,
+                    files,
+                }))
             }
 
             async fn account_uids(&self) -> $crate::store::StoreResult<Vec<i64>> {
@@ -477,7 +520,9 @@ macro_rules! emulation {
                 $balance(&mut tx, uid).await?;
                 for (v, script) in videos.iter().zip(&scripts) {
                     let hex = v.id.to_hex();
-                    $crate::store::rows::insert_record(uid, v).execute(&mut *tx).await?;
+                    $crate::store::rows::insert_record(uid, v)
+                        .execute(&mut *tx)
+                        .await?;
                     if let Some(blob_key) = &v.blob_key {
                         ::sqlx::query($crate::store::sql::UNSTAGE_BLOB)
                             .bind(blob_key)
@@ -486,8 +531,13 @@ macro_rules! emulation {
                     }
                     let Some(script) = script else { continue };
                     let (statement, fence) = match v.status {
-                        $crate::domain::VideoStatus::Queued => ($crate::store::sql::SCRIPT_QUEUED, None),
-                        _ => ($crate::store::sql::SCRIPT_PROCESSING, Some($crate::store::EMULATOR_OWNER)),
+                        $crate::domain::VideoStatus::Queued => {
+                            ($crate::store::sql::SCRIPT_QUEUED, None)
+                        }
+                        _ => (
+                            $crate::store::sql::SCRIPT_PROCESSING,
+                            Some($crate::store::EMULATOR_OWNER),
+                        ),
                     };
                     let query = ::sqlx::query(statement).bind(&hex);
                     let query = match fence {

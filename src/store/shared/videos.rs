@@ -58,22 +58,34 @@ macro_rules! video_control {
                 Ok(Some(video))
             }
 
+            /// Retention of every account, or of one (an account whose clock is ahead).
             pub(super) async fn expired_outputs(
                 &self,
                 completed_before: i64,
                 now: i64,
                 limit: i64,
+                uid: Option<i64>,
             ) -> $crate::store::StoreResult<u64> {
                 let mut tx = self.$begin().await?;
-                let ids: Vec<String> = ::sqlx::query_scalar(concat!(
-                    "SELECT _id FROM videos WHERE status = 3 AND blob_key IS NOT NULL AND update_time < $1 \
-                     ORDER BY update_time LIMIT $2",
-                    $expire_lock,
-                ))
-                .bind(completed_before)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?;
+                let query = match uid {
+                    None => ::sqlx::query_scalar(concat!(
+                        "SELECT _id FROM videos WHERE status = 3 AND blob_key IS NOT NULL AND update_time < $1 \
+                         ORDER BY update_time LIMIT $2",
+                        $expire_lock,
+                    )),
+                    // Its own statement: the server-wide one keeps its plan on the partial index.
+                    Some(_) => ::sqlx::query_scalar(concat!(
+                        "SELECT _id FROM videos WHERE status = 3 AND blob_key IS NOT NULL AND update_time < $1 \
+                         AND uid = $3 ORDER BY update_time LIMIT $2",
+                        $expire_lock,
+                    )),
+                };
+                let query = query.bind(completed_before).bind(limit);
+                let query = match uid {
+                    Some(uid) => query.bind(uid),
+                    None => query,
+                };
+                let ids: Vec<String> = query.fetch_all(&mut *tx).await?;
                 for id in &ids {
                     tx::drop_output(&mut tx, id, now).await?;
                 }

@@ -124,5 +124,4 @@ shared::emulation!(
     begin = write_tx,
     balance = tx::balance_of,
     row_lock = "",
-    expire_lock = "",
 );

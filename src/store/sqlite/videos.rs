@@ -81,6 +81,7 @@ impl Videos for SqliteStore {
         now: i64,
         limit: i64,
     ) -> StoreResult<u64> {
-        self.expired_outputs(completed_before, now, limit).await
+        self.expired_outputs(completed_before, now, limit, None)
+            .await
     }
 }
