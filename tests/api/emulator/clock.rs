@@ -95,10 +95,10 @@ async fn new_records_read_the_account_clock() {
     );
 }
 
-/// Waits (bounded) until the file behind `url` is gone from storage.
+/// Waits (bounded) until the file `key` is gone from storage.
 async fn wait_gone(app: &TestApp, key: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
-    while app.blob_keys().await.iter().any(|k| k == key) {
+    while app.files_left().await.iter().any(|k| k == key) {
         assert!(Instant::now() < deadline, "{key} was never removed");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -110,7 +110,7 @@ fn key_of(url: &str) -> String {
 
 #[tokio::test]
 async fn eight_days_on_one_clock_expire_that_accounts_files_only() {
-    let app = spawn_with(|c| c.sweeper.interval = Duration::from_millis(200)).await;
+    let app = spawn_app().await;
     let me = app.create_account(100).await;
     let other = app.create_account(100).await;
     for account in [&me, &other] {
@@ -149,7 +149,7 @@ async fn eight_days_on_one_clock_expire_that_accounts_files_only() {
 
 #[tokio::test]
 async fn the_all_accounts_advance_moves_every_clock() {
-    let app = spawn_with(|c| c.sweeper.interval = Duration::from_millis(200)).await;
+    let app = spawn_app().await;
     let me = app.create_account(100).await;
     let other = app.create_account(100).await;
     app.advance_clock(&other, json!({"ms": 5000})).await;

@@ -52,7 +52,7 @@ async fn a_thousand_instant_videos_are_complete_playable_and_delete_cleanly() {
     assert_eq!(deleted.len(), VIDEOS);
     assert!(app.records(&me, &ids).await.is_empty());
     assert!(app.gone(&url_of(&records[0])).await);
-    assert_eq!(app.blob_keys().await, Vec::<String>::new(), "no file left");
+    assert_eq!(app.files_left().await, Vec::<String>::new(), "no file left");
     assert!(app.outbox_is_empty().await);
     assert_eq!(app.balance(&me).await, 0, "deletes never refund");
 }

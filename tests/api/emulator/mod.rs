@@ -157,6 +157,15 @@ impl TestApp {
         bytes
     }
 
+    /// The files left once the deletion outbox has been drained: a delete may leave removal
+    /// to the sweeper when storage is slow, which is still no file left behind.
+    pub async fn files_left(&self) -> Vec<String> {
+        i2v::outbox::sweep(self.app.store.as_ref(), &self.app.blobs)
+            .await
+            .unwrap();
+        self.blob_keys().await
+    }
+
     /// True when the file behind `url` is gone.
     pub async fn gone(&self, url: &str) -> bool {
         self.client.get(url).send().await.unwrap().status() == StatusCode::NOT_FOUND

@@ -85,5 +85,5 @@ async fn a_processing_polls_video_refuses_deletion() {
         vec![id]
     );
     assert!(app.gone(&url).await);
-    assert!(app.blob_keys().await.is_empty());
+    assert!(app.files_left().await.is_empty());
 }

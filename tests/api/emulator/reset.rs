@@ -51,7 +51,7 @@ async fn reset_puts_an_account_back_as_it_was_created() {
         "no row of any status"
     );
     assert!(app.gone(&url).await);
-    assert!(app.blob_keys().await.is_empty(), "no file");
+    assert!(app.files_left().await.is_empty(), "no file");
     assert!(app.outbox_is_empty().await);
     assert_eq!(app.balance(&me).await, 1000, "back to the initial grant");
     let (_, shown) = app.admin_get(&format!("/accounts/{}", me.uid)).await;
@@ -97,7 +97,7 @@ async fn the_global_reset_resets_every_account() {
         assert_eq!(app.lifecycle(account).await, json!({"mode": "render"}));
         assert_eq!(app.clock(account).await["offset_ms"], 0);
     }
-    assert!(app.blob_keys().await.is_empty());
+    assert!(app.files_left().await.is_empty());
 }
 
 #[tokio::test]

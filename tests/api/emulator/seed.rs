@@ -73,7 +73,10 @@ async fn seeded_videos_have_their_statuses_and_finished_ones_play_and_delete() {
         vec![(ids[2].clone(), PROCESSING.to_owned())]
     );
     assert!(app.gone(&url_of(first)).await);
-    assert!(app.blob_keys().await.is_empty(), "the files went with them");
+    assert!(
+        app.files_left().await.is_empty(),
+        "the files went with them"
+    );
     assert!(app.outbox_is_empty().await);
 
     // A seeded processing video moves on when advanced.
@@ -108,7 +111,7 @@ async fn bad_seeds_are_1003_and_create_nothing() {
             &shown[..shown.len().min(200)]
         );
     }
-    assert!(app.blob_keys().await.is_empty());
+    assert!(app.files_left().await.is_empty());
     let (_, shown) = app.admin_get(&format!("/accounts/{}", me.uid)).await;
     assert_eq!(shown["data"]["ledger_sum"], 100);
     let missing = app
@@ -160,5 +163,5 @@ async fn finished_seeds_are_cheap_to_make_in_bulk() {
         .all(|r| r["status"] == 3 && r["video_url"].is_string()));
     app.mp4_at(&url_of(&records[250])).await;
     assert_eq!(app.delete_all(&me, &ids).await.len(), 500);
-    assert!(app.blob_keys().await.is_empty());
+    assert!(app.files_left().await.is_empty());
 }
