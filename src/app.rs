@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::domain::catalogue::Catalogue;
 use crate::keys::Keys;
 use crate::net::{NetPolicy, Outbound};
-use crate::render::{FfmpegRenderer, Renderer};
+use crate::render::{FfmpegRenderer, Renderer, StillClips};
 use crate::store::Store;
 use crate::video_urls::VideoUrls;
 
@@ -29,6 +29,8 @@ pub struct App {
     pub renderer: Arc<dyn Renderer>,
     /// What can be ordered: the active render backend's catalogue.
     pub catalogue: &'static Catalogue,
+    /// The MP4s of emulated and seeded videos (emulator controls), encoded once per size.
+    pub clips: StillClips,
 }
 
 impl App {
@@ -61,7 +63,13 @@ impl App {
         let master_key = config.master_key.as_ref().map(ExposeSecret::expose_secret);
         let keys = Keys::load(master_key, &config.data_dir)?;
         let auth_cache = Arc::new(AuthCache::new(config.auth.cache_ttl));
+        let clips = StillClips::new(
+            config.render.ffmpeg.clone(),
+            config.data_dir.join("tmp"),
+            config.render.timeout,
+        );
         Ok(App {
+            clips,
             catalogue: renderer.catalogue(),
             config: Arc::new(config),
             store,

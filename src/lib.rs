@@ -14,6 +14,7 @@ pub mod clock;
 pub mod config;
 pub mod dev;
 pub mod domain;
+pub mod emulator;
 pub mod jobs;
 pub mod keys;
 pub mod metrics;
@@ -93,6 +94,7 @@ fn start_background(app: &App, workers: usize, stop: &CancellationToken) -> Join
         stop.clone(),
     ));
     set.spawn(webhooks::run_deliveries(app.clone(), stop.clone()));
+    set.spawn(emulator::run(app.clone(), stop.clone()));
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "i2v".into());
     let prefix = format!("{host}-{}", std::process::id());
     jobs::spawn_workers(&mut set, app, &prefix, workers, stop);

@@ -11,6 +11,7 @@ use super::auth::Auth;
 use super::blob_location::BlobLocation;
 use super::blobs::{BlobsConfig, VideoUrlMode};
 use super::database::{Backend, Database};
+use super::emulator::Emulator;
 use super::error::{invalid, ConfigError};
 use super::jobs::Jobs;
 use super::limits::Limits;
@@ -58,6 +59,7 @@ pub struct Config {
     pub render: Render,
     pub jobs: Jobs,
     pub retention: Retention,
+    pub emulator: Emulator,
     pub outbound: Outbound,
     pub webhooks: Webhooks,
     pub blobs: BlobsConfig,
@@ -84,6 +86,7 @@ impl Default for Config {
             render: Render::default(),
             jobs: Jobs::default(),
             retention: Retention::default(),
+            emulator: Emulator::default(),
             outbound: Outbound::default(),
             webhooks: Webhooks::default(),
             blobs: BlobsConfig::default(),

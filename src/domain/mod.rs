@@ -2,6 +2,7 @@
 //! crosses the wire is parsed into these types once, at the edge, and nothing downstream re-checks.
 
 pub mod catalogue;
+pub mod emulation;
 pub mod fields;
 pub mod file_name;
 pub mod id_list;

@@ -18,6 +18,7 @@ use crate::blobs::Blobs;
 use crate::clock::now_ms;
 use crate::config::Jobs;
 use crate::domain::{ObjectId, Video, VideoKind};
+use crate::emulator::account_now;
 use crate::render::{RenderError, RenderJob, RenderRequest, Rendered};
 use crate::store::Completion;
 
@@ -119,7 +120,7 @@ async fn process(
         _ = lost.cancelled() => None,
         _ = stop.cancelled() => {
             heartbeat.abort();
-            app.store.release(video.id, owner, now_ms()).await?;
+            app.store.release(video.id, owner, account_now(app, video.uid).await?).await?;
             crate::metrics::render_outcome("handed_back");
             tracing::info!("shutting down: render handed back to the queue");
             return Ok(());
@@ -138,7 +139,14 @@ async fn process(
             let max = app.config.jobs.max_attempts;
             let recorded = app
                 .store
-                .retry_later(video.id, owner, run_after, &reason, max, now_ms())
+                .retry_later(
+                    video.id,
+                    owner,
+                    run_after,
+                    &reason,
+                    max,
+                    account_now(app, video.uid).await?,
+                )
                 .await?;
             if !recorded {
                 crate::metrics::render_outcome("lease_lost");
@@ -157,7 +165,8 @@ async fn process(
         }
         Some(Err(e)) => {
             let reason = e.to_string();
-            if app.store.fail(video.id, owner, &reason, now_ms()).await? {
+            let now = account_now(app, video.uid).await?;
+            if app.store.fail(video.id, owner, &reason, now).await? {
                 crate::metrics::render_outcome("failed");
                 tracing::info!(reason = %reason, "render failed; credits refunded");
             } else {
@@ -284,7 +293,12 @@ async fn finish(app: &App, video: &Video, owner: &str, rendered: Rendered) -> an
         blob_key: key.clone(),
         video_duration: (rendered.duration * 1000.0).round() / 1000.0,
     };
-    if app.store.complete(done, now_ms()).await? {
+    // Record times are the account's clock (emulator controls); leases are the server's.
+    if app
+        .store
+        .complete(done, account_now(app, video.uid).await?)
+        .await?
+    {
         crate::metrics::render_outcome("completed");
         tracing::info!(duration = rendered.duration, "render complete");
     } else {

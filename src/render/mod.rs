@@ -9,6 +9,7 @@ pub mod ffmpeg;
 pub mod frames;
 pub mod plan;
 pub mod request;
+pub mod still_clips;
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,7 @@ use async_trait::async_trait;
 
 pub use builtin::FfmpegRenderer;
 pub use request::{ClipRequest, RenderRequest, RenderWork, Soundtrack};
+pub use still_clips::StillClips;
 
 use crate::domain::catalogue::Catalogue;
 use crate::domain::Video;

@@ -42,15 +42,18 @@ pub async fn by_api_key(app: &App, key: &str) -> Result<Caller, ServiceError> {
 
 pub async fn by_bearer(app: &App, token: &str) -> Result<Caller, ServiceError> {
     let now_secs = (now_ms() / 1000) as u64;
+    // An account's clock is never behind the server's: a token expired here is expired there.
     let claims = app
         .keys
         .verify_token(token, now_secs)
         .map_err(|_| ServiceError::BadToken)?;
     match record_of(app, Credential::Uid(claims.uid)).await? {
-        // A token outlives neither its account nor the secret it was issued for.
+        // A token outlives neither its account nor the secret it was issued for, and expires by
+        // the account's clock (emulator controls).
         Some(record)
             if secret_version(&record.secret_hash) == claims.sv
-                && record.client_id == claims.cid =>
+                && record.client_id == claims.cid
+                && claims.exp > account_secs(&record) =>
         {
             admit(record)
         }
@@ -73,7 +76,7 @@ pub async fn issue_token(
     if record.banned {
         return Err(ServiceError::Banned);
     }
-    let iat = (now_ms() / 1000) as u64;
+    let iat = account_secs(&record);
     let claims = TokenClaims {
         uid: record.uid,
         cid: record.client_id.clone(),
@@ -82,4 +85,9 @@ pub async fn issue_token(
         exp: iat + app.config.tokens.ttl.as_secs(),
     };
     Ok(app.keys.issue_token(&claims))
+}
+
+/// The account's clock in epoch seconds.
+fn account_secs(record: &AuthRecord) -> u64 {
+    (now_ms().saturating_add(record.clock_offset_ms) / 1000).max(0) as u64
 }

@@ -3,7 +3,9 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod emulation;
 mod error;
+mod seed;
 pub mod videos;
 
 pub use error::ServiceError;

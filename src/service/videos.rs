@@ -6,6 +6,7 @@ use crate::clock::now_ms;
 use crate::domain::spec::VideoSpec;
 use crate::domain::video::{AudioType, Order, Video, VideoKind};
 use crate::domain::{IdList, ObjectId, VideoStatus};
+use crate::emulator;
 use crate::outbox;
 use crate::store::ForcedStatus;
 
@@ -23,18 +24,37 @@ pub async fn create(
     count: i64,
     kind: VideoKind,
 ) -> Result<Vec<Video>, ServiceError> {
-    let now = now_ms();
+    let state = app.store.emulation(caller.uid).await?;
+    let offset = state.as_ref().map_or(0, |s| s.clock_offset_ms);
+    let lifecycle = state
+        .and_then(|s| s.lifecycle)
+        .unwrap_or_else(|| app.config.emulator.lifecycle.clone());
+    // The account's clock stamps its records (emulator controls; the server's clock by default).
+    let now = now_ms().saturating_add(offset);
     let order = Order {
         uid: caller.uid,
         team_id: &caller.team_id,
         kind,
         at: now,
     };
-    let videos = Video::ordered(spec, order, count);
-    app.store
-        .create_videos(caller.uid, videos.clone(), now)
+    let mut videos = Video::ordered(spec, order, count);
+    let scripts = app
+        .store
+        .create_planned(caller.uid, videos.clone(), &lifecycle, now)
         .await?;
     tracing::info!(uid = caller.uid, count, ids = ?videos.iter().map(|v| v.id).collect::<Vec<_>>(), "videos created");
+    // Emulated videos take the steps that are due at once (instant mode: all of them), so the
+    // answer shows where they are.
+    for (video, script) in videos.iter_mut().zip(&scripts) {
+        if script.is_some() {
+            let settled = emulator::settle(app, video.id)
+                .await
+                .map_err(|e| ServiceError::Internal(format!("{e:#}")))?;
+            if let Some(now) = settled.video {
+                *video = now;
+            }
+        }
+    }
     Ok(videos)
 }
 
@@ -60,7 +80,7 @@ pub async fn update_audio(
             "This content cannot be operated: pre_video_id must be a completed video with an output file".into(),
         ));
     }
-    let now = now_ms();
+    let now = emulator::account_now(app, caller.uid).await?;
     let video = source.audio_update(audio_type, audio_url, now);
     app.store
         .create_videos(caller.uid, vec![video.clone()], now)
@@ -69,12 +89,26 @@ pub async fn update_audio(
     Ok((video, source.video_duration))
 }
 
-/// The caller's videos among `ids`, in request order; anything else is left out.
+/// The caller's videos among `ids`, in request order; anything else is left out. The call counts
+/// as a poll for unfinished videos that move by polls (emulator controls).
 pub async fn results(app: &App, caller: &Caller, ids: &IdList) -> Result<Vec<Video>, ServiceError> {
-    Ok(app
-        .store
-        .videos_by_ids(caller.uid, &ids.object_ids())
-        .await?)
+    let ids = ids.object_ids();
+    let videos = app.store.videos_by_ids(caller.uid, &ids).await?;
+    let unfinished: Vec<ObjectId> = videos
+        .iter()
+        .filter(|v| matches!(v.status, VideoStatus::Queued | VideoStatus::Processing))
+        .map(|v| v.id)
+        .collect();
+    if unfinished.is_empty() {
+        return Ok(videos);
+    }
+    let moved = emulator::settle_polled(app, caller.uid, &unfinished)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("{e:#}")))?;
+    if !moved {
+        return Ok(videos);
+    }
+    Ok(app.store.videos_by_ids(caller.uid, &ids).await?)
 }
 
 /// What happened to one requested id.

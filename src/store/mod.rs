@@ -1,6 +1,6 @@
 //! Persistent state, cut by capability: `Accounts` (accounts, credentials, credits),
 //! `Videos` (create, read, delete, operator control, retention), `RenderQueue` (the video row is
-//! the job), `WebhookOutbox` and `FileOutbox`. `Store` is all of them, so `Arc<dyn Store>` serves
+//! the job), `WebhookOutbox`, `FileOutbox` and `Emulation` (the admin API's test controls). `Store` is all of them, so `Arc<dyn Store>` serves
 //! the app while code that needs one capability may name only that one.
 //!
 //! SQLite (embedded default, `sqlite/`) and PostgreSQL (scale-out, `postgres/`) are
@@ -12,6 +12,7 @@
 //! `tests/api/store_suite.rs` is the conformance suite every backend must pass unchanged.
 
 mod accounts;
+mod emulation;
 mod file_outbox;
 pub(crate) mod migrate;
 mod policy;
@@ -28,6 +29,10 @@ mod webhook_outbox;
 use async_trait::async_trait;
 
 pub use accounts::Accounts;
+pub use emulation::{
+    Emulation, EmulationState, ResetReport, ScriptStep, ScriptedVideo, TakeOver, EMULATOR_OWNER,
+    SCRIPTED_RUN_AFTER,
+};
 pub use file_outbox::FileOutbox;
 pub use postgres::PgStore;
 pub use queue::RenderQueue;
@@ -85,7 +90,7 @@ pub async fn open(url: &str, pool: &PoolSettings) -> StoreResult<std::sync::Arc<
 /// Everything i2v keeps: every capability of one backend. Times are Unix epoch milliseconds,
 /// passed in by the caller so that tests control the clock.
 #[async_trait]
-pub trait Store: Accounts + Videos + RenderQueue + WebhookOutbox + FileOutbox {
+pub trait Store: Accounts + Videos + RenderQueue + WebhookOutbox + FileOutbox + Emulation {
     /// Succeeds when the backend answers a trivial query.
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -52,6 +52,19 @@ where
     row.bind(sqlx::query(insert_sql()))
 }
 
+/// The INSERT of a record as it is (status, output, error): seeding, which charges nothing.
+pub(super) fn insert_record<DB>(uid: i64, video: &Video) -> Query<'static, DB, DB::Arguments>
+where
+    DB: Database,
+    VideoRow: Bind<DB>,
+{
+    VideoRow {
+        uid,
+        ..VideoRow::of(video)
+    }
+    .bind(sqlx::query(insert_sql()))
+}
+
 /// `INSERT INTO videos (<every VideoRow column>) VALUES ($1, ..)`, written once.
 fn insert_sql() -> &'static str {
     static SQL: LazyLock<String> = LazyLock::new(|| {
@@ -237,6 +250,7 @@ where
         client_id: row.try_get("client_id")?,
         secret_hash: row.try_get("secret_hash")?,
         banned: row.try_get("banned")?,
+        clock_offset_ms: row.try_get("clock_offset_ms")?,
     })
 }
 

@@ -13,17 +13,17 @@ pub(super) const ACCOUNT: &str =
 
 /// secret_hash.
 pub(super) const AUTH_BY_KEY_HASH: &str =
-    "SELECT a.uid, a.team_id, a.banned, c.client_id, c.secret_hash \
+    "SELECT a.uid, a.team_id, a.banned, a.clock_offset_ms, c.client_id, c.secret_hash \
      FROM accounts a JOIN credentials c ON c.uid = a.uid WHERE c.secret_hash = $1";
 
 /// client_id.
 pub(super) const AUTH_BY_CLIENT_ID: &str =
-    "SELECT a.uid, a.team_id, a.banned, c.client_id, c.secret_hash \
+    "SELECT a.uid, a.team_id, a.banned, a.clock_offset_ms, c.client_id, c.secret_hash \
      FROM accounts a JOIN credentials c ON c.uid = a.uid WHERE c.client_id = $1";
 
 /// uid.
 pub(super) const AUTH_BY_UID: &str =
-    "SELECT a.uid, a.team_id, a.banned, c.client_id, c.secret_hash \
+    "SELECT a.uid, a.team_id, a.banned, a.clock_offset_ms, c.client_id, c.secret_hash \
      FROM accounts a JOIN credentials c ON c.uid = a.uid WHERE a.uid = $1";
 
 /// uid, client_id, secret_hash, sealed_secret.
@@ -103,11 +103,14 @@ pub(super) const RELEASE: &str =
 // --- webhook outbox --------------------------------------------------------------------------
 
 /// _id, now. Records the callback for the video's current status, if it has a webhook URL; run
-/// inside every transaction that moves a video to 2, 3 or 4.
+/// inside every transaction that moves a video to 2, 3 or 4. `now` is the account's clock (it
+/// stamps the record); the delivery is due at the server time that is, so that an account whose
+/// clock was advanced is not kept waiting.
 pub(super) const ENQUEUE_WEBHOOK: &str =
     "INSERT INTO webhook_deliveries (video_id, uid, url, video_status, blob_key, state, attempts, \
      next_attempt_at, created_at) \
-     SELECT _id, uid, webhook_url, status, blob_key, 'pending', 0, $2, $2 FROM videos \
+     SELECT _id, uid, webhook_url, status, blob_key, 'pending', 0, \
+     $2 - (SELECT a.clock_offset_ms FROM accounts a WHERE a.uid = videos.uid), $2 FROM videos \
      WHERE _id = $1 AND webhook_url <> '' AND status IN (2, 3, 4)";
 
 /// uid.
@@ -160,3 +163,116 @@ pub(super) const FINISH_BLOB_DELETION: &str = "DELETE FROM blob_deletions WHERE 
 /// id, error, next attempt.
 pub(super) const RETRY_BLOB_DELETION: &str = "UPDATE blob_deletions \
      SET attempts = attempts + 1, last_error = $2, not_before = $3 WHERE id = $1";
+
+// --- emulation -------------------------------------------------------------------------------
+
+/// uid.
+pub(super) const EMULATION: &str = "SELECT lifecycle, clock_offset_ms, \
+     (SELECT COUNT(*) FROM scripted_outcomes o WHERE o.uid = a.uid) AS outcomes_queued \
+     FROM accounts a WHERE uid = $1";
+
+/// uid, lifecycle (JSON or NULL).
+pub(super) const SET_LIFECYCLE: &str = "UPDATE accounts SET lifecycle = $2 WHERE uid = $1";
+
+/// uid (NULL for all), by_ms.
+pub(super) const ADVANCE_CLOCKS: &str =
+    "UPDATE accounts SET clock_offset_ms = clock_offset_ms + $2 \
+     WHERE CAST($1 AS BIGINT) IS NULL OR uid = $1";
+
+/// uid (NULL for all), by_ms: pending callbacks wait on the account's clock too.
+pub(super) const HASTEN_WEBHOOKS: &str = "UPDATE webhook_deliveries \
+     SET next_attempt_at = next_attempt_at - $2 \
+     WHERE state = 'pending' AND (CAST($1 AS BIGINT) IS NULL OR uid = $1)";
+
+/// uid.
+pub(super) const OUTCOMES: &str =
+    "SELECT id, outcome FROM scripted_outcomes WHERE uid = $1 ORDER BY id";
+
+/// uid, outcome (JSON).
+pub(super) const PUSH_OUTCOME: &str =
+    "INSERT INTO scripted_outcomes (uid, outcome) VALUES ($1, $2)";
+
+/// uid, limit.
+pub(super) const NEXT_OUTCOMES: &str =
+    "SELECT id, outcome FROM scripted_outcomes WHERE uid = $1 ORDER BY id LIMIT $2";
+
+/// id.
+pub(super) const TAKE_OUTCOME: &str = "DELETE FROM scripted_outcomes WHERE id = $1";
+
+/// uid.
+pub(super) const CLEAR_OUTCOMES: &str = "DELETE FROM scripted_outcomes WHERE uid = $1";
+
+/// video_id, uid, timing, script (JSON), due_at. Polls are counted afresh.
+pub(super) const PUT_SCRIPT: &str =
+    "INSERT INTO video_scripts (video_id, uid, timing, script, polls, due_at) \
+     VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (video_id) DO UPDATE SET \
+     timing = excluded.timing, script = excluded.script, polls = 0, due_at = excluded.due_at";
+
+/// video_id.
+pub(super) const SCRIPT_OF: &str = "SELECT script, polls FROM video_scripts WHERE video_id = $1";
+
+/// video_id.
+pub(super) const DROP_SCRIPT: &str = "DELETE FROM video_scripts WHERE video_id = $1";
+
+/// video_id, due_at.
+pub(super) const SCRIPT_DUE: &str = "UPDATE video_scripts SET due_at = $2 WHERE video_id = $1";
+
+/// _id, run_after (`SCRIPTED_RUN_AFTER`), update_time: a queued video leaves the render queue.
+pub(super) const SCRIPT_QUEUED: &str = "UPDATE videos SET run_after = $2, lease_owner = NULL, \
+     lease_until = NULL, update_time = $3 WHERE _id = $1 AND status = 1";
+
+/// _id, lease_owner (`EMULATOR_OWNER`), update_time: a processing video changes hands; a worker
+/// that had it loses its lease.
+pub(super) const SCRIPT_PROCESSING: &str = "UPDATE videos SET lease_owner = $2, \
+     lease_until = NULL, update_time = $3 WHERE _id = $1 AND status = 2";
+
+/// _id, lease_owner (`EMULATOR_OWNER`), update_time, run_after (`SCRIPTED_RUN_AFTER`).
+pub(super) const SCRIPT_START: &str = "UPDATE videos SET status = 2, lease_owner = $2, \
+     lease_until = NULL, update_time = $3 WHERE _id = $1 AND status = 1 AND run_after = $4";
+
+/// uid: does the account have videos that move by polls?
+pub(super) const HAS_POLLED_SCRIPTS: &str =
+    "SELECT COUNT(*) FROM video_scripts WHERE uid = $1 AND timing = 'polls'";
+
+/// video_id, uid.
+pub(super) const COUNT_POLL: &str = "UPDATE video_scripts SET polls = polls + 1 \
+     WHERE video_id = $1 AND uid = $2 AND timing = 'polls'";
+
+/// server_now, uid (NULL for all), limit.
+pub(super) const DUE_SCRIPTS: &str = "SELECT s.video_id FROM video_scripts s \
+     JOIN accounts a ON a.uid = s.uid \
+     WHERE s.due_at IS NOT NULL AND s.due_at <= $1 + a.clock_offset_ms \
+     AND (CAST($2 AS BIGINT) IS NULL OR s.uid = $2) ORDER BY s.due_at LIMIT $3";
+
+pub(super) const ADVANCED_CLOCKS: &str =
+    "SELECT uid, clock_offset_ms FROM accounts WHERE clock_offset_ms > 0 ORDER BY uid";
+
+/// uid: the first grant, which a reset restores.
+pub(super) const INITIAL_GRANT: &str = "SELECT COALESCE((SELECT amount FROM credit_ledger \
+     WHERE uid = $1 AND reason = 'grant' ORDER BY id LIMIT 1), 0)";
+
+/// uid.
+pub(super) const REMOVE_ACCOUNT_VIDEOS: &str =
+    "DELETE FROM videos WHERE uid = $1 RETURNING blob_key";
+
+/// uid.
+pub(super) const REMOVE_ACCOUNT_WEBHOOKS: &str = "DELETE FROM webhook_deliveries WHERE uid = $1";
+
+/// uid.
+pub(super) const FORGET_LEDGER_VIDEOS: &str =
+    "UPDATE credit_ledger SET video_id = NULL WHERE uid = $1 AND video_id IS NOT NULL";
+
+/// uid, credits.
+pub(super) const RESET_ACCOUNT: &str =
+    "UPDATE accounts SET lifecycle = NULL, clock_offset_ms = 0, \
+     credits = $2 WHERE uid = $1";
+
+pub(super) const ACCOUNT_UIDS: &str = "SELECT uid FROM accounts ORDER BY uid";
+
+/// uid: whether it exists.
+pub(super) const ACCOUNT_EXISTS: &str = "SELECT uid FROM accounts WHERE uid = $1";
+
+/// uid, amount, video_id, created_at.
+pub(super) const LEDGER_CHARGE: &str =
+    "INSERT INTO credit_ledger (uid, amount, reason, video_id, created_at) \
+     VALUES ($1, $2, 'charge', $3, $4)";

@@ -35,6 +35,8 @@ pub struct AuthRecord {
     pub client_id: String,
     pub secret_hash: String,
     pub banned: bool,
+    /// The account's clock is the server's plus this (emulator controls); tokens expire by it.
+    pub clock_offset_ms: i64,
 }
 
 /// One delbyids request: the caller and the ids it asked to delete.

@@ -13,8 +13,10 @@ use crate::api::openapi::{AdminUnauthorized, TooLarge};
 use crate::api::params::PathParams;
 use crate::app::App;
 use crate::clock::now_ms;
+use crate::domain::emulation::Lifecycle;
 use crate::domain::fields::Fields;
 use crate::service::accounts::{self, IssuedAccountView};
+use crate::service::emulation;
 use crate::service::ServiceError;
 
 #[derive(Serialize, ToSchema)]
@@ -74,7 +76,16 @@ pub async fn create(
     let f = Fields::of(&body)?;
     let name = f.required_string("name")?;
     let credits = f.int("credits")?.unwrap_or(0);
+    let lifecycle = f
+        .raw("lifecycle")
+        .filter(|v| !v.is_null())
+        .map(Lifecycle::from_json)
+        .transpose()
+        .map_err(ApiError::param)?;
     let issued = accounts::create(&app, name, credits).await?;
+    if let Some(lifecycle) = lifecycle {
+        emulation::set_lifecycle(&app, issued.account.uid, lifecycle).await?;
+    }
     Ok(ok("OK", issued.view()))
 }
 

@@ -3,6 +3,11 @@
 //! Akool envelope; a missing or wrong admin token is HTTP 401 so that scripts fail loudly.
 
 mod accounts;
+mod clock;
+mod emulation_views;
+mod lifecycle;
+mod reset;
+mod steering;
 mod videos;
 mod webhooks;
 
@@ -29,6 +34,20 @@ pub fn routes(app: App) -> OpenApiRouter<App> {
         .routes(routes!(videos::set_status))
         .routes(routes!(webhooks::list))
         .routes(routes!(webhooks::redeliver))
+        .routes(routes!(lifecycle::get_lifecycle, lifecycle::set_lifecycle))
+        .routes(routes!(
+            lifecycle::push_outcomes,
+            lifecycle::get_outcomes,
+            lifecycle::clear_outcomes
+        ))
+        .routes(routes!(steering::set_outcome))
+        .routes(routes!(steering::advance))
+        .routes(routes!(clock::get_clock))
+        .routes(routes!(clock::advance_clock))
+        .routes(routes!(clock::advance_all))
+        .routes(routes!(reset::reset_account))
+        .routes(routes!(reset::reset_all))
+        .routes(routes!(reset::seed))
         .layer(middleware::from_fn_with_state(app, require_admin))
 }
 

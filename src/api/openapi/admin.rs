@@ -9,6 +9,8 @@ pub struct NewAccount {
     pub name: String,
     /// Starting balance; default 0.
     pub credits: Option<i64>,
+    /// The account's lifecycle (emulator controls); default: the server's.
+    pub lifecycle: Option<Lifecycle>,
 }
 
 #[derive(ToSchema)]
@@ -23,4 +25,66 @@ pub struct ForceStatus {
     pub status: i64,
     /// Becomes `error_reason` of a failed video.
     pub reason: Option<String>,
+}
+
+/// How an account's new videos move (emulator controls). `mode` is one of `render` (the real
+/// renderer), `instant` (finished at once), `timed` (needs `processing_after_ms` and
+/// `complete_after_ms`, both from `create_time` on the account's clock), `polls` (needs
+/// `processing_after` and `complete_after`: counted `resultsByIds` calls), `manual` (moves only
+/// by `/videos/{id}/advance`).
+#[derive(ToSchema)]
+pub struct Lifecycle {
+    pub mode: String,
+    pub processing_after_ms: Option<i64>,
+    pub complete_after_ms: Option<i64>,
+    pub processing_after: Option<i64>,
+    pub complete_after: Option<i64>,
+}
+
+/// Where a video ends: `succeed`, `fail` (status 4 with `reason`, refunded) or `stuck` (stays
+/// processing). `after_ms` / `after_polls` replace the lifecycle's timing.
+#[derive(ToSchema)]
+pub struct Outcome {
+    pub result: String,
+    pub reason: Option<String>,
+    pub after_ms: Option<i64>,
+    pub after_polls: Option<i64>,
+}
+
+#[derive(ToSchema)]
+pub struct Outcomes {
+    pub outcomes: Vec<Outcome>,
+}
+
+/// Forward by `ms`, or to the account time `to_ms` (one of them).
+#[derive(ToSchema)]
+pub struct ClockAdvance {
+    pub ms: Option<i64>,
+    pub to_ms: Option<i64>,
+}
+
+/// Forward by `ms`.
+#[derive(ToSchema)]
+pub struct ClockAdvanceAll {
+    pub ms: i64,
+}
+
+/// One seeded record: `status` 1-4; `resolution` and `video_length` of the single-video model
+/// (default 720p, 5); `create_time` in account-clock epoch ms (default now); `error_reason`
+/// for status 4.
+#[derive(ToSchema)]
+pub struct SeedVideo {
+    pub status: i64,
+    pub resolution: Option<String>,
+    pub video_length: Option<i64>,
+    pub prompt: Option<String>,
+    pub image_url: Option<String>,
+    pub create_time: Option<i64>,
+    pub error_reason: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub struct Seed {
+    /// 1 to 10,000 records.
+    pub videos: Vec<SeedVideo>,
 }

@@ -17,7 +17,7 @@ pub const MAX_URL_CHARS: usize = 2048;
 pub const MAX_PROMPT_CHARS: usize = 5000;
 pub const MAX_NEGATIVE_PROMPT_CHARS: usize = 1000;
 /// Akool's example file names keep the first 24 characters of the prompt.
-const FILE_NAME_PROMPT_CHARS: usize = 24;
+pub(crate) const FILE_NAME_PROMPT_CHARS: usize = 24;
 
 #[derive(Clone, Debug)]
 pub struct VideoSpec {

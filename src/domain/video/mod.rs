@@ -3,9 +3,11 @@
 
 mod attributes;
 mod ordered;
+mod seeded;
 
 pub use attributes::{AudioType, EffectChoice, ModelName, VideoKind};
 pub use ordered::Order;
+pub use seeded::Seed;
 
 use super::catalogue::Resolution;
 use super::{ObjectId, VideoStatus};

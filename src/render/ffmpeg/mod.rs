@@ -15,6 +15,7 @@ mod error;
 mod input;
 mod probe;
 mod process;
+mod still_clip;
 
 pub use args::{
     audio_streams_args, encode_args, mux_audio_args, probe_args, AudioSource, EncodeSpec,
@@ -24,3 +25,4 @@ pub use error::FfmpegError;
 pub use input::InputFile;
 pub use probe::{audio_streams, duration};
 pub use process::{available, encode, run};
+pub use still_clip::{encode_still_clip, still_clip_args};

@@ -107,3 +107,10 @@ shared::video_control!(
     expire_lock = " FOR UPDATE SKIP LOCKED",
 );
 shared::file_outbox!(PgStore);
+shared::emulation!(
+    PgStore,
+    begin = tx,
+    balance = tx::lock_balance,
+    row_lock = " FOR UPDATE",
+    expire_lock = " FOR UPDATE SKIP LOCKED",
+);

@@ -4,43 +4,19 @@
 
 use async_trait::async_trait;
 
-use super::tx::lock_balance;
 use super::{delete, hexes, PgStore};
+use crate::domain::emulation::Lifecycle;
 use crate::domain::ObjectId;
 use crate::domain::Video;
-use crate::store::{rows, sql, DeleteOutcome, ForcedStatus, StoreError, StoreResult, Videos};
+use crate::store::{rows, sql, DeleteOutcome, Emulation, ForcedStatus, StoreResult, Videos};
 
 #[async_trait]
 impl Videos for PgStore {
     async fn create_videos(&self, uid: i64, videos: Vec<Video>, now: i64) -> StoreResult<()> {
-        let needed: i64 = videos.iter().map(|v| v.deduction_credit).sum();
-        let mut tx = self.tx().await?;
-        let balance = lock_balance(&mut tx, uid).await?;
-        if balance < needed {
-            return Err(StoreError::InsufficientCredits { balance, needed });
-        }
-        sqlx::query("UPDATE accounts SET credits = credits - $2 WHERE uid = $1")
-            .bind(uid)
-            .bind(needed)
-            .execute(&mut *tx)
-            .await?;
-        for v in &videos {
-            rows::insert_video(uid, v).execute(&mut *tx).await?;
-            if v.deduction_credit != 0 {
-                sqlx::query(
-                    "INSERT INTO credit_ledger (uid, amount, reason, video_id, created_at) \
-                     VALUES ($1, $2, 'charge', $3, $4)",
-                )
-                .bind(uid)
-                .bind(-v.deduction_credit)
-                .bind(v.id.to_hex())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
+        // One create for rendered and emulated videos alike (queued outcomes apply to both).
+        self.create_planned(uid, videos, &Lifecycle::Render, now)
+            .await
+            .map(|_| ())
     }
 
     async fn videos_by_ids(&self, uid: i64, ids: &[ObjectId]) -> StoreResult<Vec<Video>> {

@@ -16,6 +16,23 @@ macro_rules! file_outbox {
                 Ok(())
             }
 
+            async fn stage_blobs(
+                &self,
+                blob_keys: &[String],
+                not_before: i64,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.pool.begin().await?;
+                for blob_key in blob_keys {
+                    ::sqlx::query($crate::store::sql::STAGE_BLOB)
+                        .bind(blob_key)
+                        .bind(not_before)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn due_blob_deletions(
                 &self,
                 now: i64,

@@ -7,12 +7,14 @@
 //! Each backend's store has a `pool` field and a method that begins its writing transaction.
 
 mod accounts;
+mod emulation;
 mod files;
 mod queue;
 mod videos;
 mod webhooks;
 
 pub(super) use accounts::accounts;
+pub(super) use emulation::emulation;
 pub(super) use files::file_outbox;
 pub(super) use queue::render_queue;
 pub(super) use videos::video_control;

@@ -28,6 +28,8 @@ macro_rules! video_control {
                     return Ok(None);
                 }
                 tx::drop_output(&mut tx, &hex, now).await?;
+                // An operator's status wins over an emulator script: the video leaves it.
+                ::sqlx::query($crate::store::sql::DROP_SCRIPT).bind(&hex).execute(&mut *tx).await?;
                 match to {
                     $crate::store::ForcedStatus::Hold => {
                         ::sqlx::query($crate::store::sql::HOLD)

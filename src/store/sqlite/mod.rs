@@ -119,3 +119,10 @@ shared::video_control!(
     expire_lock = "",
 );
 shared::file_outbox!(SqliteStore);
+shared::emulation!(
+    SqliteStore,
+    begin = write_tx,
+    balance = tx::balance_of,
+    row_lock = "",
+    expire_lock = "",
+);

@@ -4,42 +4,21 @@
 
 use async_trait::async_trait;
 
-use super::tx::balance_of;
 use super::{delete, hex_array, SqliteStore};
+use crate::domain::emulation::Lifecycle;
 use crate::domain::ObjectId;
 use crate::domain::Video;
 use crate::store::{
-    rows, sql, DeleteOutcome, DeleteRequest, ForcedStatus, StoreError, StoreResult, Videos,
+    rows, sql, DeleteOutcome, DeleteRequest, Emulation, ForcedStatus, StoreResult, Videos,
 };
 
 #[async_trait]
 impl Videos for SqliteStore {
     async fn create_videos(&self, uid: i64, videos: Vec<Video>, now: i64) -> StoreResult<()> {
-        let needed: i64 = videos.iter().map(|v| v.deduction_credit).sum();
-        let mut tx = self.write_tx().await?;
-        let balance = balance_of(&mut tx, uid).await?;
-        if balance < needed {
-            return Err(StoreError::InsufficientCredits { balance, needed });
-        }
-        sqlx::query("UPDATE accounts SET credits = credits - ?2 WHERE uid = ?1")
-            .bind(uid)
-            .bind(needed)
-            .execute(&mut *tx)
-            .await?;
-        for v in &videos {
-            rows::insert_video(uid, v).execute(&mut *tx).await?;
-            if v.deduction_credit != 0 {
-                sqlx::query("INSERT INTO credit_ledger (uid, amount, reason, video_id, created_at) VALUES (?1, ?2, 'charge', ?3, ?4)")
-                    .bind(uid)
-                    .bind(-v.deduction_credit)
-                    .bind(v.id.to_hex())
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(())
+        // One create for rendered and emulated videos alike (queued outcomes apply to both).
+        self.create_planned(uid, videos, &Lifecycle::Render, now)
+            .await
+            .map(|_| ())
     }
 
     async fn videos_by_ids(&self, uid: i64, ids: &[ObjectId]) -> StoreResult<Vec<Video>> {
