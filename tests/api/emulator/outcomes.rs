@@ -112,7 +112,7 @@ async fn bad_outcomes_are_1003_and_queue_nothing() {
     let app = spawn_app().await;
     let me = app.create_account(100).await;
     let path = format!("/accounts/{}/outcomes", me.uid);
-    for bad in [
+    let bad = [
         json!({}),
         json!({"outcomes": "fail"}),
         json!({"outcomes": [{}]}),
@@ -122,13 +122,14 @@ async fn bad_outcomes_are_1003_and_queue_nothing() {
         json!({"outcomes": [{"result": "succeed", "after_ms": -1}]}),
         json!({"outcomes": [{"result": "succeed", "after_polls": 0}]}),
         json!({"outcomes": [{"result": "succeed", "after_ms": 5, "after_polls": 2}]}),
-    ] {
-        let answer = app.admin(&path, bad.clone()).await;
-        assert_eq!(code_of(&path, answer), 1003, "{bad}");
-    }
+    ];
+    assert_all_refused(&app, &path, false, &bad).await;
     assert_eq!(app.outcomes(&me).await, json!([]));
     let missing = app
-        .admin("/accounts/999999/outcomes", json!({"outcomes": []}))
+        .admin(
+            "/accounts/999999/outcomes",
+            json!({"outcomes": [{"result": "stuck"}]}),
+        )
         .await;
     assert_eq!(code_of("unknown account", missing), 1008);
 }
@@ -230,10 +231,17 @@ async fn after_ms_overrides_the_lifecycle_with_timed_0_m() {
     assert_eq!(record["status"], 3);
     app.mp4_at(&url_of(&record)).await;
 
-    // The same on one video, with a failure.
+    // The same on one video, with a failure, set an hour after it was created: like the
+    // lifecycle's times, after_ms counts from create_time (CONTRACT-12), not from the PUT.
     let created = app.create_from(&me, video_body()).await;
     let id = created["_id"].as_str().unwrap().to_owned();
     let t1 = created["create_time"].as_i64().unwrap();
+    app.clock_to(&me, t1, 3_600_000).await;
+    assert_eq!(
+        app.status_of(&me, &id).await,
+        Some(1),
+        "manual: still queued"
+    );
     let path = format!("/videos/{id}/outcome");
     data_of(
         &path,
