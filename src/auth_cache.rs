@@ -101,6 +101,7 @@ mod tests {
             client_id: "c".into(),
             secret_hash: "h".into(),
             banned,
+            clock_offset_ms: 0,
         }
     }
 

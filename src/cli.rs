@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, Overrides, Sources};
+use crate::domain::emulation::Lifecycle;
 use crate::{service, App};
 
 #[derive(Parser)]
@@ -77,6 +78,12 @@ enum AccountsCommand {
         /// Starting credit balance, recorded in the ledger as a grant.
         #[arg(long, default_value_t = 0)]
         credits: i64,
+        /// How the account's new videos move (emulator controls): a mode name (render, instant,
+        /// manual) or a JSON object such as
+        /// '{"mode":"timed","processing_after_ms":1000,"complete_after_ms":5000}'. Default: the
+        /// server's `[emulator] lifecycle`.
+        #[arg(long)]
+        lifecycle: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -202,13 +209,24 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
                 AccountsCommand::Create {
                     name,
                     credits,
+                    lifecycle,
                     store,
                 },
         } => {
+            // Checked before anything is written: a bad lifecycle creates no account.
+            let lifecycle = lifecycle
+                .map(|text| Lifecycle::from_json(&serde_json::Value::String(text)))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--lifecycle: {e}"))?;
             let app = App::build(store.load()?).await?;
             let issued = service::accounts::create(&app, &name, credits)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(lifecycle) = lifecycle {
+                service::emulation::set_lifecycle(&app, issued.account.uid, lifecycle)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
             // Through a `Value`, so keys come sorted, as in the admin API's answer.
             println!("{}", serde_json::to_value(issued.view())?);
             Ok(())

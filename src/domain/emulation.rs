@@ -8,6 +8,12 @@ use serde_json::Value;
 
 use super::VideoStatus;
 
+/// The fields each mode takes besides `mode`.
+const LIFECYCLE_FIELDS: &[(&str, &[&str])] = &[
+    ("timed", &["processing_after_ms", "complete_after_ms"]),
+    ("polls", &["processing_after", "complete_after"]),
+];
+
 /// How an account's new videos move (`[emulator] lifecycle`, `/accounts/{uid}/lifecycle`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "lowercase", deny_unknown_fields)]
@@ -32,15 +38,50 @@ pub enum Lifecycle {
 }
 
 impl Lifecycle {
-    /// Reads a lifecycle object, or a bare mode name for the modes that take no numbers.
+    /// Reads a lifecycle object, or a bare mode name for the modes that take no numbers, or
+    /// (from an environment variable) that object written as JSON text.
     pub fn from_json(value: &Value) -> Result<Lifecycle, String> {
-        let lifecycle: Lifecycle = match value {
-            Value::String(mode) => serde_json::from_value(serde_json::json!({ "mode": mode })),
-            _ => serde_json::from_value(value.clone()),
+        let object = match value {
+            Value::String(text) if text.trim_start().starts_with('{') => {
+                serde_json::from_str(text).map_err(|e| format!("lifecycle: {e}"))?
+            }
+            Value::String(mode) => match mode.as_str() {
+                "timed" | "polls" => {
+                    return Err(format!(
+                        "lifecycle: mode {mode:?} takes numbers; give an object such as {}",
+                        Lifecycle::example(mode)
+                    ))
+                }
+                _ => serde_json::json!({ "mode": mode }),
+            },
+            _ => value.clone(),
+        };
+        let lifecycle: Lifecycle =
+            serde_json::from_value(object.clone()).map_err(|e| format!("lifecycle: {e}"))?;
+        // serde lets unknown fields through next to a mode that has none: a typo must not pass.
+        let known = LIFECYCLE_FIELDS
+            .iter()
+            .find(|(mode, _)| *mode == lifecycle.mode())
+            .map_or(&[][..], |(_, fields)| *fields);
+        if let Some(unknown) = object
+            .as_object()
+            .and_then(|o| o.keys().find(|k| *k != "mode" && !known.contains(&k.as_str())))
+        {
+            return Err(format!(
+                "lifecycle: mode {:?} takes no field {unknown:?}",
+                lifecycle.mode()
+            ));
         }
-        .map_err(|e| format!("lifecycle: {e}"))?;
         lifecycle.validate()?;
         Ok(lifecycle)
+    }
+
+    fn example(mode: &str) -> &'static str {
+        if mode == "timed" {
+            r#"{"mode":"timed","processing_after_ms":1000,"complete_after_ms":5000}"#
+        } else {
+            r#"{"mode":"polls","processing_after":1,"complete_after":3}"#
+        }
     }
 
     pub fn validate(&self) -> Result<(), String> {
@@ -353,6 +394,11 @@ mod tests {
             Lifecycle::from_json(&json!("manual")),
             Ok(Lifecycle::Manual)
         );
+        let from_env = json!(r#"{"mode":"polls","processing_after":1,"complete_after":2}"#);
+        assert!(matches!(
+            Lifecycle::from_json(&from_env),
+            Ok(Lifecycle::Polls { .. })
+        ));
         let timed = json!({"mode":"timed","processing_after_ms":5,"complete_after_ms":9});
         assert_eq!(
             serde_json::to_value(Lifecycle::from_json(&timed).unwrap()).unwrap(),
@@ -361,6 +407,8 @@ mod tests {
         for bad in [
             json!({"mode":"warp"}),
             json!({"mode":"instant","x":1}),
+            json!({"mode":"render","processing_after":1}),
+            json!("polls"),
             json!({"mode":"timed","processing_after_ms":9,"complete_after_ms":5}),
             json!({"mode":"timed","processing_after_ms":-1,"complete_after_ms":5}),
             json!({"mode":"polls","processing_after":0,"complete_after":5}),

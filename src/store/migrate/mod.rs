@@ -66,9 +66,12 @@ impl Source {
         Ok(Source { pool })
     }
 
-    /// How many videos are processing; the copy queues them again.
+    /// How many videos are being rendered; the copy queues them again (emulated ones keep their
+    /// state, see `tables`).
     pub async fn processing(&self) -> anyhow::Result<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM videos WHERE status = 2")
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM videos WHERE status = 2 AND lease_owner IS NOT 'emulator'",
+        )
             .fetch_one(&self.pool)
             .await?;
         Ok(n as u64)

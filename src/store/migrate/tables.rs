@@ -48,6 +48,8 @@ pub(super) const TABLES: &[Table] = &[
             col("credits", Int),
             col("banned", Bool),
             col("created_at", Int),
+            col("clock_offset_ms", Int),
+            col("lifecycle", OptText),
         ],
         identity: Some("uid"),
         order_by: "uid",
@@ -72,11 +74,13 @@ pub(super) const TABLES: &[Table] = &[
             col("team_id", Text),
             col("kind", Text),
             // A render in flight cannot finish into the new setup: hand it back to the queue the
-            // way a graceful shutdown does (the interrupted attempt does not count).
+            // way a graceful shutdown does (the interrupted attempt does not count). Emulated
+            // videos (leased to 'emulator', store::EMULATOR_OWNER) keep their state: their
+            // script goes on in the new setup.
             Column {
                 name: "status",
                 kind: Int,
-                from: "CASE WHEN status = 2 THEN 1 ELSE status END",
+                from: "CASE WHEN status = 2 AND lease_owner IS NOT 'emulator' THEN 1 ELSE status END",
             },
             col("model_name", Text),
             col("resolution", Text),
@@ -104,17 +108,20 @@ pub(super) const TABLES: &[Table] = &[
             Column {
                 name: "attempts",
                 kind: Int,
-                from: "CASE WHEN status = 2 THEN MAX(attempts - 1, 0) ELSE attempts END",
+                from: "CASE WHEN status = 2 AND lease_owner IS NOT 'emulator' \
+                       THEN MAX(attempts - 1, 0) ELSE attempts END",
             },
             Column {
                 name: "lease_owner",
                 kind: OptText,
-                from: "CASE WHEN status = 2 THEN NULL ELSE lease_owner END",
+                from: "CASE WHEN status = 2 AND lease_owner IS NOT 'emulator' \
+                       THEN NULL ELSE lease_owner END",
             },
             Column {
                 name: "lease_until",
                 kind: OptInt,
-                from: "CASE WHEN status = 2 THEN NULL ELSE lease_until END",
+                from: "CASE WHEN status = 2 AND lease_owner IS NOT 'emulator' \
+                       THEN NULL ELSE lease_until END",
             },
             col("create_time", Int),
             col("update_time", Int),
@@ -122,6 +129,25 @@ pub(super) const TABLES: &[Table] = &[
         ],
         identity: None,
         order_by: "_id",
+    },
+    Table {
+        name: "video_scripts",
+        columns: &[
+            col("video_id", Text),
+            col("uid", Int),
+            col("timing", Text),
+            col("script", Text),
+            col("polls", Int),
+            col("due_at", OptInt),
+        ],
+        identity: None,
+        order_by: "video_id",
+    },
+    Table {
+        name: "scripted_outcomes",
+        columns: &[col("id", Int), col("uid", Int), col("outcome", Text)],
+        identity: Some("id"),
+        order_by: "id",
     },
     Table {
         name: "credit_ledger",

@@ -11,6 +11,7 @@
 
 mod accounts;
 mod deletes;
+mod emulation;
 mod files;
 mod operator;
 mod queue;
@@ -112,5 +113,19 @@ conformance_suite! {
     webhooks: [
         check_webhook_outbox,
         check_attempt_after_delete_leaves_no_trace,
+    ],
+    emulation: [
+        check_emulation_lifecycle,
+        check_emulation_outcomes,
+        check_emulation_planned_videos_leave_the_render_queue,
+        check_emulation_take_step,
+        check_emulation_set_script_takes_videos_over,
+        check_emulation_count_polls,
+        check_emulation_clocks_and_due_scripts,
+        check_emulation_auth_carries_clock_offset,
+        check_emulation_expire_outputs_of_one_account,
+        check_emulation_reset_account,
+        check_emulation_seed_videos,
+        check_emulation_forced_status_drops_script,
     ],
 }
