@@ -63,10 +63,10 @@ impl Lifecycle {
             .iter()
             .find(|(mode, _)| *mode == lifecycle.mode())
             .map_or(&[][..], |(_, fields)| *fields);
-        if let Some(unknown) = object
-            .as_object()
-            .and_then(|o| o.keys().find(|k| *k != "mode" && !known.contains(&k.as_str())))
-        {
+        if let Some(unknown) = object.as_object().and_then(|o| {
+            o.keys()
+                .find(|k| *k != "mode" && !known.contains(&k.as_str()))
+        }) {
             return Err(format!(
                 "lifecycle: mode {:?} takes no field {unknown:?}",
                 lifecycle.mode()

@@ -72,8 +72,8 @@ impl Source {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM videos WHERE status = 2 AND lease_owner IS NOT 'emulator'",
         )
-            .fetch_one(&self.pool)
-            .await?;
+        .fetch_one(&self.pool)
+        .await?;
         Ok(n as u64)
     }
 

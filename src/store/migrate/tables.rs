@@ -80,7 +80,8 @@ pub(super) const TABLES: &[Table] = &[
             Column {
                 name: "status",
                 kind: Int,
-                from: "CASE WHEN status = 2 AND lease_owner IS NOT 'emulator' THEN 1 ELSE status END",
+                from:
+                    "CASE WHEN status = 2 AND lease_owner IS NOT 'emulator' THEN 1 ELSE status END",
             },
             col("model_name", Text),
             col("resolution", Text),

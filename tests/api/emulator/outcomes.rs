@@ -214,7 +214,7 @@ async fn one_videos_outcome_is_set_while_it_is_not_finished() {
 }
 
 #[tokio::test]
-async fn after_ms_overrides_the_lifecycle_with_timed_0_m() {
+async fn a_queued_after_ms_overrides_the_lifecycle_with_timed_0_m() {
     let app = spawn_app().await;
     let me = app.create_account(100).await;
     app.set_lifecycle(&me, json!({"mode": "manual"})).await;
@@ -230,9 +230,16 @@ async fn after_ms_overrides_the_lifecycle_with_timed_0_m() {
     let record = app.record(&me, &id).await;
     assert_eq!(record["status"], 3);
     app.mp4_at(&url_of(&record)).await;
+}
 
-    // The same on one video, with a failure, set an hour after it was created: like the
-    // lifecycle's times, after_ms counts from create_time (CONTRACT-12), not from the PUT.
+/// Set an hour after the video was created: like the lifecycle's times, after_ms counts from
+/// create_time (CONTRACT-12: "after_ms=M -> timed {0, M}", timed "measured from create_time"),
+/// not from the PUT.
+#[tokio::test]
+async fn after_ms_set_on_one_video_counts_from_its_create_time() {
+    let app = spawn_app().await;
+    let me = app.create_account(100).await;
+    app.set_lifecycle(&me, json!({"mode": "manual"})).await;
     let created = app.create_from(&me, video_body()).await;
     let id = created["_id"].as_str().unwrap().to_owned();
     let t1 = created["create_time"].as_i64().unwrap();
