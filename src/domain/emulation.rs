@@ -282,13 +282,14 @@ impl Script {
         })
     }
 
-    /// The script a video gets when an operator sets its outcome: the outcome's own timing if it
-    /// has one, else the video's current timing (at once for a video the renderer had).
-    pub fn with_outcome(current: Option<&Script>, outcome: &Outcome, now: i64) -> Script {
+    /// The script a video created at `create_time` gets when an operator sets its outcome: the
+    /// outcome's own timing if it has one, else the video's current timing (at once for a video
+    /// the renderer had).
+    pub fn with_outcome(current: Option<&Script>, outcome: &Outcome, create_time: i64) -> Script {
         let timing = match (outcome.after_ms, outcome.after_polls, current) {
             (Some(ms), _, _) => Timing::Timed {
-                processing_at: now,
-                complete_at: now.saturating_add(ms),
+                processing_at: create_time,
+                complete_at: create_time.saturating_add(ms),
             },
             (_, Some(n), _) => Timing::Polls {
                 processing_after: 1,
@@ -365,9 +366,13 @@ impl Script {
         }
     }
 
-    /// The account-clock time of the next timed step from `status`, for the background loop.
+    /// The account-clock time of the next step the background loop takes from `status`. Steps
+    /// taken at once are due since forever: the create that made the video takes them, and if
+    /// that process dies first, the loop (of any process) does.
     pub fn due_at(&self, status: VideoStatus) -> Option<i64> {
         match (self.timing, status) {
+            (Timing::AtOnce, VideoStatus::Queued) => Some(0),
+            (Timing::AtOnce, VideoStatus::Processing) if self.ending != Ending::Stuck => Some(0),
             (Timing::Timed { processing_at, .. }, VideoStatus::Queued) => Some(processing_at),
             (Timing::Timed { complete_at, .. }, VideoStatus::Processing)
                 if self.ending != Ending::Stuck =>
@@ -445,6 +450,10 @@ mod tests {
         };
         let script = Script::plan(&Lifecycle::Render, Some(&fail), 0).unwrap();
         assert_eq!(script.timing, Timing::AtOnce);
+        // Due at once for the background loop too: a crash after the create commits strands
+        // nothing.
+        assert_eq!(script.due_at(VideoStatus::Queued), Some(0));
+        assert_eq!(script.due_at(VideoStatus::Processing), Some(0));
         assert_eq!(
             script.due_step(VideoStatus::Processing, 0, 0),
             Some(Step::Fail(DEFAULT_FAIL_REASON.into()))
@@ -511,6 +520,7 @@ mod tests {
     fn manual_moves_only_when_advanced() {
         let script = Script::plan(&Lifecycle::Manual, None, 0).unwrap();
         assert_eq!(script.due_step(VideoStatus::Queued, 99, i64::MAX), None);
+        assert_eq!(script.due_at(VideoStatus::Queued), None);
         assert_eq!(script.advance_step(VideoStatus::Queued), Some(Step::Start));
         assert_eq!(
             script.advance_step(VideoStatus::Processing),

@@ -50,7 +50,9 @@ pub async fn catch_up(app: &App, uid: Option<i64>) -> anyhow::Result<usize> {
 }
 
 /// Retention by account clock. The server-wide pass (`outbox::expire_old_outputs`) uses the
-/// server's clock, which is never ahead of an account's, so only advanced accounts need this.
+/// server's clock, which is never ahead of an account's, so only advanced accounts need this in
+/// the background; a catch-up of one account always does it (an advance answers with retention
+/// applied, whatever the offset).
 async fn expire_on_account_clocks(app: &App, uid: Option<i64>) -> anyhow::Result<()> {
     let keep = app.config.retention.keep;
     if keep.is_zero() {
@@ -59,10 +61,14 @@ async fn expire_on_account_clocks(app: &App, uid: Option<i64>) -> anyhow::Result
     let keep = i64::try_from(keep.as_millis()).unwrap_or(i64::MAX);
     let now = now_ms();
     let mut expired = 0;
-    for (account, offset) in app.store.advanced_clocks().await? {
-        if uid.is_some_and(|uid| uid != account) {
-            continue;
+    let accounts = match uid {
+        Some(uid) => {
+            let offset = app.store.emulation(uid).await?.map(|s| s.clock_offset_ms);
+            offset.map(|offset| (uid, offset)).into_iter().collect()
         }
+        None => app.store.advanced_clocks().await?,
+    };
+    for (account, offset) in accounts {
         let cutoff = now.saturating_add(offset).saturating_sub(keep);
         loop {
             let n = app

@@ -102,10 +102,23 @@ async fn complete(app: &App, video: &Video, now: i64) -> anyhow::Result<bool> {
     let pixels = video.resolution.pixels();
     let (width, height) = (pixels.width, pixels.height);
     let seconds = u32::try_from(video.video_length.max(1)).unwrap_or(u32::MAX);
-    let bytes = app
+    let bytes = match app
         .clips
         .get(width, height, seconds, app.renderer.fps())
-        .await?;
+        .await
+    {
+        Ok(bytes) => bytes,
+        // No output can be made here (e.g. no ffmpeg): fail it with refund, as a render would,
+        // instead of retrying forever. The reason is safe to show (no paths, no stderr).
+        Err(e) => {
+            tracing::warn!(video = %video.id, error = %e, "cannot make an emulated output");
+            let reason = e.to_string();
+            return Ok(app
+                .store
+                .take_step(video.id, ScriptStep::Fail { reason }, now)
+                .await?);
+        }
+    };
     let key = Blobs::key_for(
         &video.id.to_hex(),
         &format!("{:016x}", rand::random::<u64>()),

@@ -88,7 +88,12 @@ pub async fn set_outcome(
     let id = ObjectId::parse(id).ok_or_else(no_video)?;
     let scripted = app.store.scripted(id).await?.ok_or_else(no_video)?;
     let now = emulator::account_now(app, scripted.video.uid).await?;
-    let script = Script::with_outcome(scripted.script.as_ref(), outcome, now);
+    // after_ms counts from create_time, as a lifecycle's delays do.
+    let script = Script::with_outcome(
+        scripted.script.as_ref(),
+        outcome,
+        scripted.video.create_time,
+    );
     match app.store.set_script(id, &script, now).await? {
         TakeOver::NoVideo => return Err(no_video()),
         TakeOver::Finished(video) => return Err(finished(&video)),
@@ -164,6 +169,10 @@ pub async fn clock(app: &App, uid: i64) -> Result<ClockView, ServiceError> {
     })
 }
 
+/// How far ahead of the server's an account's clock may be: a century, so that every time
+/// computed from it stays far inside 64-bit milliseconds.
+pub const MAX_CLOCK_OFFSET_MS: i64 = 100 * 366 * 86_400_000;
+
 /// Where a clock advance goes: forward by some milliseconds, or to an account time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClockMove {
@@ -191,6 +200,10 @@ pub async fn advance_clock(app: &App, uid: i64, to: ClockMove) -> Result<ClockVi
             target - now
         }
     };
+    let offset = state(app, uid).await?.clock_offset_ms;
+    if by > MAX_CLOCK_OFFSET_MS - offset {
+        return Err(too_far(offset));
+    }
     if app.store.advance_clock(Some(uid), by).await? == 0 {
         return Err(no_account(uid));
     }
@@ -206,10 +219,27 @@ pub async fn advance_all_clocks(app: &App, ms: i64) -> Result<u64, ServiceError>
             "ms must be >= 0 (clocks only move forward), got {ms}"
         )));
     }
+    let furthest = app
+        .store
+        .advanced_clocks()
+        .await?
+        .iter()
+        .map(|(_, offset)| *offset)
+        .max()
+        .unwrap_or(0);
+    if ms > MAX_CLOCK_OFFSET_MS - furthest {
+        return Err(too_far(furthest));
+    }
     let moved = app.store.advance_clock(None, ms).await?;
     after_clock_move(app, None).await?;
     tracing::info!(accounts = moved, by_ms = ms, "every account clock advanced");
     Ok(moved)
+}
+
+fn too_far(offset: i64) -> ServiceError {
+    ServiceError::InvalidParam(format!(
+        "a clock may run at most {MAX_CLOCK_OFFSET_MS} ms ahead of the server's; it is {offset} ms ahead now"
+    ))
 }
 
 async fn after_clock_move(app: &App, uid: Option<i64>) -> Result<(), ServiceError> {

@@ -7,10 +7,13 @@
 
 mod actors;
 mod audit;
+mod emulated;
 mod history;
 mod recorder;
 mod renderer;
+mod reset_check;
 mod round;
+mod steering;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -18,11 +21,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use i2v::config::Config;
+use i2v::domain::emulation::Lifecycle;
 use i2v::domain::spec::{parse_batch, parse_single};
 use i2v::domain::ObjectId;
 use i2v::domain::VideoKind;
 use i2v::net::{NetPolicy, Outbound};
-use i2v::service::{self, videos, Caller};
+use i2v::service::{self, emulation, videos, Caller};
 use i2v::App;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -34,6 +38,9 @@ use crate::tally::Tally;
 use actors::Stage;
 use history::History;
 use recorder::{Event, FinishKind, Op, Recorder};
+
+/// Every race account's initial grant (a reset brings the balance back to it).
+const GRANT: i64 = 1_000_000;
 
 #[derive(clap::Args)]
 pub struct RaceArgs {
@@ -68,6 +75,12 @@ pub struct RaceArgs {
     /// Render workers whose lease runs out during most renders (fencing).
     #[arg(long, default_value_t = 2)]
     hasty_workers: usize,
+    /// Operators using the emulator controls (advance, outcomes, clocks, a reset).
+    #[arg(long, default_value_t = 2)]
+    steerers: usize,
+    /// Control calls per operator per round.
+    #[arg(long, default_value_t = 10)]
+    steers_each: usize,
     /// A round that has not quiesced after this long is a failed check.
     #[arg(long, default_value_t = 30)]
     round_secs: u64,
@@ -174,7 +187,8 @@ impl<'a> Campaign<'a> {
         let started = Instant::now();
         let label = format!("round {n}");
         let seed = self.seed ^ ((n as u64) << 40);
-        let stage = Arc::new(self.stage(seed).await?);
+        let (stage, reset) = self.stage(n, seed).await?;
+        let stage = Arc::new(stage);
         let plan = round::Plan {
             deleters: self.args.deleters,
             deletes_each: self.args.deletes_each,
@@ -182,6 +196,9 @@ impl<'a> Campaign<'a> {
             creates_each: self.args.creates_each,
             workers: self.args.workers,
             hasty_workers: self.args.hasty_workers,
+            steerers: self.args.steerers,
+            steers_each: self.args.steers_each,
+            reset,
             time_limit: Duration::from_secs(self.args.round_secs),
         };
         tally.check(
@@ -207,15 +224,31 @@ impl<'a> Campaign<'a> {
             history::all_ok(shapes.collect()),
         );
 
+        if let Some(uid) = reset {
+            tally.check(
+                &label,
+                "a reset leaves no video, callback, outcome, clock or lifecycle, and the grant",
+                reset_check::reset_leaves_nothing(&self.app, uid, GRANT, &self.owners).await,
+            );
+        }
+
         let events = self.recorder.take();
+        let before: HashSet<ObjectId> = self.history.removed().clone();
         for (what, verdict) in self.history.check(&events, &self.owners) {
             tally.check(&label, what, verdict);
         }
-        let deleted: HashSet<ObjectId> = self.history.deleted().copied().collect();
-        let fresh: HashSet<ObjectId> = events.iter().flat_map(deleted_by).collect();
+        let removed = self.history.removed();
+        let mut deleted: HashSet<ObjectId> = self.history.deleted().copied().collect();
+        deleted.extend(removed);
+        let mut fresh: HashSet<ObjectId> = events.iter().flat_map(deleted_by).collect();
+        fresh.extend(removed.difference(&before));
+        let gone = audit::Gone {
+            deleted: &deleted,
+            fresh: &fresh,
+            maybe: self.history.maybe_removed(),
+        };
         let uids: Vec<i64> = self.callers.keys().copied().collect();
-        for (what, verdict) in audit::audit(&self.app, &self.owners, &deleted, &fresh, &uids).await
-        {
+        for (what, verdict) in audit::audit(&self.app, &self.owners, &gone, &uids).await {
             tally.check(&label, what, verdict);
         }
         println!(
@@ -229,12 +262,19 @@ impl<'a> Campaign<'a> {
     }
 
     /// New accounts and videos; the deleters aim at them and at a few videos of earlier rounds.
-    async fn stage(&mut self, seed: u64) -> anyhow::Result<Stage> {
+    /// Also returns the account one operator resets during the round: an emulated one.
+    async fn stage(&mut self, round: usize, seed: u64) -> anyhow::Result<(Stage, Option<i64>)> {
         let mut rng = StdRng::seed_from_u64(seed);
         let app = &self.app;
         let mut fresh = Vec::new();
-        for _ in 0..self.args.accounts {
-            let issued = service::accounts::create(app, "race", 1_000_000).await?;
+        for n in 0..self.args.accounts {
+            let issued = service::accounts::create(app, "race", GRANT).await?;
+            let uid = issued.account.uid;
+            let lifecycle = steering::lifecycle(round, n, self.args.accounts);
+            if lifecycle != Lifecycle::Render {
+                emulation::set_lifecycle(app, uid, lifecycle).await?;
+                emulation::push_outcomes(app, uid, &steering::outcomes()).await?;
+            }
             let caller = Caller {
                 uid: issued.account.uid,
                 team_id: issued.account.team_id,
@@ -242,7 +282,15 @@ impl<'a> Campaign<'a> {
             fresh.push(caller.clone());
             self.callers.insert(caller.uid, caller);
         }
+        // Odd rounds reset the emulated account, even ones an account that renders.
+        let reset = match fresh.len() {
+            0 | 1 => None,
+            n => Some(fresh[if round % 2 == 1 { n - 1 } else { 1 }].uid),
+        };
         let body = json!({
+            // Never called (no dispatcher runs), but it makes every status change write a
+            // callback record, which deletes and resets must take away.
+            "webhookurl": format!("{}/hook", self.image_url),
             "image_url": self.image_url,
             "prompt": "race",
             "resolution": "720p",
@@ -266,16 +314,19 @@ impl<'a> Campaign<'a> {
         self.owners.extend(created.iter().copied());
         let mut targets = created;
         targets.extend(old.choose_multiple(&mut rng, 6).copied());
-        Ok(Stage {
-            app: app.clone(),
-            callers: self.callers.clone(),
-            single,
-            batch,
-            targets: Mutex::new(targets),
-            created: Mutex::new(Vec::new()),
-            answers: Mutex::new(Vec::new()),
-            errors: Mutex::new(Vec::new()),
-        })
+        Ok((
+            Stage {
+                app: app.clone(),
+                callers: self.callers.clone(),
+                single,
+                batch,
+                targets: Mutex::new(targets),
+                created: Mutex::new(Vec::new()),
+                answers: Mutex::new(Vec::new()),
+                errors: Mutex::new(Vec::new()),
+            },
+            reset,
+        ))
     }
 }
 
@@ -290,8 +341,13 @@ fn deleted_by(e: &Event) -> Vec<ObjectId> {
 fn summary(events: &[Event], answers: usize) -> String {
     let (mut requests, mut deleted, mut processing, mut claims) = (0, 0, 0, 0);
     let (mut completed, mut failed, mut fenced) = (0, 0, 0);
+    let (mut steps, mut lost_steps, mut taken, mut resets) = (0, 0, 0, 0);
     for e in events {
         match &e.op {
+            Op::Step { ok: true, .. } => steps += 1,
+            Op::Step { ok: false, .. } => lost_steps += 1,
+            Op::TakeOver { .. } => taken += 1,
+            Op::Reset { .. } => resets += 1,
             Op::Delete {
                 deleted: d,
                 processing: p,
@@ -318,6 +374,7 @@ fn summary(events: &[Event], answers: usize) -> String {
     }
     format!(
         "{requests} deletes ({answers} via delbyids): {deleted} deleted, {processing} refused as processing; \
-         {claims} claims: {completed} completed, {failed} failed, {fenced} fenced off"
+         {claims} claims: {completed} completed, {failed} failed, {fenced} fenced off; \
+         emulator: {steps} steps ({lost_steps} lost a race), {taken} take-overs, {resets} resets"
     )
 }

@@ -23,6 +23,8 @@ pub struct Audit<'a> {
     pub created: HashMap<String, i64>,
     pub deleted: HashMap<String, usize>,
     pub maybe_deleted: HashSet<String>,
+    /// Ids an answered reset removed.
+    pub reset_gone: HashSet<String>,
     pub violations: Vec<String>,
 }
 
@@ -37,6 +39,7 @@ impl<'a> Audit<'a> {
             created: record.created.clone(),
             deleted: record.deleted.clone(),
             maybe_deleted: record.maybe_deleted.clone(),
+            reset_gone: record.reset_gone.clone(),
             violations: std::mem::take(&mut record.violations),
         }
     }
@@ -55,7 +58,7 @@ impl<'a> Audit<'a> {
         );
         tally.check(
             round,
-            "answered deletes stay deleted",
+            "answered deletes and resets stay done",
             self.deletes_stay().await,
         );
         tally.check(
@@ -85,10 +88,12 @@ impl<'a> Audit<'a> {
 
     async fn deletes_stay(&self) -> Result<(), String> {
         let mut problems = Vec::new();
-        let ids: Vec<&String> = self.deleted.keys().collect();
+        let ids: Vec<&String> = self.deleted.keys().chain(&self.reset_gone).collect();
         for (id, video) in self.rows(ids.iter().map(|s| s.as_str())).await? {
             if video.is_some() {
-                problems.push(format!("{id} was answered as deleted and still has a row"));
+                problems.push(format!(
+                    "{id} was answered as deleted (or reset) and still has a row"
+                ));
             }
         }
         // No row also means no stored file key; the files themselves are checked at the end,
@@ -97,10 +102,11 @@ impl<'a> Audit<'a> {
     }
 
     async fn creates_kept(&self) -> Result<(), String> {
-        let kept = self
-            .created
-            .keys()
-            .filter(|id| !self.deleted.contains_key(*id) && !self.maybe_deleted.contains(*id));
+        let kept = self.created.keys().filter(|id| {
+            !self.deleted.contains_key(*id)
+                && !self.maybe_deleted.contains(*id)
+                && !self.reset_gone.contains(*id)
+        });
         let mut problems = Vec::new();
         for (id, video) in self.rows(kept.map(String::as_str)).await? {
             if video.is_none() {
@@ -177,7 +183,7 @@ impl<'a> Audit<'a> {
         );
         tally.check(
             round,
-            "answered deletes left no file and no callback record",
+            "answered deletes and resets left no file and no callback record",
             match &keys {
                 Ok(keys) => self.no_trace_of_deleted(keys, &deliveries),
                 Err(e) => Err(e.clone()),
@@ -260,12 +266,12 @@ impl<'a> Audit<'a> {
     ) -> Result<(), String> {
         let mut problems = Vec::new();
         for key in keys {
-            if video_of_key(key).is_some_and(|id| self.deleted.contains_key(id)) {
+            if video_of_key(key).is_some_and(|id| self.gone(id)) {
                 problems.push(format!("file {key} of a deleted video"));
             }
         }
         for d in deliveries {
-            if self.deleted.contains_key(&d.video_id) {
+            if self.gone(&d.video_id) {
                 problems.push(format!(
                     "{} was deleted and still has callback record {}",
                     d.video_id, d.id
@@ -273,6 +279,10 @@ impl<'a> Audit<'a> {
             }
         }
         none(&problems)
+    }
+
+    fn gone(&self, id: &str) -> bool {
+        self.deleted.contains_key(id) || self.reset_gone.contains(id)
     }
 
     fn callbacks_delivered(

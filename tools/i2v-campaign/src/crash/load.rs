@@ -23,6 +23,9 @@ const MAX_UNFINISHED: usize = 6;
 pub struct Account {
     pub uid: i64,
     pub key: String,
+    /// The account's lifecycle (admin API), `None` for the server's default (render).
+    pub lifecycle: Option<Value>,
+    pub instant: bool,
 }
 
 #[derive(Default)]
@@ -37,6 +40,13 @@ pub struct Record {
     pub violations: Vec<String>,
     pub answered: u64,
     pub unanswered: u64,
+    /// Ids an answered reset removed (stored before the reset was sent): they must be gone.
+    pub reset_gone: HashSet<String>,
+    /// Per account: resets sent so far, and resets waiting for their answer.
+    pub resets_sent: HashMap<i64, u64>,
+    pub resets_open: HashMap<i64, u64>,
+    pub resets: u64,
+    pub clock_moves: u64,
 }
 
 impl Record {
@@ -48,6 +58,7 @@ impl Record {
                 **owner == uid
                     && !self.deleted.contains_key(*id)
                     && !self.maybe_deleted.contains(*id)
+                    && !self.reset_gone.contains(*id)
             })
             .map(|(id, _)| id.clone())
             .collect()
@@ -200,6 +211,7 @@ impl Load {
         if self.unfinished(account.uid) >= MAX_UNFINISHED {
             return self.results(account, rng).await;
         }
+        let resets_before = self.resets_around(account.uid);
         let body = json!({
             "image_url": self.image_url,
             "prompt": "slow zoom in",
@@ -214,8 +226,16 @@ impl Load {
         };
         match answer["data"]["_id"].as_str() {
             Some(id) if answer["code"] == 1000 => {
+                let raced = resets_before.0 > 0 || self.resets_around(account.uid) != resets_before;
+                if account.instant && !raced && answer["data"]["status"] != 3 {
+                    self.violation(format!("instant-mode create answered {answer}"));
+                }
                 let mut record = self.record.lock().unwrap();
                 record.created.insert(id.to_owned(), account.uid);
+                if raced {
+                    // Stored while a reset of its account ran: it may be gone.
+                    record.maybe_deleted.insert(id.to_owned());
+                }
             }
             _ => self.violation(format!("create refused: {answer}")),
         }
@@ -276,7 +296,7 @@ impl Load {
             let ids: Vec<String> = own.choose_multiple(rng, n).map(|s| (*s).clone()).collect();
             let gone: HashSet<String> = ids
                 .iter()
-                .filter(|id| record.deleted.contains_key(*id))
+                .filter(|id| record.deleted.contains_key(*id) || record.reset_gone.contains(*id))
                 .cloned()
                 .collect();
             (ids, gone)
@@ -295,7 +315,7 @@ impl Load {
             let id = video["_id"].as_str().unwrap_or_default();
             if gone.contains(id) {
                 self.violation(format!(
-                    "{id} was answered as deleted and came back in results"
+                    "{id} was answered as deleted (or reset) and came back in results"
                 ));
             }
         }

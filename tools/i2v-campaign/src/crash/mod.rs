@@ -9,6 +9,7 @@
 mod audit;
 mod fixtures;
 mod load;
+mod operator;
 mod server;
 
 use std::path::{Path, PathBuf};
@@ -30,7 +31,20 @@ use load::{Account, Load};
 use server::Server;
 
 const ADMIN_TOKEN: &str = "crash-campaign-admin-token";
-const ACCOUNTS: usize = 3;
+/// The initial grant of every account (a reset brings the balance back to it).
+const GRANT: i64 = 1_000_000_000;
+
+/// The load's accounts by lifecycle (`None`: the server's default, rendering): the emulated
+/// ones get clock advances and resets from the operator.
+fn lifecycles() -> [Option<Value>; 5] {
+    [
+        None,
+        None,
+        None,
+        Some(json!({ "mode": "instant" })),
+        Some(json!({ "mode": "timed", "processing_after_ms": 300, "complete_after_ms": 1500 })),
+    ]
+}
 
 /// Short leases, grace periods and retry delays, so that recovery after each kill takes
 /// seconds; a cheap render (few frames, fastest x264 preset) so that many videos finish.
@@ -236,6 +250,7 @@ async fn campaign(args: &CrashArgs, seed: u64, setup: &Setup) -> anyhow::Result<
             )
         })
         .collect();
+    let operator = tokio::spawn(load.clone().operator(seed.rotate_left(17), stop.clone()));
 
     for kill in 1..=args.kills {
         let uptime = rng.random_range(args.min_uptime_ms..=args.max_uptime_ms);
@@ -262,6 +277,7 @@ async fn campaign(args: &CrashArgs, seed: u64, setup: &Setup) -> anyhow::Result<
     for client in clients {
         client.await?;
     }
+    operator.await?;
     let store = setup.open_store().await?;
     let limit = Duration::from_secs(args.quiesce_timeout_secs);
     println!("load stopped; waiting for the server to finish its work");
@@ -290,13 +306,17 @@ async fn campaign(args: &CrashArgs, seed: u64, setup: &Setup) -> anyhow::Result<
             .count()
     };
     println!(
-        "{} videos answered as created ({} rendered, {} failed), {} answered as deleted, {} requests answered, {} unanswered",
+        "{} videos answered as created ({} rendered, {} failed), {} answered as deleted, {} requests answered, {} unanswered; \
+         operator: {} clock advances, {} resets removing {} videos",
         r.created.len(),
         finished(3),
         finished(4),
         r.deleted.len(),
         r.answered,
         r.unanswered,
+        r.clock_moves,
+        r.resets,
+        r.reset_gone.len(),
     );
     Ok(tally)
 }
@@ -307,11 +327,15 @@ async fn create_accounts(
     receiver: &fixtures::Receiver,
 ) -> anyhow::Result<Vec<Account>> {
     let mut accounts = Vec::new();
-    for n in 0..ACCOUNTS {
+    for (n, lifecycle) in lifecycles().into_iter().enumerate() {
+        let mut body = json!({ "name": format!("crash-{n}"), "credits": GRANT });
+        if let Some(lifecycle) = &lifecycle {
+            body["lifecycle"] = lifecycle.clone();
+        }
         let answer: Value = http
             .post(format!("{base}/_admin/v1/accounts"))
             .bearer_auth(ADMIN_TOKEN)
-            .json(&json!({ "name": format!("crash-{n}"), "credits": 1_000_000_000 }))
+            .json(&body)
             .send()
             .await?
             .json()
@@ -325,9 +349,12 @@ async fn create_accounts(
             bail!("account creation failed: {answer}");
         };
         receiver.register(uid, id, secret);
+        let instant = lifecycle.as_ref().is_some_and(|l| l["mode"] == "instant");
         accounts.push(Account {
             uid,
             key: secret.to_owned(),
+            lifecycle,
+            instant,
         });
     }
     Ok(accounts)

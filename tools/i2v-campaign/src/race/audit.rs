@@ -13,17 +13,24 @@ use super::history::{all_ok, Verdict};
 /// Far enough ahead that every staged removal is due.
 const FAR_FUTURE_MS: i64 = 100 * 365 * 86_400_000;
 
-/// `owners`: every video ever created, with its account; `deleted`: every id ever deleted,
-/// `fresh` the ones deleted this round; `uids`: every account.
+/// What must be gone: `deleted` every id ever deleted or removed by a reset, `fresh` the ones
+/// gone this round; `maybe` ids stored while a reset ran (either way is right).
+pub struct Gone<'a> {
+    pub deleted: &'a HashSet<ObjectId>,
+    pub fresh: &'a HashSet<ObjectId>,
+    pub maybe: &'a HashSet<ObjectId>,
+}
+
+/// `owners`: every video ever created, with its account; `uids`: every account.
 pub async fn audit(
     app: &App,
     owners: &HashMap<ObjectId, i64>,
-    deleted: &HashSet<ObjectId>,
-    fresh: &HashSet<ObjectId>,
+    gone_ids: &Gone<'_>,
     uids: &[i64],
 ) -> Vec<Verdict> {
+    let (deleted, fresh) = (gone_ids.deleted, gone_ids.fresh);
     let swept = sweep_all(app).await;
-    let rows = live_rows(app, owners, deleted).await;
+    let rows = live_rows(app, owners, deleted, gone_ids.maybe).await;
     let (completed, files) = match (&rows, app.blobs.list_keys().await) {
         (Ok(rows), Ok(files)) => (rows_to_keys(rows), files),
         (Err(e), _) => (Err(e.clone()), vec![]),
@@ -36,7 +43,7 @@ pub async fn audit(
             nothing_pending(app, &rows).await,
         ),
         (
-            "deleted videos are gone for good",
+            "deleted and reset videos are gone for good, with their callback records",
             gone(app, owners, deleted, fresh).await,
         ),
         (
@@ -87,12 +94,26 @@ async fn live_rows(
     app: &App,
     owners: &HashMap<ObjectId, i64>,
     deleted: &HashSet<ObjectId>,
+    maybe: &HashSet<ObjectId>,
 ) -> Result<Vec<Row>, String> {
     let mut by_owner: HashMap<i64, Vec<ObjectId>> = HashMap::new();
     for (id, uid) in owners.iter().filter(|(id, _)| !deleted.contains(id)) {
         by_owner.entry(*uid).or_default().push(*id);
     }
     let mut rows = Vec::new();
+    // Stored while a reset ran: gone or kept, but if kept, held to the same checks.
+    for id in maybe.iter().filter(|id| !deleted.contains(id)) {
+        let uid = owners.get(id).copied().unwrap_or_default();
+        if let Some(ids) = by_owner.get_mut(&uid) {
+            ids.retain(|x| x != id);
+        }
+        let found = app
+            .store
+            .videos_by_ids(uid, &[*id])
+            .await
+            .map_err(|e| e.to_string())?;
+        rows.extend(found.into_iter().map(|v| (v.id, v.status, v.blob_key)));
+    }
     for (uid, ids) in by_owner {
         for chunk in ids.chunks(100) {
             let found = app
@@ -194,6 +215,17 @@ async fn gone(
             .map_err(|e| e.to_string())?
         {
             bad.push(format!("{id} still has a file key {key}"));
+        }
+        let callbacks = app
+            .store
+            .webhook_deliveries(Some(&id.to_hex()), 10)
+            .await
+            .map_err(|e| e.to_string())?;
+        if !callbacks.is_empty() {
+            bad.push(format!(
+                "{id} still has {} callback record(s)",
+                callbacks.len()
+            ));
         }
     }
     all_ok(bad)

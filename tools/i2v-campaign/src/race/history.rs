@@ -7,10 +7,11 @@
 //! gives it back once ended. A delete that succeeds entirely inside that window deleted a
 //! processing video.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use i2v::domain::ObjectId;
 
+use super::emulated::{self, Stored};
 use super::recorder::{Event, FinishKind, Op};
 
 pub type Verdict = (&'static str, Result<(), String>);
@@ -21,6 +22,11 @@ pub struct History {
     /// End stamp of the first successful delete of each id.
     deleted_at: HashMap<ObjectId, u64>,
     successes: HashMap<ObjectId, usize>,
+    /// Every video's create call (resets remove what was stored before them).
+    stored: HashMap<ObjectId, Stored>,
+    /// Videos a reset surely removed, and those it may have.
+    removed: HashSet<ObjectId>,
+    maybe_removed: HashSet<ObjectId>,
 }
 
 /// A successful delete of one id: the caller and the call's stamps.
@@ -36,12 +42,34 @@ impl History {
         self.deleted_at.keys()
     }
 
+    /// Every id a reset surely removed.
+    pub fn removed(&self) -> &HashSet<ObjectId> {
+        &self.removed
+    }
+
+    /// Ids stored while a reset ran: either outcome is right.
+    pub fn maybe_removed(&self) -> &HashSet<ObjectId> {
+        &self.maybe_removed
+    }
+
     /// Checks one round's events; `owners` maps every id ever created to its account.
     pub fn check(&mut self, events: &[Event], owners: &HashMap<ObjectId, i64>) -> Vec<Verdict> {
         let mut shape = Vec::new();
         let mut foreign = Vec::new();
         let mut successes: HashMap<ObjectId, Vec<Success>> = HashMap::new();
         let mut twice = Vec::new();
+        for e in events {
+            if let Op::Create { uid, ids } = &e.op {
+                let (uid, start, end) = (*uid, e.start, e.end);
+                for id in ids {
+                    self.stored.insert(*id, Stored { uid, start, end });
+                }
+            }
+        }
+        let removed = emulated::removed_by_resets(events, &self.stored);
+        self.removed.extend(removed.sure.keys());
+        self.maybe_removed.extend(&removed.maybe);
+        self.maybe_removed.retain(|id| !self.removed.contains(id));
         for e in events {
             let Op::Delete {
                 uid,
@@ -100,8 +128,20 @@ impl History {
                 self.no_afterlife(events),
             ),
             (
-                "a video answered processing had been claimed",
+                "a video answered processing had been claimed or started",
                 processing_was_claimed(events),
+            ),
+            (
+                "a video the emulator holds is never deleted",
+                emulator_held_never_deleted(events, &successes),
+            ),
+            (
+                "a video removed by a reset is never claimed, stepped or finished afterwards",
+                emulated::no_afterlife_after_reset(events, &removed.sure),
+            ),
+            (
+                "a worker never finishes a video the emulator took over",
+                emulated::takeover_fences_workers(events),
             ),
         ]
     }
@@ -158,6 +198,8 @@ impl History {
                     ok: true,
                     ..
                 } => (id, "completed"),
+                Op::Step { id, ok: true, .. } => (id, "stepped"),
+                Op::TakeOver { id, .. } => (id, "taken over"),
                 _ => continue,
             };
             if let Some(&gone) = self.deleted_at.get(id) {
@@ -198,13 +240,28 @@ fn processing_was_claimed(events: &[Event]) -> Result<(), String> {
             continue;
         };
         for id in processing {
-            let claimed = events
-                .iter()
-                .any(|c| matches!(&c.op, Op::Claim { id: i, .. } if i == id) && c.start < e.end);
-            if !claimed {
+            if !emulated::was_started(events, id, e.end) {
                 bad.push(format!(
                     "{id} answered processing at {} but never claimed",
                     e.end
+                ));
+            }
+        }
+    }
+    all_ok(bad)
+}
+
+fn emulator_held_never_deleted(
+    events: &[Event],
+    successes: &HashMap<ObjectId, Vec<Success>>,
+) -> Result<(), String> {
+    let mut bad = Vec::new();
+    for (id, from, until) in emulated::emulator_holds(events) {
+        for d in successes.get(&id).into_iter().flatten() {
+            if d.start > from && d.end < until {
+                bad.push(format!(
+                    "{id} deleted by uid {} at [{}, {}] while the emulator held it [{from}, {until})",
+                    d.uid, d.start, d.end
                 ));
             }
         }

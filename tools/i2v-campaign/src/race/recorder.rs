@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use i2v::domain::{ObjectId, Video};
+use i2v::domain::emulation::{Lifecycle, Outcome, Script};
+use i2v::domain::{ObjectId, Video, VideoStatus};
 use i2v::store::*;
 
 /// One logged store call.
@@ -37,6 +38,19 @@ pub enum Op {
     },
     /// `reap_expired` at `now`: any lease that ended before `now` may have been taken back.
     Reap { now: i64 },
+    /// `create_planned` (every create goes through it) stored `ids` for `uid`.
+    Create { uid: i64, ids: Vec<ObjectId> },
+    /// `take_step` on an emulated video; `ok` is its answer.
+    Step {
+        id: ObjectId,
+        kind: StepKind,
+        ok: bool,
+    },
+    /// `set_script` took an unfinished video over (from a worker, if one had it); `processing`:
+    /// it stays processing, held by the emulator.
+    TakeOver { id: ObjectId, processing: bool },
+    /// `reset_account` of `uid` committed: every video it had is gone.
+    Reset { uid: i64 },
     /// One delete request's committed outcome.
     Delete {
         uid: i64,
@@ -52,6 +66,13 @@ pub enum FinishKind {
     Fail,
     Retry,
     Release,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepKind {
+    Start,
+    Complete,
+    Fail,
 }
 
 pub struct Recorder {
@@ -352,6 +373,10 @@ impl FileOutbox for Recorder {
         self.inner.stage_blob(blob_key, not_before).await
     }
 
+    async fn stage_blobs(&self, blob_keys: &[String], not_before: i64) -> StoreResult<()> {
+        self.inner.stage_blobs(blob_keys, not_before).await
+    }
+
     async fn due_blob_deletions(&self, now: i64, limit: i64) -> StoreResult<Vec<BlobDeletion>> {
         self.inner.due_blob_deletions(now, limit).await
     }
@@ -369,5 +394,133 @@ impl FileOutbox for Recorder {
         self.inner
             .retry_blob_deletion(id, error, next_attempt)
             .await
+    }
+}
+
+/// The emulator's calls: creates, steps, take-overs and resets are logged (the history checks
+/// hold them to the same fences as workers and deletes), the rest passes through.
+#[async_trait]
+impl Emulation for Recorder {
+    async fn emulation(&self, uid: i64) -> StoreResult<Option<EmulationState>> {
+        self.inner.emulation(uid).await
+    }
+
+    async fn set_lifecycle(&self, uid: i64, lifecycle: Option<&Lifecycle>) -> StoreResult<bool> {
+        self.inner.set_lifecycle(uid, lifecycle).await
+    }
+
+    async fn advance_clock(&self, uid: Option<i64>, by_ms: i64) -> StoreResult<u64> {
+        self.inner.advance_clock(uid, by_ms).await
+    }
+
+    async fn push_outcomes(
+        &self,
+        uid: i64,
+        outcomes: &[Outcome],
+    ) -> StoreResult<Option<Vec<Outcome>>> {
+        self.inner.push_outcomes(uid, outcomes).await
+    }
+
+    async fn outcomes(&self, uid: i64) -> StoreResult<Option<Vec<Outcome>>> {
+        self.inner.outcomes(uid).await
+    }
+
+    async fn clear_outcomes(&self, uid: i64) -> StoreResult<bool> {
+        self.inner.clear_outcomes(uid).await
+    }
+
+    async fn create_planned(
+        &self,
+        uid: i64,
+        videos: Vec<Video>,
+        lifecycle: &Lifecycle,
+        now: i64,
+    ) -> StoreResult<Vec<Option<Script>>> {
+        let start = self.tick();
+        let ids = videos.iter().map(|v| v.id).collect();
+        let scripts = self
+            .inner
+            .create_planned(uid, videos, lifecycle, now)
+            .await?;
+        self.push(start, Op::Create { uid, ids });
+        Ok(scripts)
+    }
+
+    async fn scripted(&self, id: ObjectId) -> StoreResult<Option<ScriptedVideo>> {
+        self.inner.scripted(id).await
+    }
+
+    async fn take_step(&self, id: ObjectId, step: ScriptStep, now: i64) -> StoreResult<bool> {
+        let start = self.tick();
+        let kind = match step {
+            ScriptStep::Start { .. } => StepKind::Start,
+            ScriptStep::Complete { .. } => StepKind::Complete,
+            ScriptStep::Fail { .. } => StepKind::Fail,
+        };
+        let ok = self.inner.take_step(id, step, now).await;
+        let done = matches!(ok, Ok(true));
+        self.push(start, Op::Step { id, kind, ok: done });
+        ok
+    }
+
+    async fn set_script(&self, id: ObjectId, script: &Script, now: i64) -> StoreResult<TakeOver> {
+        let start = self.tick();
+        let taken = self.inner.set_script(id, script, now).await?;
+        if let TakeOver::Taken(video) = &taken {
+            let processing = video.status == VideoStatus::Processing;
+            self.push(start, Op::TakeOver { id, processing });
+        }
+        Ok(taken)
+    }
+
+    async fn count_polls(&self, uid: i64, ids: &[ObjectId]) -> StoreResult<Vec<ObjectId>> {
+        self.inner.count_polls(uid, ids).await
+    }
+
+    async fn due_scripts(
+        &self,
+        server_now: i64,
+        uid: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<ObjectId>> {
+        self.inner.due_scripts(server_now, uid, limit).await
+    }
+
+    async fn advanced_clocks(&self) -> StoreResult<Vec<(i64, i64)>> {
+        self.inner.advanced_clocks().await
+    }
+
+    async fn expire_outputs_of(
+        &self,
+        uid: i64,
+        completed_before: i64,
+        now: i64,
+        limit: i64,
+    ) -> StoreResult<u64> {
+        self.inner
+            .expire_outputs_of(uid, completed_before, now, limit)
+            .await
+    }
+
+    async fn reset_account(&self, uid: i64, now: i64) -> StoreResult<Option<ResetReport>> {
+        let start = self.tick();
+        let report = self.inner.reset_account(uid, now).await?;
+        if report.is_some() {
+            self.push(start, Op::Reset { uid });
+        }
+        Ok(report)
+    }
+
+    async fn account_uids(&self) -> StoreResult<Vec<i64>> {
+        self.inner.account_uids().await
+    }
+
+    async fn seed_videos(
+        &self,
+        uid: i64,
+        videos: Vec<Video>,
+        scripts: Vec<Option<Script>>,
+    ) -> StoreResult<()> {
+        self.inner.seed_videos(uid, videos, scripts).await
     }
 }

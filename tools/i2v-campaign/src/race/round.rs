@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::actors::{creator, deleter, Stage};
+use super::steering::{finish_emulated, steerer};
 
 /// How much of everything one round runs.
 pub struct Plan {
@@ -26,6 +27,11 @@ pub struct Plan {
     pub creates_each: usize,
     pub workers: usize,
     pub hasty_workers: usize,
+    /// Operators using the emulator controls, and calls each.
+    pub steerers: usize,
+    pub steers_each: usize,
+    /// The account one operator resets during the round.
+    pub reset: Option<i64>,
     pub time_limit: Duration,
 }
 
@@ -53,7 +59,21 @@ pub async fn run(stage: Arc<Stage>, plan: &Plan, seed: u64) -> Result<(), String
         let each = plan.creates_each;
         load.spawn(async move { creator(&stage, rng, each).await });
     }
-    join_by(&mut load, deadline, "the deleters and creators").await?;
+    for n in 0..plan.steerers {
+        let (stage, rng) = (
+            stage.clone(),
+            StdRng::seed_from_u64(seed.rotate_left(7) ^ n as u64),
+        );
+        let (each, reset) = (plan.steers_each, plan.reset.filter(|_| n == 0));
+        load.spawn(async move { steerer(&stage, rng, each, reset).await });
+    }
+    join_by(&mut load, deadline, "the deleters, creators and operators").await?;
+    // Manual and stuck videos move only when told to: the operators' last job.
+    let targets: Vec<_> = stage.targets.lock().unwrap().iter().map(|t| t.0).collect();
+    within(deadline, finish_emulated(&stage, &targets), || {
+        "emulated videos did not finish in time".to_owned()
+    })
+    .await?;
     // SQLite's queue_depth counts queued and processing in two statements, so a render handed
     // back between them reads as an empty queue. Only a count taken with everything stopped is
     // trusted; if work is left, the background starts again.
@@ -101,6 +121,8 @@ fn start_background(stage: &Arc<Stage>, plan: &Plan, stop: &CancellationToken) -
         app.config.jobs.reap_interval,
         stop.clone(),
     ));
+    // Timed videos move when their account's clock passes their times, as in the server.
+    set.spawn(i2v::emulator::run(app.clone(), stop.clone()));
     let stage = stage.clone();
     set.spawn(i2v::periodic::every(SWEEP_EVERY, stop.clone(), move || {
         let stage = stage.clone();
