@@ -201,6 +201,30 @@ impl TestApp {
         (resp.status(), resp.json().await.unwrap())
     }
 
+    pub async fn admin_put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .put(self.url(&format!("/_admin/v1{path}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        (resp.status(), resp.json().await.unwrap())
+    }
+
+    pub async fn admin_delete(&self, path: &str) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .delete(self.url(&format!("/_admin/v1{path}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        (resp.status(), resp.json().await.unwrap())
+    }
+
     pub async fn create_account(&self, credits: i64) -> Account {
         let (status, body) = self
             .admin("/accounts", json!({"name": "tester", "credits": credits}))

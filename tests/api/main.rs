@@ -9,6 +9,7 @@ mod cli;
 mod connections;
 mod create;
 mod delete;
+mod emulator;
 mod fairness;
 mod helpers;
 mod migrate_store;

@@ -17,11 +17,11 @@ use crate::helpers::*;
 
 /// A receiver that fails the first `fail_first` requests with HTTP 500, then accepts.
 #[derive(Clone)]
-struct Receiver {
-    url: String,
-    got: Arc<Mutex<Vec<Value>>>,
-    hits: Arc<AtomicUsize>,
-    fail_first: Arc<AtomicUsize>,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
+    pub(crate) got: Arc<Mutex<Vec<Value>>>,
+    pub(crate) hits: Arc<AtomicUsize>,
+    pub(crate) fail_first: Arc<AtomicUsize>,
 }
 
 async fn receive(State(r): State<Receiver>, Json(body): Json<Value>) -> StatusCode {
@@ -34,7 +34,7 @@ async fn receive(State(r): State<Receiver>, Json(body): Json<Value>) -> StatusCo
     }
 }
 
-async fn spawn_receiver(fail_first: usize) -> Receiver {
+pub(crate) async fn spawn_receiver(fail_first: usize) -> Receiver {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let receiver = Receiver {
         url: format!("http://{}/hook", listener.local_addr().unwrap()),
@@ -50,7 +50,7 @@ async fn spawn_receiver(fail_first: usize) -> Receiver {
 }
 
 /// What a receiver written from Akool's documentation does: check, then decrypt.
-fn open(body: &Value, client_id: &str, client_secret: &str) -> Value {
+pub(crate) fn open(body: &Value, client_id: &str, client_secret: &str) -> Value {
     let data = body["dataEncrypt"].as_str().unwrap();
     let timestamp = body["timestamp"]
         .as_i64()
@@ -77,7 +77,7 @@ fn open(body: &Value, client_id: &str, client_secret: &str) -> Value {
     serde_json::from_slice(&plain).unwrap()
 }
 
-async fn wait_for(receiver: &Receiver, n: usize) -> Vec<Value> {
+pub(crate) async fn wait_for(receiver: &Receiver, n: usize) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let got = receiver.got.lock().unwrap().clone();
@@ -116,7 +116,7 @@ async fn create_hooked(app: &TestApp, me: &Account, url: &str) -> String {
     created["data"]["_id"].as_str().unwrap().to_owned()
 }
 
-async fn deliveries(app: &TestApp, video_id: &str) -> Vec<Value> {
+pub(crate) async fn deliveries(app: &TestApp, video_id: &str) -> Vec<Value> {
     let (_, body) = app
         .admin_get(&format!("/webhooks?video_id={video_id}"))
         .await;
