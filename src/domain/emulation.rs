@@ -225,6 +225,9 @@ pub struct Script {
     pub reason: Option<String>,
 }
 
+/// How long the emulator loop leaves a step due at once to the request that made it due.
+pub const AT_ONCE_RECOVERY_MS: i64 = 2_000;
+
 /// The next status a scripted video moves to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -366,13 +369,17 @@ impl Script {
         }
     }
 
-    /// The account-clock time of the next step the background loop takes from `status`. Steps
-    /// taken at once are due since forever: the create that made the video takes them, and if
-    /// that process dies first, the loop (of any process) does.
-    pub fn due_at(&self, status: VideoStatus) -> Option<i64> {
+    /// The account-clock time of the next step the background loop takes from `status`, reached
+    /// at account time `now`. Steps taken at once are taken by whoever made them due (the create,
+    /// an operator); the loop (of any process) takes them only `AT_ONCE_RECOVERY_MS` later, when
+    /// that one has died, so the two seldom race (a race is harmless: each step is fenced).
+    pub fn due_at(&self, status: VideoStatus, now: i64) -> Option<i64> {
+        let recovery = now.saturating_add(AT_ONCE_RECOVERY_MS);
         match (self.timing, status) {
-            (Timing::AtOnce, VideoStatus::Queued) => Some(0),
-            (Timing::AtOnce, VideoStatus::Processing) if self.ending != Ending::Stuck => Some(0),
+            (Timing::AtOnce, VideoStatus::Queued) => Some(recovery),
+            (Timing::AtOnce, VideoStatus::Processing) if self.ending != Ending::Stuck => {
+                Some(recovery)
+            }
             (Timing::Timed { processing_at, .. }, VideoStatus::Queued) => Some(processing_at),
             (Timing::Timed { complete_at, .. }, VideoStatus::Processing)
                 if self.ending != Ending::Stuck =>
@@ -452,8 +459,14 @@ mod tests {
         assert_eq!(script.timing, Timing::AtOnce);
         // Due at once for the background loop too: a crash after the create commits strands
         // nothing.
-        assert_eq!(script.due_at(VideoStatus::Queued), Some(0));
-        assert_eq!(script.due_at(VideoStatus::Processing), Some(0));
+        assert_eq!(
+            script.due_at(VideoStatus::Queued, 5),
+            Some(5 + AT_ONCE_RECOVERY_MS)
+        );
+        assert_eq!(
+            script.due_at(VideoStatus::Processing, 9),
+            Some(9 + AT_ONCE_RECOVERY_MS)
+        );
         assert_eq!(
             script.due_step(VideoStatus::Processing, 0, 0),
             Some(Step::Fail(DEFAULT_FAIL_REASON.into()))
@@ -472,7 +485,7 @@ mod tests {
             script.due_step(VideoStatus::Queued, 0, 1_100),
             Some(Step::Start)
         );
-        assert_eq!(script.due_at(VideoStatus::Processing), Some(1_300));
+        assert_eq!(script.due_at(VideoStatus::Processing, 1_100), Some(1_300));
         assert_eq!(script.due_step(VideoStatus::Processing, 0, 1_299), None);
         assert_eq!(
             script.due_step(VideoStatus::Processing, 0, 1_300),
@@ -509,7 +522,7 @@ mod tests {
             Some(Step::Start)
         );
         assert_eq!(script.due_step(VideoStatus::Processing, 0, 99), None);
-        assert_eq!(script.due_at(VideoStatus::Processing), None);
+        assert_eq!(script.due_at(VideoStatus::Processing, 10), None);
         assert_eq!(
             script.advance_step(VideoStatus::Processing),
             Some(Step::Complete)
@@ -520,7 +533,7 @@ mod tests {
     fn manual_moves_only_when_advanced() {
         let script = Script::plan(&Lifecycle::Manual, None, 0).unwrap();
         assert_eq!(script.due_step(VideoStatus::Queued, 99, i64::MAX), None);
-        assert_eq!(script.due_at(VideoStatus::Queued), None);
+        assert_eq!(script.due_at(VideoStatus::Queued, 0), None);
         assert_eq!(script.advance_step(VideoStatus::Queued), Some(Step::Start));
         assert_eq!(
             script.advance_step(VideoStatus::Processing),

@@ -74,7 +74,7 @@ pub async fn take_step(
     let script = scripted.script.as_ref();
     let taken = match step {
         Step::Start => {
-            let due_at = script.and_then(|s| s.due_at(VideoStatus::Processing));
+            let due_at = script.and_then(|s| s.due_at(VideoStatus::Processing, now));
             app.store
                 .take_step(video.id, ScriptStep::Start { due_at }, now)
                 .await?
@@ -136,8 +136,10 @@ async fn complete(app: &App, video: &Video, now: i64) -> anyhow::Result<bool> {
     };
     let taken = app.store.take_step(video.id, step, now).await?;
     if !taken {
-        // Deleted, reset or moved meanwhile: the file must not outlive this moment.
+        // Deleted, reset or moved meanwhile: the file must not outlive this moment. Its outbox
+        // row goes after it (a crash between leaves the row, and the sweeper a no-op).
         app.blobs.delete(&key).await?;
+        app.store.unstage_blob(&key).await?;
     }
     Ok(taken)
 }

@@ -303,8 +303,10 @@ async fn finish(app: &App, video: &Video, owner: &str, rendered: Rendered) -> an
         tracing::info!(duration = rendered.duration, "render complete");
     } else {
         crate::metrics::render_outcome("lease_lost");
-        // Deleted, failed or re-claimed meanwhile: our file must not outlive this moment.
+        // Deleted, failed or re-claimed meanwhile: our file must not outlive this moment. Its
+        // outbox row goes after it (a crash between leaves the row, and the sweeper a no-op).
         app.blobs.delete(&key).await?;
+        app.store.unstage_blob(&key).await?;
         tracing::warn!("lease lost before completion; output discarded");
     }
     Ok(())

@@ -10,6 +10,8 @@ pub trait FileOutbox: Send + Sync + 'static {
     /// Records that `blob_key` must be removed at or after `not_before` unless a completion takes
     /// it back. Workers call this before uploading, so a crash never leaves an unowned file.
     async fn stage_blob(&self, blob_key: &str, not_before: i64) -> StoreResult<()>;
+    /// Forgets a staged key whose file its stager removed itself (a completion that lost).
+    async fn unstage_blob(&self, blob_key: &str) -> StoreResult<()>;
     /// `stage_blob` for many keys in one transaction.
     async fn stage_blobs(&self, blob_keys: &[String], not_before: i64) -> StoreResult<()>;
     async fn due_blob_deletions(&self, now: i64, limit: i64) -> StoreResult<Vec<BlobDeletion>>;

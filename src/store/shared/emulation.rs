@@ -221,7 +221,7 @@ macro_rules! emulation {
                             .bind(uid)
                             .bind(script.timing.kind())
                             .bind(script.to_json())
-                            .bind(script.due_at($crate::domain::VideoStatus::Queued))
+                            .bind(script.due_at($crate::domain::VideoStatus::Queued, v.create_time))
                             .execute(&mut *tx)
                             .await?;
                     }
@@ -371,7 +371,7 @@ macro_rules! emulation {
                     .bind(video.uid)
                     .bind(script.timing.kind())
                     .bind(script.to_json())
-                    .bind(script.due_at(status))
+                    .bind(script.due_at(status, now))
                     .execute(&mut *tx)
                     .await?;
                 let row = ::sqlx::query($crate::store::sql::VIDEO)
@@ -550,7 +550,7 @@ macro_rules! emulation {
                         .bind(uid)
                         .bind(script.timing.kind())
                         .bind(script.to_json())
-                        .bind(script.due_at(v.status))
+                        .bind(script.due_at(v.status, v.update_time))
                         .execute(&mut *tx)
                         .await?;
                 }

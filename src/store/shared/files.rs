@@ -16,6 +16,14 @@ macro_rules! file_outbox {
                 Ok(())
             }
 
+            async fn unstage_blob(&self, blob_key: &str) -> $crate::store::StoreResult<()> {
+                ::sqlx::query($crate::store::sql::UNSTAGE_BLOB)
+                    .bind(blob_key)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
             async fn stage_blobs(
                 &self,
                 blob_keys: &[String],

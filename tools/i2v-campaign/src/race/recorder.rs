@@ -377,6 +377,10 @@ impl FileOutbox for Recorder {
         self.inner.stage_blobs(blob_keys, not_before).await
     }
 
+    async fn unstage_blob(&self, blob_key: &str) -> StoreResult<()> {
+        self.inner.unstage_blob(blob_key).await
+    }
+
     async fn due_blob_deletions(&self, now: i64, limit: i64) -> StoreResult<Vec<BlobDeletion>> {
         self.inner.due_blob_deletions(now, limit).await
     }
