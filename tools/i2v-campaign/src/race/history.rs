@@ -172,6 +172,9 @@ impl History {
                         id: i, owner: o, ..
                     } if i == id && o == owner => Some(e.start),
                     Op::Reap { now } if *now > *lease_until && e.end > claim.start => Some(e.start),
+                    // An operator's take-over ends the worker's lease: from then on the video is
+                    // the emulator's, which "a video the emulator holds is never deleted" checks.
+                    Op::TakeOver { id: i, .. } if i == id && e.end > claim.start => Some(e.start),
                     _ => None,
                 })
                 .min()
@@ -329,6 +332,23 @@ mod tests {
             at(6, 7, delete(id)),
         ];
         assert!(!verdicts(&early_reap, id)["a processing video is never deleted"]);
+    }
+
+    #[test]
+    fn a_take_over_hands_the_video_to_the_emulator_check() {
+        let id = ObjectId::generate(1);
+        let taken = Op::TakeOver {
+            id,
+            processing: true,
+        };
+        // Taken over, then finished by the emulator (not logged here) and deleted: no worker
+        // held it when it went.
+        let events = [
+            at(1, 2, claim(id, 100)),
+            at(3, 4, taken),
+            at(6, 7, delete(id)),
+        ];
+        assert!(verdicts(&events, id)["a processing video is never deleted"]);
     }
 
     #[test]
