@@ -417,3 +417,56 @@ pub fn require_ffmpeg() {
         "ffmpeg/ffprobe are required for render tests: run scripts/test, or apt-get install ffmpeg"
     );
 }
+
+/// What ffprobe says of an MP4: its video stream and whether it has sound.
+#[derive(Debug)]
+pub struct Probe {
+    pub codec: String,
+    pub pix_fmt: String,
+    pub width: u64,
+    pub height: u64,
+    pub duration: f64,
+    pub has_audio: bool,
+}
+
+/// ffprobe of an MP4's bytes (written into `dir`).
+pub fn probe_mp4(bytes: &[u8], dir: &std::path::Path) -> Probe {
+    require_ffmpeg();
+    let file = dir.join(format!("probe-{:016x}.mp4", rand::random::<u64>()));
+    std::fs::write(&file, bytes).unwrap();
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_streams",
+            "-show_format",
+            "-of",
+            "json",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ffprobe: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let streams = info["streams"].as_array().unwrap();
+    let video = streams
+        .iter()
+        .find(|s| s["codec_type"] == "video")
+        .expect("a video stream");
+    Probe {
+        codec: video["codec_name"].as_str().unwrap().into(),
+        pix_fmt: video["pix_fmt"].as_str().unwrap_or_default().into(),
+        width: video["width"].as_u64().unwrap(),
+        height: video["height"].as_u64().unwrap(),
+        duration: info["format"]["duration"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap(),
+        has_audio: streams.iter().any(|s| s["codec_type"] == "audio"),
+    }
+}

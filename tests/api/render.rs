@@ -46,67 +46,12 @@ async fn wait_done(app: &TestApp, account: &Account, ids: &[String]) -> Vec<Valu
     }
 }
 
-struct Probe {
-    codec: String,
-    pix_fmt: String,
-    width: u64,
-    height: u64,
-    duration: f64,
-    has_audio: bool,
-}
-
 async fn download_and_probe(app: &TestApp, url: &str, dir: &Path) -> Probe {
     let resp = app.client.get(url).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.headers()["content-type"], "video/mp4");
     let bytes = resp.bytes().await.unwrap();
-    let file = dir.join(format!("{}.mp4", rand_suffix()));
-    std::fs::write(&file, &bytes).unwrap();
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_streams",
-            "-show_format",
-            "-of",
-            "json",
-        ])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ffprobe: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let streams = info["streams"].as_array().unwrap();
-    let video = streams
-        .iter()
-        .find(|s| s["codec_type"] == "video")
-        .expect("a video stream");
-    Probe {
-        codec: video["codec_name"].as_str().unwrap().into(),
-        pix_fmt: video["pix_fmt"].as_str().unwrap().into(),
-        width: video["width"].as_u64().unwrap(),
-        height: video["height"].as_u64().unwrap(),
-        duration: info["format"]["duration"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap(),
-        has_audio: streams.iter().any(|s| s["codec_type"] == "audio"),
-    }
-}
-
-fn rand_suffix() -> String {
-    format!(
-        "{:x}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    )
+    probe_mp4(&bytes, dir)
 }
 
 async fn create(app: &TestApp, me: &Account, body: Value) -> String {

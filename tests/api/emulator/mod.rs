@@ -13,9 +13,6 @@ mod reset;
 mod seed;
 mod timed;
 
-use std::path::Path;
-use std::process::Command;
-
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -227,61 +224,12 @@ pub fn sized(resolution: &str, seconds: i64) -> Value {
     body
 }
 
-pub struct Probe {
-    pub codec: String,
-    pub width: u64,
-    pub height: u64,
-    pub duration: f64,
-}
-
-/// ffprobe of an MP4's bytes: its video stream's codec and size, and the file's duration.
-pub fn probe(bytes: &[u8], dir: &Path) -> Probe {
-    require_ffmpeg();
-    let file = dir.join("probe.mp4");
-    std::fs::write(&file, bytes).unwrap();
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_streams",
-            "-show_format",
-            "-of",
-            "json",
-        ])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ffprobe: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let video = info["streams"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["codec_type"] == "video")
-        .expect("a video stream")
-        .clone();
-    Probe {
-        codec: video["codec_name"].as_str().unwrap().into(),
-        width: video["width"].as_u64().unwrap(),
-        height: video["height"].as_u64().unwrap(),
-        duration: info["format"]["duration"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap(),
-    }
-}
-
 /// Checks that `url` plays as H.264 of `width`x`height` (either orientation: no image is read
 /// outside `render` mode) lasting `seconds`.
 pub async fn assert_plays(app: &TestApp, url: &str, (width, height): (u64, u64), seconds: f64) {
     let bytes = app.mp4_at(url).await;
     let dir = tempfile::tempdir().unwrap();
-    let p = probe(&bytes, dir.path());
+    let p = probe_mp4(&bytes, dir.path());
     assert_eq!(p.codec, "h264", "{url}");
     let mut got = [p.width, p.height];
     got.sort();
