@@ -7,11 +7,12 @@
 //! interchangeable. Every method is a whole use-case done in one transaction; callers never hold a
 //! transaction across a trait. What the backends share is written once: the decisions
 //! (`policy`), the SQL text both dialects accept (`sql`), the reading of rows (`rows`) and the
-//! execution both run word for word (`shared`, one macro per capability); each backend folder
+//! execution both run word for word (`common`, one macro per capability); each backend folder
 //! holds only what its engine does differently (locks, uid allocation, group commit, dialect).
 //! `tests/api/store_suite.rs` is the conformance suite every backend must pass unchanged.
 
 mod accounts;
+mod common;
 mod emulation;
 mod file_outbox;
 pub(crate) mod migrate;
@@ -19,7 +20,6 @@ mod policy;
 mod postgres;
 mod queue;
 mod rows;
-mod shared;
 mod sql;
 mod sqlite;
 mod types;

@@ -1,4 +1,4 @@
-//! What accounts do the PostgreSQL way; the rest of `Accounts` is `shared::accounts`.
+//! What accounts do the PostgreSQL way; the rest of `Accounts` is `common::accounts`.
 
 /// uid is an identity column: concurrent creations from several processes never collide.
 pub(super) const INSERT_ACCOUNT: &str =

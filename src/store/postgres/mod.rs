@@ -31,7 +31,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Postgres, Transaction};
 
-use super::{shared, PoolSettings, Store, StoreResult};
+use super::{common, PoolSettings, Store, StoreResult};
 use crate::domain::ObjectId;
 
 type Tx = Transaction<'static, Postgres>;
@@ -76,7 +76,7 @@ impl Store for PgStore {
     }
 }
 
-shared::accounts!(
+common::accounts!(
     PgStore,
     begin = tx,
     insert_account = accounts::INSERT_ACCOUNT,
@@ -84,7 +84,7 @@ shared::accounts!(
     rotate_secret = accounts::ROTATE_SECRET,
 );
 // Claimers in other processes skip the deliveries this one is claiming instead of waiting.
-shared::webhook_outbox!(
+common::webhook_outbox!(
     PgStore,
     begin = tx,
     claim_lock = " FOR UPDATE OF d SKIP LOCKED"
@@ -92,7 +92,7 @@ shared::webhook_outbox!(
 // A render claim skips the rows a delete has locked (see above). SKIP LOCKED in the reaper:
 // reapers of several processes split the work instead of queueing on it, and a row a worker is
 // finishing right now is left for the next pass.
-shared::render_queue!(
+common::render_queue!(
     PgStore,
     begin = tx,
     serialize_claims = tx::serialize_claims,
@@ -100,14 +100,14 @@ shared::render_queue!(
     reap_lock = " FOR UPDATE SKIP LOCKED",
 );
 // Forcing a status locks the video's row; expiring outputs skips rows other processes hold.
-shared::video_control!(
+common::video_control!(
     PgStore,
     begin = tx,
     row_lock = " FOR UPDATE",
     expire_lock = " FOR UPDATE SKIP LOCKED",
 );
-shared::file_outbox!(PgStore);
-shared::emulation!(
+common::file_outbox!(PgStore);
+common::emulation!(
     PgStore,
     begin = tx,
     balance = tx::lock_balance,

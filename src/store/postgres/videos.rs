@@ -1,6 +1,6 @@
 //! Videos on PostgreSQL. `create_videos` is the one statement that names every column
 //! of a video (reading them is `rows::video`); deletes are in `delete`; operator control is
-//! `shared::video_control`.
+//! `common::video_control`.
 
 use async_trait::async_trait;
 

@@ -1,4 +1,4 @@
-//! What accounts do the SQLite way; the rest of `Accounts` is `shared::accounts`.
+//! What accounts do the SQLite way; the rest of `Accounts` is `common::accounts`.
 
 /// uids continue from the highest one (the write lock makes this race-free).
 pub(super) const INSERT_ACCOUNT: &str =

@@ -21,7 +21,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
-use super::{shared, PoolSettings, Store, StoreError, StoreResult};
+use super::{common, PoolSettings, Store, StoreError, StoreResult};
 use crate::domain::ObjectId;
 use group_commit::GroupCommit;
 
@@ -97,7 +97,7 @@ impl Store for SqliteStore {
     }
 }
 
-shared::accounts!(
+common::accounts!(
     SqliteStore,
     begin = write_tx,
     insert_account = accounts::INSERT_ACCOUNT,
@@ -105,21 +105,21 @@ shared::accounts!(
     rotate_secret = accounts::ROTATE_SECRET,
 );
 // Claims and the reaper need no lock clause: their transaction holds SQLite's one write lock.
-shared::webhook_outbox!(SqliteStore, begin = write_tx, claim_lock = "");
-shared::render_queue!(
+common::webhook_outbox!(SqliteStore, begin = write_tx, claim_lock = "");
+common::render_queue!(
     SqliteStore,
     begin = write_tx,
     claim_lock = "",
     reap_lock = "",
 );
-shared::video_control!(
+common::video_control!(
     SqliteStore,
     begin = write_tx,
     row_lock = "",
     expire_lock = "",
 );
-shared::file_outbox!(SqliteStore);
-shared::emulation!(
+common::file_outbox!(SqliteStore);
+common::emulation!(
     SqliteStore,
     begin = write_tx,
     balance = tx::balance_of,

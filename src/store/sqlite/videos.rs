@@ -1,6 +1,6 @@
 //! Videos on SQLite. `create_videos` is the one statement that names every column of a
 //! video (reading them is `rows::video`); deletes are in `delete` (grouped by `group_commit`);
-//! operator control is `shared::video_control`.
+//! operator control is `common::video_control`.
 
 use async_trait::async_trait;
 
