@@ -308,6 +308,16 @@ impl Script {
         }
     }
 
+    /// Waits for an operator's advance and then succeeds: what a video the renderer had becomes
+    /// when advanced, and what seeded waiting records follow.
+    pub fn manual() -> Script {
+        Script {
+            timing: Timing::Manual,
+            ending: Ending::Succeed,
+            reason: None,
+        }
+    }
+
     /// What the outcome looks like to an operator reading it back.
     pub fn outcome(&self) -> Outcome {
         Outcome {

@@ -4,7 +4,7 @@
 use super::ServiceError;
 use crate::app::App;
 use crate::clock::now_ms;
-use crate::domain::emulation::{Lifecycle, Outcome, Script, Timing};
+use crate::domain::emulation::{Lifecycle, Outcome, Script};
 use crate::domain::{ObjectId, Video};
 use crate::emulator;
 use crate::outbox;
@@ -110,22 +110,20 @@ pub async fn advance(app: &App, id: &str) -> Result<Video, ServiceError> {
     let id = ObjectId::parse(id).ok_or_else(no_video)?;
     let mut scripted = app.store.scripted(id).await?.ok_or_else(no_video)?;
     let now = emulator::account_now(app, scripted.video.uid).await?;
-    if scripted.script.is_none() {
+    let script = match scripted.script.clone() {
+        Some(script) => script,
         // A rendered video becomes a manual one: the renderer lets go of it first.
-        let manual = Script {
-            timing: Timing::Manual,
-            ..Script::with_outcome(None, &Outcome::default(), now)
-        };
-        match app.store.set_script(id, &manual, now).await? {
-            TakeOver::NoVideo => return Err(no_video()),
-            TakeOver::Finished(video) => return Err(finished(&video)),
-            TakeOver::Taken(video) => {
-                scripted.video = video;
-                scripted.script = Some(manual);
+        None => {
+            let manual = Script::manual();
+            match app.store.set_script(id, &manual, now).await? {
+                TakeOver::NoVideo => return Err(no_video()),
+                TakeOver::Finished(video) => return Err(finished(&video)),
+                TakeOver::Taken(video) => scripted.video = video,
             }
+            scripted.script = Some(manual.clone());
+            manual
         }
-    }
-    let script = scripted.script.clone().unwrap_or_else(|| unreachable!());
+    };
     let Some(step) = script.advance_step(scripted.video.status) else {
         return Err(finished(&scripted.video));
     };

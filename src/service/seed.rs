@@ -9,7 +9,7 @@ use super::ServiceError;
 use crate::app::App;
 use crate::blobs::Blobs;
 use crate::clock::now_ms;
-use crate::domain::emulation::{Outcome, Script, Timing};
+use crate::domain::emulation::Script;
 use crate::domain::video::Seed;
 use crate::domain::{ObjectId, Video, VideoStatus};
 use crate::emulator;
@@ -97,10 +97,7 @@ pub async fn seed(app: &App, uid: i64, items: &[SeedItem]) -> Result<Vec<ObjectI
             })
             .collect();
         upload_outputs(app, &videos).await?;
-        let waiting = Script {
-            timing: Timing::Manual,
-            ..Script::with_outcome(None, &Outcome::default(), now)
-        };
+        let waiting = Script::manual();
         let scripts = videos
             .iter()
             .map(|v| {
