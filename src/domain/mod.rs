@@ -3,6 +3,7 @@
 
 pub mod catalogue;
 pub mod emulation;
+pub mod faults;
 pub mod fields;
 pub mod file_name;
 pub mod id_list;

@@ -1,6 +1,7 @@
 //! Persistent state, cut by capability: `Accounts` (accounts, credentials, credits),
 //! `Videos` (create, read, delete, operator control, retention), `RenderQueue` (the video row is
-//! the job), `WebhookOutbox`, `FileOutbox` and `Emulation` (the admin API's test controls). `Store` is all of them, so `Arc<dyn Store>` serves
+//! the job), `WebhookOutbox`, `FileOutbox`, `Emulation` (the admin API's test controls), `Faults` and `RequestJournal`
+//! (the admin API's fault rules and request journal). `Store` is all of them, so `Arc<dyn Store>` serves
 //! the app while code that needs one capability may name only that one.
 //!
 //! SQLite (embedded default, `sqlite/`) and PostgreSQL (scale-out, `postgres/`) are
@@ -14,7 +15,9 @@
 mod accounts;
 mod common;
 mod emulation;
+mod faults;
 mod file_outbox;
+mod journal;
 pub(crate) mod migrate;
 mod policy;
 mod postgres;
@@ -33,7 +36,9 @@ pub use emulation::{
     Emulation, EmulationState, ResetReport, ScriptStep, ScriptedVideo, TakeOver, EMULATOR_OWNER,
     SCRIPTED_RUN_AFTER,
 };
+pub use faults::{FaultKind, Faults};
 pub use file_outbox::FileOutbox;
+pub use journal::{JournalEntry, JournalFilter, RequestJournal};
 pub use postgres::PgStore;
 pub use queue::RenderQueue;
 pub use sqlite::SqliteStore;
@@ -90,7 +95,9 @@ pub async fn open(url: &str, pool: &PoolSettings) -> StoreResult<std::sync::Arc<
 /// Everything i2v keeps: every capability of one backend. Times are Unix epoch milliseconds,
 /// passed in by the caller so that tests control the clock.
 #[async_trait]
-pub trait Store: Accounts + Videos + RenderQueue + WebhookOutbox + FileOutbox + Emulation {
+pub trait Store:
+    Accounts + Videos + RenderQueue + WebhookOutbox + FileOutbox + Emulation + Faults + RequestJournal
+{
     /// Succeeds when the backend answers a trivial query.
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -37,6 +37,8 @@ pub struct AuthRecord {
     pub banned: bool,
     /// The account's clock is the server's plus this (emulator controls); tokens expire by it.
     pub clock_offset_ms: i64,
+    /// The account has API fault rules (admin API): requests must ask `Faults::take_fault`.
+    pub api_faults: bool,
 }
 
 /// One delbyids request: the caller and the ids it asked to delete.
