@@ -9,6 +9,7 @@ use crate::auth_cache::AuthCache;
 use crate::blobs::Blobs;
 use crate::config::Config;
 use crate::domain::catalogue::Catalogue;
+use crate::journal::Recorder;
 use crate::keys::Keys;
 use crate::net::{NetPolicy, Outbound};
 use crate::render::{FfmpegRenderer, Renderer, StillClips};
@@ -31,6 +32,8 @@ pub struct App {
     pub catalogue: &'static Catalogue,
     /// The MP4s of emulated and seeded videos (emulator controls), encoded once per size.
     pub clips: StillClips,
+    /// What the Akool routes were sent and answered (admin API), on its way to the store.
+    pub journal: Arc<Recorder>,
 }
 
 impl App {
@@ -68,8 +71,10 @@ impl App {
             config.data_dir.join("tmp"),
             config.render.timeout,
         );
+        let journal = Arc::new(Recorder::new(store.clone(), &config.journal));
         Ok(App {
             clips,
+            journal,
             catalogue: renderer.catalogue(),
             config: Arc::new(config),
             store,

@@ -16,6 +16,7 @@ pub mod dev;
 pub mod domain;
 pub mod emulator;
 pub mod jobs;
+pub mod journal;
 pub mod keys;
 pub mod metrics;
 pub mod migrate_store;
@@ -51,6 +52,9 @@ pub async fn serve(
     let stop = CancellationToken::new();
     let mut background = start_background(&app, app.config.worker_count(), &stop);
     background.spawn(metrics::run_upkeep(stop.clone()));
+    // Only a serving process records requests; it writes the last of them after it stopped serving.
+    let journal_stop = CancellationToken::new();
+    let journal = tokio::spawn(app.journal.clone().run(journal_stop.clone()));
     let settings = &app.config;
     let blobs = settings
         .blob_location()
@@ -68,6 +72,8 @@ pub async fn serve(
     );
     let router = api::router(app);
     api::server::serve(router, listener, limits, shutdown).await;
+    journal_stop.cancel();
+    let _ = journal.await;
     stop.cancel();
     background.join_all().await;
     Ok(())

@@ -1,5 +1,7 @@
 //! The `Caller` extractor. A non-empty `Authorization` header wins over `x-api-key` (Akool's
 //! documented precedence): a bad bearer is refused even when a good key is also sent.
+//! The intercept layer identifies the caller before the handler runs (faults and the journal are
+//! per account) and leaves what it found in the request, so credentials are read once.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -8,23 +10,37 @@ use axum::http::HeaderMap;
 use super::error::{ApiError, BAD_TOKEN, UNKNOWN_KEY};
 use crate::app::App;
 use crate::service::{auth, Caller, ServiceError};
+use crate::store::AuthRecord;
+
+/// The account the request's credentials name (banned or not), as the intercept layer found it.
+#[derive(Clone)]
+pub struct Identified(pub Result<AuthRecord, ApiError>);
 
 impl FromRequestParts<App> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        refuse_repeated_credentials(&parts.headers)?;
-        let header = |name: &str| parts.headers.get(name).map(|v| v.to_str().map(str::trim));
-        match header("authorization") {
-            Some(Ok("")) | None => {}
-            Some(Ok(value)) => return Ok(auth::by_bearer(app, bearer_token(value)?).await?),
-            Some(Err(_)) => return Err(ServiceError::BadToken.into()),
-        }
-        match header("x-api-key") {
-            Some(Ok("")) | None => Err(ServiceError::NoCredentials.into()),
-            Some(Ok(key)) => Ok(auth::by_api_key(app, key).await?),
-            Some(Err(_)) => Err(ServiceError::UnknownKey.into()),
-        }
+        let record = match parts.extensions.remove::<Identified>() {
+            Some(Identified(found)) => found?,
+            None => identify(&parts.headers, app).await?,
+        };
+        Ok(auth::admit(record)?)
+    }
+}
+
+/// The account the credential headers name, whether or not it may call.
+pub async fn identify(headers: &HeaderMap, app: &App) -> Result<AuthRecord, ApiError> {
+    refuse_repeated_credentials(headers)?;
+    let header = |name: &str| headers.get(name).map(|v| v.to_str().map(str::trim));
+    match header("authorization") {
+        Some(Ok("")) | None => {}
+        Some(Ok(value)) => return Ok(auth::identify_by_bearer(app, bearer_token(value)?).await?),
+        Some(Err(_)) => return Err(ServiceError::BadToken.into()),
+    }
+    match header("x-api-key") {
+        Some(Ok("")) | None => Err(ServiceError::NoCredentials.into()),
+        Some(Ok(key)) => Ok(auth::identify_by_api_key(app, key).await?),
+        Some(Err(_)) => Err(ServiceError::UnknownKey.into()),
     }
 }
 

@@ -16,10 +16,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::param("request body is too large")
-                    .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+                too_large()
             } else {
-                ApiError::param("request body could not be read")
+                unreadable()
             }
         })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -32,6 +31,14 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         }
         Ok(JsonBody(value))
     }
+}
+
+pub fn too_large() -> ApiError {
+    ApiError::param("request body is too large").with_status(StatusCode::PAYLOAD_TOO_LARGE)
+}
+
+pub fn unreadable() -> ApiError {
+    ApiError::param("request body could not be read")
 }
 
 /// The `_ids` field of resultsByIds/delbyids: must be present and a JSON string.

@@ -49,7 +49,7 @@ pub const ERROR_CODES: &[(i64, &str)] = &[
     ),
 ];
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: i64,

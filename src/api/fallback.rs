@@ -22,7 +22,7 @@ pub struct RouteError {
     pub error: &'static str,
 }
 
-fn route_error(status: StatusCode, message: String) -> Response {
+pub fn route_error(status: StatusCode, message: String) -> Response {
     let body = RouteError {
         code: status.as_u16().into(),
         msg: message.clone(),

@@ -9,6 +9,7 @@ pub mod error;
 mod fallback;
 mod files;
 mod health;
+mod intercept;
 mod json;
 mod metrics;
 pub mod openapi;
@@ -41,7 +42,7 @@ pub fn router(app: App) -> Router {
 /// Every route, each with its OpenAPI operation: `routes!` registers both at once.
 fn documented_routes(app: &App) -> OpenApiRouter<App> {
     let mut router = OpenApiRouter::with_openapi(openapi::base())
-        .merge(akool::routes())
+        .merge(akool::routes(app.clone()))
         .merge(files::routes())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

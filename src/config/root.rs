@@ -14,6 +14,7 @@ use super::database::{Backend, Database};
 use super::emulator::Emulator;
 use super::error::{invalid, ConfigError};
 use super::jobs::Jobs;
+use super::journal::Journal;
 use super::limits::Limits;
 use super::outbound::Outbound;
 use super::render::Render;
@@ -60,6 +61,7 @@ pub struct Config {
     pub jobs: Jobs,
     pub retention: Retention,
     pub emulator: Emulator,
+    pub journal: Journal,
     pub outbound: Outbound,
     pub webhooks: Webhooks,
     pub blobs: BlobsConfig,
@@ -87,6 +89,7 @@ impl Default for Config {
             jobs: Jobs::default(),
             retention: Retention::default(),
             emulator: Emulator::default(),
+            journal: Journal::default(),
             outbound: Outbound::default(),
             webhooks: Webhooks::default(),
             blobs: BlobsConfig::default(),
@@ -121,6 +124,7 @@ impl Config {
         self.render.validate()?;
         self.jobs.validate()?;
         self.webhooks.validate()?;
+        self.journal.validate()?;
         self.database.validate()?;
         self.outbound.validate()?;
         let location = self.blob_location()?;

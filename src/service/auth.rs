@@ -7,7 +7,8 @@ use crate::clock::now_ms;
 use crate::keys::{hash_secret, secret_version, TokenClaims};
 use crate::store::AuthRecord;
 
-fn admit(record: AuthRecord) -> Result<Caller, ServiceError> {
+/// The caller a known credential names, unless its account is banned.
+pub fn admit(record: AuthRecord) -> Result<Caller, ServiceError> {
     if record.banned {
         return Err(ServiceError::Banned);
     }
@@ -34,13 +35,18 @@ async fn record_of(app: &App, credential: Credential) -> Result<Option<AuthRecor
 }
 
 pub async fn by_api_key(app: &App, key: &str) -> Result<Caller, ServiceError> {
-    match record_of(app, Credential::KeyHash(hash_secret(key.trim()))).await? {
-        Some(record) => admit(record),
-        None => Err(ServiceError::UnknownKey),
-    }
+    admit(identify_by_api_key(app, key).await?)
 }
 
-pub async fn by_bearer(app: &App, token: &str) -> Result<Caller, ServiceError> {
+/// The account an API key belongs to, banned or not.
+pub async fn identify_by_api_key(app: &App, key: &str) -> Result<AuthRecord, ServiceError> {
+    record_of(app, Credential::KeyHash(hash_secret(key.trim())))
+        .await?
+        .ok_or(ServiceError::UnknownKey)
+}
+
+/// The account a bearer token was issued to, banned or not, if the token is still good.
+pub async fn identify_by_bearer(app: &App, token: &str) -> Result<AuthRecord, ServiceError> {
     let now_secs = (now_ms() / 1000) as u64;
     // An account's clock is never behind the server's: a token expired here is expired there.
     let claims = app
@@ -55,7 +61,7 @@ pub async fn by_bearer(app: &App, token: &str) -> Result<Caller, ServiceError> {
                 && record.client_id == claims.cid
                 && claims.exp > account_secs(&record) =>
         {
-            admit(record)
+            Ok(record)
         }
         _ => Err(ServiceError::BadToken),
     }
@@ -67,12 +73,7 @@ pub async fn issue_token(
     client_id: &str,
     client_secret: &str,
 ) -> Result<String, ServiceError> {
-    let record = app
-        .store
-        .auth_by_client_id(client_id)
-        .await?
-        .filter(|r| r.secret_hash == hash_secret(client_secret))
-        .ok_or(ServiceError::BadClientCredentials)?;
+    let record = identify_by_client(app, client_id, client_secret).await?;
     if record.banned {
         return Err(ServiceError::Banned);
     }
@@ -85,6 +86,19 @@ pub async fn issue_token(
         exp: iat + app.config.tokens.ttl.as_secs(),
     };
     Ok(app.keys.issue_token(&claims))
+}
+
+/// The account a clientId + clientSecret pair belongs to, banned or not.
+pub async fn identify_by_client(
+    app: &App,
+    client_id: &str,
+    client_secret: &str,
+) -> Result<AuthRecord, ServiceError> {
+    app.store
+        .auth_by_client_id(client_id)
+        .await?
+        .filter(|r| r.secret_hash == hash_secret(client_secret))
+        .ok_or(ServiceError::BadClientCredentials)
 }
 
 /// The account's clock in epoch seconds.

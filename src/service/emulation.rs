@@ -255,7 +255,8 @@ pub struct Reset {
 }
 
 /// Removes every video of the account (a worker rendering one writes nothing), its files and
-/// callbacks and outcome queue; lifecycle, clock and balance go back to their defaults.
+/// callbacks, outcome queue, fault rules and journal; lifecycle, clock and balance go back to
+/// their defaults.
 pub async fn reset(app: &App, uid: i64) -> Result<Reset, ServiceError> {
     let report = app
         .store
@@ -263,6 +264,8 @@ pub async fn reset(app: &App, uid: i64) -> Result<Reset, ServiceError> {
         .await?
         .ok_or_else(|| no_account(uid))?;
     app.auth_cache.clear();
+    super::faults::clear_all(app, uid).await?;
+    app.journal.clear(Some(uid)).await?;
     let deadline = app.config.sweeper.inline_delete_timeout;
     outbox::remove_now(app.store.as_ref(), &app.blobs, report.files, deadline).await;
     tracing::info!(uid, videos = report.videos_removed, "account reset");

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod auth;
 pub mod emulation;
 mod error;
+pub mod faults;
 mod seed;
 pub mod videos;
 

@@ -5,6 +5,7 @@ mod assets;
 mod auth;
 mod backends;
 mod catalogue;
+mod chaos;
 mod cli;
 mod connections;
 mod create;

@@ -5,6 +5,8 @@
 mod accounts;
 mod clock;
 mod emulation_views;
+mod faults;
+mod journal;
 mod lifecycle;
 mod reset;
 mod steering;
@@ -48,6 +50,12 @@ pub fn routes(app: App) -> OpenApiRouter<App> {
         .routes(routes!(reset::reset_account))
         .routes(routes!(reset::reset_all))
         .routes(routes!(reset::seed))
+        .routes(routes!(
+            faults::get_faults,
+            faults::set_faults,
+            faults::clear_faults
+        ))
+        .routes(routes!(journal::list, journal::clear))
         .layer(middleware::from_fn_with_state(app, require_admin))
 }
 

@@ -12,7 +12,8 @@ use utoipa_axum::routes;
 
 use crate::app::App;
 
-pub fn routes() -> OpenApiRouter<App> {
+/// Every route, each request passing through `intercept` (faults and journal, admin API).
+pub fn routes(app: App) -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(token::get_token))
         .routes(routes!(quota::quota_info))
@@ -23,4 +24,8 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(videos::create_batch))
         .routes(routes!(videos::results_by_ids))
         .routes(routes!(videos::delete_by_ids))
+        .route_layer(axum::middleware::from_fn_with_state(
+            app,
+            super::intercept::intercept,
+        ))
 }

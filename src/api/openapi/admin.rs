@@ -88,3 +88,25 @@ pub struct Seed {
     /// 1 to 10,000 records.
     pub videos: Vec<SeedVideo>,
 }
+
+/// One API fault rule: `route` is an Akool operation name (`getToken`, `createBySourcePrompt`,
+/// `createBatch`, `resultsByIds`, `delbyids`, `effects`, `modelList`, `updateVideoAudio`,
+/// `quotaInfo`) or `*`; `probability` (0 to 1) or `next` (counts down), neither: always;
+/// `effect` one of `{"code": N, "msg"?}`, `{"http_status": 429|500|502|503|504,
+/// "retry_after_s"?}`, `{"delay_ms": N}`, `{"drop": "before"|"after"}`.
+#[derive(ToSchema)]
+pub struct ApiFaultRule {
+    pub route: String,
+    pub probability: Option<f64>,
+    pub next: Option<i64>,
+    #[schema(value_type = Object)]
+    pub effect: serde_json::Value,
+}
+
+/// An account's API faults; the first rule that fires applies. With a `seed` the faults repeat
+/// run to run; without one a seed is chosen and shown.
+#[derive(ToSchema)]
+pub struct ApiFaults {
+    pub seed: Option<i64>,
+    pub rules: Vec<ApiFaultRule>,
+}

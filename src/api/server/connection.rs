@@ -1,7 +1,6 @@
 //! One client connection: hyper serving the router, closed by the watchdog when the client is
 //! too slow or idle too long, drained on shutdown.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -66,6 +65,16 @@ pub(super) async fn serve_connection(
     }
 }
 
+/// Put in a response's extensions, it makes the connection close with no answer sent (fault
+/// injection, admin API): hyper drops a connection whose service fails, before writing anything.
+/// On HTTP/2 only that request's stream is reset.
+#[derive(Clone, Copy, Debug)]
+pub struct CloseWithoutAnswer;
+
+#[derive(Debug, thiserror::Error)]
+#[error("closed without an answer on purpose (fault injection)")]
+struct ClosedOnPurpose;
+
 /// The router as hyper's per-connection service, marking requests in flight and bounding how
 /// long their bodies may take.
 #[derive(Clone)]
@@ -76,11 +85,11 @@ struct ConnectionService {
 }
 
 type ServiceFuture =
-    Pin<Box<dyn Future<Output = Result<Response<TrackedBody>, Infallible>> + Send>>;
+    Pin<Box<dyn Future<Output = Result<Response<TrackedBody>, ClosedOnPurpose>> + Send>>;
 
 impl hyper::service::Service<Request<Incoming>> for ConnectionService {
     type Response = Response<TrackedBody>;
-    type Error = Infallible;
+    type Error = ClosedOnPurpose;
     type Future = ServiceFuture;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
@@ -94,7 +103,10 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
         });
         let response = self.router.clone().oneshot(request);
         Box::pin(async move {
-            let response = response.await?;
+            let Ok(response) = response.await;
+            if response.extensions().get::<CloseWithoutAnswer>().is_some() {
+                return Err(ClosedOnPurpose);
+            }
             Ok(response.map(|body| TrackedBody {
                 body,
                 _in_flight: in_flight,

@@ -21,4 +21,5 @@ mod watchdog;
 mod watched_io;
 
 pub use accept::serve;
+pub use connection::CloseWithoutAnswer;
 pub use limits::{raise_open_file_limit, Limits};

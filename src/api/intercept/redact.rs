@@ -1,0 +1,124 @@
+//! Keeps secrets out of the journal: values of secret-named JSON fields and query parameters,
+//! and every occurrence of the credentials the request carried, wherever they appear.
+
+use serde_json::Value;
+
+pub const REDACTED: &str = "[redacted]";
+
+/// Field and parameter names whose values are secrets (compared without case, `-` and `_`).
+const SECRET_NAMES: &[&str] = &[
+    "clientsecret",
+    "token",
+    "accesstoken",
+    "apikey",
+    "xapikey",
+    "secret",
+    "authorization",
+    "password",
+];
+
+fn is_secret_name(name: &str) -> bool {
+    let folded: String = name
+        .chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    SECRET_NAMES.contains(&folded.as_str())
+}
+
+/// The secrets one request carried: its API key, bearer token, clientSecret.
+#[derive(Default)]
+pub struct Secrets(Vec<String>);
+
+impl Secrets {
+    pub fn add(&mut self, secret: &str) {
+        // Very short values would blank out ordinary text; no real credential is that short.
+        if secret.len() >= 8 && !self.0.iter().any(|s| s == secret) {
+            self.0.push(secret.to_owned());
+        }
+    }
+
+    fn scrub(&self, text: &str) -> String {
+        self.0.iter().fold(text.to_owned(), |t, secret| {
+            t.replace(secret.as_str(), REDACTED)
+        })
+    }
+
+    /// A body as the journal keeps it: JSON with secret fields replaced, or the text (lossy
+    /// UTF-8), with the request's credentials replaced wherever they appear.
+    pub fn body(&self, bytes: &[u8]) -> String {
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(mut value) => {
+                redact_fields(&mut value);
+                self.scrub(&value.to_string())
+            }
+            Err(_) => self.scrub(&String::from_utf8_lossy(bytes)),
+        }
+    }
+
+    /// A query string with secret parameters' values replaced.
+    pub fn query(&self, query: &str) -> String {
+        let redacted: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if is_secret_name(name) => format!("{name}={REDACTED}"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        self.scrub(&redacted.join("&"))
+    }
+}
+
+fn redact_fields(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (name, field) in map.iter_mut() {
+                if is_secret_name(name) && !field.is_null() {
+                    *field = Value::String(REDACTED.into());
+                } else {
+                    redact_fields(field);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_fields),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_fields_are_replaced_at_any_depth() {
+        let secrets = Secrets::default();
+        let body = secrets.body(br#"{"clientId":"abc","clientSecret":"s3cr3t-value","n":{"api_key":"k","x":[{"Token":"t"}]}}"#);
+        assert!(!body.contains("s3cr3t-value"), "{body}");
+        assert!(body.contains(r#""clientId":"abc""#));
+        assert!(body.contains(r#""api_key":"[redacted]""#));
+        assert!(body.contains(r#""Token":"[redacted]""#));
+    }
+
+    #[test]
+    fn the_requests_own_credentials_are_replaced_anywhere() {
+        let mut secrets = Secrets::default();
+        secrets.add("key-0123456789");
+        let body = secrets.body(br#"{"prompt":"my key is key-0123456789"}"#);
+        assert_eq!(body, r#"{"prompt":"my key is [redacted]"}"#);
+        assert_eq!(
+            secrets.body(b"raw key-0123456789 text"),
+            "raw [redacted] text"
+        );
+        assert_eq!(
+            secrets.query("a=1&x-api-key=zzz&b=key-0123456789"),
+            "a=1&x-api-key=[redacted]&b=[redacted]"
+        );
+    }
+
+    #[test]
+    fn short_values_are_not_taken_for_credentials() {
+        let mut secrets = Secrets::default();
+        secrets.add("a");
+        assert_eq!(secrets.body(b"banana"), "banana");
+    }
+}
