@@ -507,6 +507,24 @@ async fn emulator_answers(app: &TestApp, c: &mut Contract) {
             json!({"videos": [{"status": 7}]}),
         ),
         (
+            Method::PUT,
+            "/_admin/v1/accounts/{uid}/faults",
+            json!({"seed": 1, "rules": [{"route": "effects", "next": 1, "effect": {"code": 2001}}]}),
+            json!({"rules": [{"route": "effects", "effect": {"http_status": 418}}]}),
+        ),
+        (
+            Method::GET,
+            "/_admin/v1/accounts/{uid}/faults",
+            Value::Null,
+            Value::Null,
+        ),
+        (
+            Method::DELETE,
+            "/_admin/v1/accounts/{uid}/faults",
+            Value::Null,
+            Value::Null,
+        ),
+        (
             Method::POST,
             "/_admin/v1/accounts/{uid}/reset",
             json!({}),
@@ -559,6 +577,14 @@ async fn emulator_answers(app: &TestApp, c: &mut Contract) {
         ),
         ("/_admin/v1/reset", json!({}), json!({})),
     ];
+    let journal = "/_admin/v1/requests";
+    for method in [Method::GET, Method::DELETE] {
+        for query in [format!("?uid={uid}"), "?uid=someone".into()] {
+            let path = format!("{journal}{query}");
+            c.send(app, method.clone(), journal, &path, admin, None)
+                .await;
+        }
+    }
     for (template, good, bad) in all {
         c.send(
             app,

@@ -273,7 +273,7 @@ async fn a_reset_removes_the_accounts_faults() {
     assert_eq!(app.faults(&me).await, json!({"rules": []}));
     assert_eq!(
         app.results(&me, "x").await["code"],
-        1003,
+        1000,
         "answered for real"
     );
 }
