@@ -1,29 +1,56 @@
 //! Keeps secrets out of the journal: values of secret-named JSON fields and query parameters,
 //! and every occurrence of the credentials the request carried, wherever they appear.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 use serde_json::Value;
 
 pub const REDACTED: &str = "[redacted]";
 
-/// Field and parameter names whose values are secrets (compared without case, `-` and `_`).
+/// Field and parameter names whose values are secrets (compared without case).
 const SECRET_NAMES: &[&str] = &[
     "clientsecret",
+    "client_secret",
+    "client-secret",
+    "secret",
     "token",
     "accesstoken",
+    "access_token",
+    "access-token",
     "apikey",
-    "xapikey",
+    "api_key",
+    "api-key",
+    "x-api-key",
+    "x_api_key",
+    "authorization",
+    "password",
+];
+
+/// A piece of every secret name: text without any of them holds no secret field, so the common
+/// case (an answer of ids and statuses) is kept as it is, without parsing.
+const SECRET_NAME_PIECES: &[&str] = &[
     "secret",
+    "token",
+    "apikey",
+    "api_key",
+    "api-key",
     "authorization",
     "password",
 ];
 
 fn is_secret_name(name: &str) -> bool {
-    let folded: String = name
-        .chars()
-        .filter(|c| *c != '-' && *c != '_')
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    SECRET_NAMES.contains(&folded.as_str())
+    SECRET_NAMES.iter().any(|s| s.eq_ignore_ascii_case(name))
+}
+
+fn may_name_a_secret(bytes: &[u8]) -> bool {
+    static PIECES: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(SECRET_NAME_PIECES)
+            .expect("fixed patterns build")
+    });
+    PIECES.is_match(bytes)
 }
 
 /// The secrets one request carried: its API key, bearer token, clientSecret.
@@ -65,7 +92,7 @@ impl Secrets {
                 _ => pair.to_owned(),
             })
             .collect();
-        self.scrub(&redacted.join("&"))
+        self.scrub(redacted.join("&"))
     }
 }
 
@@ -105,6 +132,11 @@ mod tests {
         secrets.add("key-0123456789");
         let body = secrets.body(br#"{"prompt":"my key is key-0123456789"}"#);
         assert_eq!(body, r#"{"prompt":"my key is [redacted]"}"#);
+        let spaced = secrets.body(br#"{ "prompt" : "kept as sent" }"#);
+        assert_eq!(
+            spaced, r#"{ "prompt" : "kept as sent" }"#,
+            "no secret field: bytes kept"
+        );
         assert_eq!(
             secrets.body(b"raw key-0123456789 text"),
             "raw [redacted] text"

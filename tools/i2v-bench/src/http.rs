@@ -31,7 +31,7 @@ const WARM_UP: Duration = Duration::from_secs(1);
 const IDLE_PAUSE: Duration = Duration::from_secs(2);
 const IDLE_RSS_LIMIT_MIB: f64 = 60.0;
 
-const DELETE_PATH: &str = "/api/open/v4/image2Video/delbyids";
+pub const DELETE_PATH: &str = "/api/open/v4/image2Video/delbyids";
 pub const RESULTS_PATH: &str = "/api/open/v4/image2Video/resultsByIds";
 pub const CREATE_PATH: &str = "/api/open/v4/image2Video/createBySourcePrompt";
 
@@ -374,7 +374,7 @@ async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
 }
 
 /// `{"_ids": "id1,...,idN"}` as one tenant.
-fn ids_call(path: &'static str, tenant: &Tenant, ids: &[ObjectId]) -> HttpCall {
+pub fn ids_call(path: &'static str, tenant: &Tenant, ids: &[ObjectId]) -> HttpCall {
     let list: Vec<String> = ids.iter().map(ObjectId::to_hex).collect();
     HttpCall {
         method: Method::POST,
@@ -386,7 +386,7 @@ fn ids_call(path: &'static str, tenant: &Tenant, ids: &[ObjectId]) -> HttpCall {
 
 /// A second of unrecorded load, then `measure` of recorded load; with the server's CPU time if
 /// a server is given.
-async fn warm_then_measure<L: Lane>(
+pub async fn warm_then_measure<L: Lane>(
     server: Option<&Child>,
     lanes: Vec<L>,
     items: Vec<L::Item>,

@@ -3,11 +3,12 @@
 //! `render` times the built-in renderer against bare ffmpeg; `http` loads a real `i2v serve`
 //! process over loopback and compares each endpoint with its physical limit (a bare axum server,
 //! a bare store loop); `all` runs both. `emulator` measures the admin API's instant-mode creation
-//! and seeding (run on its own). The servers under load run as child processes of this
+//! and seeding (run on its own); `journal` the request journal's cost (on its own). The servers under load run as child processes of this
 //! binary (see `server.rs`), so they never share a runtime or a process with the load generator.
 
 mod emulator;
 mod http;
+mod journal;
 mod lanes;
 mod load;
 mod render;
@@ -39,6 +40,9 @@ enum Bench {
     /// `all`: about 10 s of load, but removing its ~16,000 output files afterwards takes another
     /// 5-80 s on this disk.
     Emulator(emulator::EmulatorArgs),
+    /// The request journal's cost (#13): delbyids and resultsByIds with the journal off and on.
+    /// Not part of `all`.
+    Journal(journal::JournalArgs),
     /// render, then http.
     All(http::HttpArgs),
 }
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
             Bench::Render => render::run().await,
             Bench::Http(args) => http::run(args).await,
             Bench::Emulator(args) => emulator::run(args).await,
+            Bench::Journal(args) => journal::run(args).await,
             Bench::All(args) => {
                 render::run().await?;
                 println!();

@@ -74,6 +74,16 @@ impl Child {
         database_url: Option<&str>,
         admin_token: Option<&str>,
     ) -> anyhow::Result<Child> {
+        Child::i2v_with(data_dir, database_url, admin_token, &[]).await
+    }
+
+    /// `i2v` with these extra environment variables (settings such as `I2V_JOURNAL__ENABLED`).
+    pub async fn i2v_with(
+        data_dir: &Path,
+        database_url: Option<&str>,
+        admin_token: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Child> {
         let addr = free_port()?;
         let mut args = vec![
             "serve".to_owned(),
@@ -91,19 +101,20 @@ impl Child {
             args.extend(["--admin-token".to_owned(), token.to_owned()]);
         }
         let log = data_dir.join("server.log");
-        Child::start("server", addr, &args, log, "/healthz").await
+        Child::start("server", addr, &args, env, log, "/healthz").await
     }
 
     /// The bare axum hello server, logging to `<dir>/hello.log`.
     pub async fn hello(dir: &Path) -> anyhow::Result<Child> {
         let addr = free_port()?;
-        Child::start("hello", addr, &[], dir.join("hello.log"), "/").await
+        Child::start("hello", addr, &[], &[], dir.join("hello.log"), "/").await
     }
 
     async fn start(
         role: &str,
         addr: SocketAddr,
         args: &[String],
+        env: &[(&str, &str)],
         log: PathBuf,
         ready_path: &str,
     ) -> anyhow::Result<Child> {
@@ -113,6 +124,7 @@ impl Child {
             .args(args)
             .env(ROLE_VAR, role)
             .env(LISTEN_VAR, addr.to_string())
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
