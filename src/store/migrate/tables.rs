@@ -179,6 +179,7 @@ pub(super) const TABLES: &[Table] = &[
             col("last_error", OptText),
             col("created_at", Int),
             col("finished_at", OptInt),
+            col("fault", OptText),
         ],
         identity: Some("id"),
         order_by: "id",
