@@ -102,6 +102,7 @@ mod tests {
             secret_hash: "h".into(),
             banned,
             clock_offset_ms: 0,
+            api_faults: false,
         }
     }
 

@@ -9,7 +9,8 @@ use sqlx::query::Query;
 use sqlx::{ColumnIndex, Database, Decode, Encode, FromRow, Row, Type};
 
 use super::{
-    Account, AuthRecord, BlobDeletion, StoreError, StoreResult, WebhookAttempt, WebhookDelivery,
+    Account, AuthRecord, BlobDeletion, JournalEntry, StoreError, StoreResult, WebhookAttempt,
+    WebhookDelivery,
 };
 use crate::domain::catalogue::Resolution;
 use crate::domain::video::{AudioType, EffectChoice, ModelName, Video, VideoKind};
@@ -251,6 +252,7 @@ where
         secret_hash: row.try_get("secret_hash")?,
         banned: row.try_get("banned")?,
         clock_offset_ms: row.try_get("clock_offset_ms")?,
+        api_faults: row.try_get("api_faults")?,
     })
 }
 
@@ -326,6 +328,30 @@ where
     Ok(BlobDeletion {
         id: row.try_get("id")?,
         blob_key: row.try_get("blob_key")?,
+    })
+}
+
+/// From `SELECT * FROM request_journal`.
+pub(super) fn journal_entry<'r, R>(row: &'r R) -> StoreResult<JournalEntry>
+where
+    R: Row,
+    &'r str: ColumnIndex<R>,
+    String: Decode<'r, R::Database> + Type<R::Database>,
+    i64: Decode<'r, R::Database> + Type<R::Database>,
+{
+    Ok(JournalEntry {
+        id: row.try_get("id")?,
+        at_ms: row.try_get("at_ms")?,
+        uid: row.try_get("uid")?,
+        method: row.try_get("method")?,
+        path: row.try_get("path")?,
+        query: row.try_get("query")?,
+        request_body: row.try_get("request_body")?,
+        status: row.try_get("status")?,
+        code: row.try_get("code")?,
+        response_body: row.try_get("response_body")?,
+        latency_ms: row.try_get("latency_ms")?,
+        fault: row.try_get("fault")?,
     })
 }
 

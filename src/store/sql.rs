@@ -13,17 +13,20 @@ pub(super) const ACCOUNT: &str =
 
 /// secret_hash.
 pub(super) const AUTH_BY_KEY_HASH: &str =
-    "SELECT a.uid, a.team_id, a.banned, a.clock_offset_ms, c.client_id, c.secret_hash \
+    "SELECT a.uid, a.team_id, a.banned, a.clock_offset_ms, a.api_faults IS NOT NULL AS api_faults, \
+     c.client_id, c.secret_hash \
      FROM accounts a JOIN credentials c ON c.uid = a.uid WHERE c.secret_hash = $1";
 
 /// client_id.
 pub(super) const AUTH_BY_CLIENT_ID: &str =
-    "SELECT a.uid, a.team_id, a.banned, a.clock_offset_ms, c.client_id, c.secret_hash \
+    "SELECT a.uid, a.team_id, a.banned, a.clock_offset_ms, a.api_faults IS NOT NULL AS api_faults, \
+     c.client_id, c.secret_hash \
      FROM accounts a JOIN credentials c ON c.uid = a.uid WHERE c.client_id = $1";
 
 /// uid.
 pub(super) const AUTH_BY_UID: &str =
-    "SELECT a.uid, a.team_id, a.banned, a.clock_offset_ms, c.client_id, c.secret_hash \
+    "SELECT a.uid, a.team_id, a.banned, a.clock_offset_ms, a.api_faults IS NOT NULL AS api_faults, \
+     c.client_id, c.secret_hash \
      FROM accounts a JOIN credentials c ON c.uid = a.uid WHERE a.uid = $1";
 
 /// uid, client_id, secret_hash, sealed_secret.
@@ -290,3 +293,47 @@ pub(super) const ACCOUNT_EXISTS: &str = "SELECT uid FROM accounts WHERE uid = $1
 pub(super) const LEDGER_CHARGE: &str =
     "INSERT INTO credit_ledger (uid, amount, reason, video_id, created_at) \
      VALUES ($1, $2, 'charge', $3, $4)";
+
+// --- faults ----------------------------------------------------------------------------------
+
+/// uid. `Some(NULL)` when the account has no rules of that kind.
+pub(super) const API_FAULTS: &str = "SELECT api_faults FROM accounts WHERE uid = $1";
+
+/// uid.
+pub(super) const WEBHOOK_FAULTS: &str = "SELECT webhook_faults FROM accounts WHERE uid = $1";
+
+/// uid, set (JSON or NULL).
+pub(super) const SET_API_FAULTS: &str = "UPDATE accounts SET api_faults = $2 WHERE uid = $1";
+
+/// uid, set (JSON or NULL).
+pub(super) const SET_WEBHOOK_FAULTS: &str =
+    "UPDATE accounts SET webhook_faults = $2 WHERE uid = $1";
+
+// --- request journal -------------------------------------------------------------------------
+
+/// uid, at_ms, method, path, query, request_body, status, code, response_body, latency_ms, fault.
+pub(super) const JOURNAL_APPEND: &str = "INSERT INTO request_journal (uid, at_ms, method, path, \
+     query, request_body, status, code, response_body, latency_ms, fault) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+/// uid, kept: drops the account's entries older than its `kept` newest. The subquery walks the
+/// (uid, id) index from the newest; with no more than `kept` entries it is NULL and nothing goes.
+pub(super) const JOURNAL_TRIM: &str = "DELETE FROM request_journal WHERE uid = $1 AND id <= \
+     (SELECT id FROM request_journal WHERE uid = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)";
+
+/// kept: `JOURNAL_TRIM` for the entries of no account (one group).
+pub(super) const JOURNAL_TRIM_ANONYMOUS: &str = "DELETE FROM request_journal \
+     WHERE uid IS NULL AND id <= \
+     (SELECT id FROM request_journal WHERE uid IS NULL ORDER BY id DESC LIMIT 1 OFFSET $1)";
+
+/// uid, path, code, since_id (each NULL for any), limit.
+pub(super) const JOURNAL: &str = "SELECT * FROM request_journal \
+     WHERE (CAST($1 AS BIGINT) IS NULL OR uid = $1) \
+     AND (CAST($2 AS TEXT) IS NULL OR path = $2) \
+     AND (CAST($3 AS BIGINT) IS NULL OR code = $3) \
+     AND (CAST($4 AS BIGINT) IS NULL OR id > $4) \
+     ORDER BY id DESC LIMIT $5";
+
+/// uid (NULL for every entry).
+pub(super) const JOURNAL_CLEAR: &str =
+    "DELETE FROM request_journal WHERE CAST($1 AS BIGINT) IS NULL OR uid = $1";

@@ -8,14 +8,18 @@
 
 mod accounts;
 mod emulation;
+mod faults;
 mod files;
+mod journal;
 mod queue;
 mod videos;
 mod webhooks;
 
 pub(super) use accounts::accounts;
 pub(super) use emulation::emulation;
+pub(super) use faults::faults;
 pub(super) use files::file_outbox;
+pub(super) use journal::request_journal;
 pub(super) use queue::render_queue;
 pub(super) use videos::video_control;
 pub(super) use webhooks::webhook_outbox;

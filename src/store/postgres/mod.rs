@@ -113,3 +113,10 @@ common::emulation!(
     balance = tx::lock_balance,
     row_lock = " FOR UPDATE",
 );
+// A take locks the account's row: takes of one account take turns, other accounts' do not wait.
+common::faults!(PgStore, begin = tx, row_lock = " FOR UPDATE");
+common::request_journal!(
+    PgStore,
+    begin = tx,
+    serialize_appends = tx::serialize_journal_appends
+);

@@ -19,6 +19,20 @@ pub(super) async fn serialize_claims(tx: &mut Tx) -> StoreResult<()> {
     Ok(())
 }
 
+/// Advisory lock key that serializes journal appends across processes ("i2vjrnl" in ASCII).
+const JOURNAL_LOCK: i64 = 0x0069_3276_6a72_6e6c;
+
+/// Makes appends to the request journal take turns, so that identity values are handed out in
+/// commit order: otherwise a batch that drew smaller ids could commit after a reader polling
+/// with `since_id` has moved past them. Appends come in batches from one flusher per process.
+pub(super) async fn serialize_journal_appends(tx: &mut Tx) -> StoreResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(JOURNAL_LOCK)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// The account's balance, locked until the transaction ends; `NoSuchAccount` when there is none.
 pub(super) async fn lock_balance(tx: &mut Tx, uid: i64) -> StoreResult<i64> {
     let balance: Option<i64> =

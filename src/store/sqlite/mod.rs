@@ -125,3 +125,6 @@ common::emulation!(
     balance = tx::balance_of,
     row_lock = "",
 );
+// No lock clause: BEGIN IMMEDIATE's write lock already makes takes (and appends) take turns.
+common::faults!(SqliteStore, begin = write_tx, row_lock = "");
+common::request_journal!(SqliteStore, begin = write_tx);
