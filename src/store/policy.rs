@@ -3,7 +3,9 @@
 //! cannot drift apart on who may spend what, which videos a delete takes, when a render gives up
 //! or what a callback does next.
 
-use super::{rows, BlobDeletion, DeleteOutcome, StoreError, StoreResult, WebhookOutcome};
+use super::{
+    rows, BlobDeletion, DeleteOutcome, FaultStep, StoreError, StoreResult, WebhookOutcome,
+};
 use crate::domain::{ObjectId, VideoStatus};
 
 /// The balance after adding `change` (negative to spend); refused when it would go below zero.
@@ -134,6 +136,36 @@ pub(super) fn after_attempt(
     }
 }
 
+/// A delivery's row once its webhook fault is decided.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct FaultUpdate {
+    pub state: &'static str,
+    /// `None` keeps the current one.
+    pub next_attempt_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    /// Whether the claim's lease ends (kept while the delivery is being sent now).
+    pub release_lease: bool,
+}
+
+/// Where deciding fault `step` at `at` leaves a delivery.
+pub(super) fn after_fault(step: FaultStep, at: i64) -> FaultUpdate {
+    let update = |state, next_attempt_at, finished_at| FaultUpdate {
+        state,
+        next_attempt_at,
+        finished_at,
+        release_lease: true,
+    };
+    match step {
+        FaultStep::Send => FaultUpdate {
+            release_lease: false,
+            ..update("pending", None, None)
+        },
+        FaultStep::Postpone(until) => update("pending", Some(until), None),
+        FaultStep::Hold => update("held", None, None),
+        FaultStep::Drop => update("dropped", None, Some(at)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,5 +246,15 @@ mod tests {
             after_attempt(WebhookOutcome::Skipped, 10, None).state,
             "skipped"
         );
+    }
+
+    #[test]
+    fn a_fault_keeps_the_lease_only_when_sent_now() {
+        assert!(!after_fault(FaultStep::Send, 10).release_lease);
+        let later = after_fault(FaultStep::Postpone(99), 10);
+        assert_eq!((later.state, later.next_attempt_at), ("pending", Some(99)));
+        assert_eq!(after_fault(FaultStep::Hold, 10).state, "held");
+        let dropped = after_fault(FaultStep::Drop, 10);
+        assert_eq!((dropped.state, dropped.finished_at), ("dropped", Some(10)));
     }
 }

@@ -278,6 +278,8 @@ where
         last_error: row.try_get("last_error")?,
         created_at: row.try_get("created_at")?,
         finished_at: row.try_get("finished_at")?,
+        fault: row.try_get("fault")?,
+        account_faults: false,
     })
 }
 

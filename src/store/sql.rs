@@ -142,10 +142,24 @@ pub(super) const ATTEMPTS_OF: &str =
     "SELECT attempt, at, http_status, error FROM webhook_attempts \
      WHERE delivery_id = $1 ORDER BY id";
 
-/// id, now.
+/// id, now. A redelivery is sent afresh: the webhook rules decide its fault again.
 pub(super) const REDELIVER: &str =
     "UPDATE webhook_deliveries SET state = 'pending', attempts = 0, next_attempt_at = $2, \
-     lease_until = NULL, finished_at = NULL WHERE id = $1";
+     lease_until = NULL, finished_at = NULL, fault = NULL WHERE id = $1";
+
+/// id, fault (JSON), state, next_attempt_at (NULL keeps it), finished_at, release_lease: a
+/// `policy::FaultUpdate`.
+pub(super) const FAULT_DELIVERY: &str = "UPDATE webhook_deliveries SET fault = $2, state = $3, \
+     next_attempt_at = COALESCE($4, next_attempt_at), finished_at = $5, \
+     lease_until = CASE WHEN $6 THEN NULL ELSE lease_until END \
+     WHERE id = $1 AND state = 'pending'";
+
+/// id of a delivery that just settled, now: once a video's final callback (3 or 4) has settled,
+/// its held (reordered) callbacks are due.
+pub(super) const RELEASE_HELD: &str =
+    "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $2 \
+     WHERE state = 'held' AND video_id IN (SELECT f.video_id FROM webhook_deliveries f \
+     WHERE f.id = $1 AND f.video_status IN (3, 4) AND f.state <> 'pending')";
 
 // --- file-deletion outbox --------------------------------------------------------------------
 

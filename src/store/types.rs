@@ -102,6 +102,25 @@ pub struct WebhookDelivery {
     pub last_error: Option<String>,
     pub created_at: i64,
     pub finished_at: Option<i64>,
+    /// The webhook fault it was given (the effect's stored JSON), decided before its first
+    /// attempt; `None` when none (or not decided yet).
+    pub fault: Option<String>,
+    /// Set by `claim_webhooks` only: the account has webhook fault rules, so a delivery whose
+    /// fault is not decided yet must ask `Faults::take_fault`.
+    pub account_faults: bool,
+}
+
+/// What a delivery's webhook fault does before it is sent (`WebhookOutbox::fault_webhook`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultStep {
+    /// Sent now (the fault changes the request, or nothing before it).
+    Send,
+    /// Due again at this server time, then sent as it is.
+    Postpone(i64),
+    /// State `held`: sent after the video's final callback settles.
+    Hold,
+    /// State `dropped`: never sent.
+    Drop,
 }
 
 #[derive(Clone, Debug, PartialEq)]

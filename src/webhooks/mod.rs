@@ -4,6 +4,7 @@
 //! jitter, in order per video, surviving restarts.
 
 pub mod crypto;
+mod faults;
 mod in_flight;
 
 use std::time::Duration;
@@ -18,6 +19,7 @@ use crate::domain::VideoStatus;
 use crate::net::FetchError;
 use crate::store::{WebhookAttempt, WebhookDelivery, WebhookOutcome};
 use crypto::{sign, CallbackPayload};
+use faults::{spoil, Tamper, STALE_BY_MS};
 pub use in_flight::InFlight;
 
 /// Delay before attempt `done_attempts + 1`, with +-20% jitter.
@@ -103,35 +105,48 @@ fn receiver_of(url: &str) -> String {
 }
 
 async fn attempt_and_record(app: &App, delivery: WebhookDelivery) -> anyhow::Result<()> {
+    let Some(tamper) = faults::prepare(app, &delivery).await? else {
+        return Ok(());
+    };
     let attempt_no = delivery.attempts + 1;
-    let (attempt, outcome) = attempt(app, &delivery, attempt_no).await;
+    let (mut attempts, outcome) = attempt(app, &delivery, attempt_no, tamper).await;
     crate::metrics::webhook_outcome(match outcome {
         WebhookOutcome::Delivered => "delivered",
         WebhookOutcome::Retry(_) => "retry",
         WebhookOutcome::GiveUp(_) => "failed",
         WebhookOutcome::Skipped => "skipped",
     });
+    let last = attempts.pop().expect("an attempt logs at least one try");
+    for earlier in attempts {
+        app.store.log_webhook_attempt(delivery.id, earlier).await?;
+    }
     app.store
-        .finish_webhook_attempt(delivery.id, attempt, outcome)
+        .finish_webhook_attempt(delivery.id, last, outcome)
         .await?;
     Ok(())
 }
 
+/// One attempt: one POST, or two for a duplicated callback (each logged under its own number).
 async fn attempt(
     app: &App,
     d: &WebhookDelivery,
     attempt_no: i64,
-) -> (WebhookAttempt, WebhookOutcome) {
+    tamper: Tamper,
+) -> (Vec<WebhookAttempt>, WebhookOutcome) {
     let cfg = &app.config.webhooks;
-    let record = |http_status: Option<i64>, error: Option<String>| WebhookAttempt {
-        attempt: attempt_no,
+    let record = |attempt: i64, http_status: Option<i64>, error: Option<String>| WebhookAttempt {
+        attempt,
         at: now_ms(),
         http_status,
         error,
     };
     if d.video_status == VideoStatus::Processing && !cfg.on_processing {
         return (
-            record(None, Some("status-2 callbacks are turned off".into())),
+            vec![record(
+                attempt_no,
+                None,
+                Some("status-2 callbacks are turned off".into()),
+            )],
             WebhookOutcome::Skipped,
         );
     }
@@ -142,44 +157,71 @@ async fn attempt(
             Err(e) => {
                 let error = format!("cannot make the video_url: {e}");
                 let outcome = retry_or_give_up(app, d, attempt_no, &error, false);
-                return (record(None, Some(error)), outcome);
+                return (vec![record(attempt_no, None, Some(error))], outcome);
             }
         },
         _ => String::new(),
     };
-    let body = match signed_body(app, d, &video_url).await {
+    let body = match signed_body(app, d, &video_url, tamper).await {
         Ok(body) => body,
         Err(reason) => {
             return (
-                record(None, Some(reason.clone())),
+                vec![record(attempt_no, None, Some(reason.clone()))],
                 WebhookOutcome::GiveUp(reason),
             )
         }
     };
-    let timeout = cfg.timeout.max(Duration::from_secs(1));
-    let sent = tokio::time::timeout(timeout, app.outbound.post_json(&d.url, &body)).await;
-    let (status, error, permanent) = match sent {
-        Ok(Ok(code)) if (200..300).contains(&code) => {
-            tracing::info!(video = %d.video_id, status = d.video_status.code(), "webhook delivered");
-            return (record(Some(code as i64), None), WebhookOutcome::Delivered);
+    let posts = if tamper.duplicate { 2 } else { 1 };
+    let mut log = Vec::with_capacity(posts);
+    let mut failure = None;
+    for n in 0..posts as i64 {
+        match post(app, d, &body).await {
+            Ok(code) => log.push(record(attempt_no + n, Some(code), None)),
+            Err((status, error, permanent)) => {
+                log.push(record(attempt_no + n, status, Some(error.clone())));
+                failure = Some((error, permanent));
+            }
         }
-        Ok(Ok(code)) => (
+    }
+    // A duplicated callback counts as delivered when either copy was taken.
+    let delivered = log.iter().any(|a| a.error.is_none());
+    let outcome = match failure {
+        Some((error, permanent)) if !delivered => {
+            let last_no = attempt_no + posts as i64 - 1;
+            retry_or_give_up(app, d, last_no, &error, permanent)
+        }
+        _ => {
+            tracing::info!(video = %d.video_id, status = d.video_status.code(), "webhook delivered");
+            WebhookOutcome::Delivered
+        }
+    };
+    (log, outcome)
+}
+
+/// One POST of the callback: the receiver's 2xx status, or (status, error, permanent).
+async fn post(
+    app: &App,
+    d: &WebhookDelivery,
+    body: &serde_json::Value,
+) -> Result<i64, (Option<i64>, String, bool)> {
+    let timeout = app.config.webhooks.timeout.max(Duration::from_secs(1));
+    match tokio::time::timeout(timeout, app.outbound.post_json(&d.url, body)).await {
+        Ok(Ok(code)) if (200..300).contains(&code) => Ok(code as i64),
+        Ok(Ok(code)) => Err((
             Some(code as i64),
             format!("receiver answered HTTP {code}"),
             false,
-        ),
+        )),
         Ok(Err(e @ (FetchError::PrivateAddress(_) | FetchError::BadUrl(_)))) => {
-            (None, e.to_string(), true)
+            Err((None, e.to_string(), true))
         }
-        Ok(Err(e)) => (None, e.to_string(), false),
-        Err(_) => (
+        Ok(Err(e)) => Err((None, e.to_string(), false)),
+        Err(_) => Err((
             None,
             format!("receiver did not answer within {timeout:?}"),
             false,
-        ),
-    };
-    let outcome = retry_or_give_up(app, d, attempt_no, &error, permanent);
-    (record(status, Some(error)), outcome)
+        )),
+    }
 }
 
 fn retry_or_give_up(
@@ -203,6 +245,7 @@ async fn signed_body(
     app: &App,
     d: &WebhookDelivery,
     url: &str,
+    tamper: Tamper,
 ) -> Result<serde_json::Value, String> {
     let (client_id, sealed) = app
         .store
@@ -218,8 +261,16 @@ async fn signed_body(
         url,
     };
     let nonce = rand::random_range(1000..10000).to_string();
-    let signed =
-        sign(&client_id, &secret, &payload, now_ms(), &nonce).map_err(|e| e.to_string())?;
+    let stale_by = if tamper.stale_timestamp {
+        STALE_BY_MS
+    } else {
+        0
+    };
+    let mut signed = sign(&client_id, &secret, &payload, now_ms() - stale_by, &nonce)
+        .map_err(|e| e.to_string())?;
+    if tamper.bad_signature {
+        signed.signature = spoil(&signed.signature);
+    }
     Ok(serde_json::to_value(signed).expect("the callback always serializes"))
 }
 

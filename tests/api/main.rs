@@ -21,4 +21,5 @@ mod requests;
 mod results;
 mod s3;
 mod store_suite;
+mod webhook_faults;
 mod webhooks;

@@ -489,6 +489,24 @@ async fn emulator_answers(app: &TestApp, c: &mut Contract) {
             Value::Null,
         ),
         (
+            Method::PUT,
+            "/_admin/v1/accounts/{uid}/webhook-faults",
+            json!({"seed": 1, "rules": [{"status": 2, "next": 1, "effect": {"delay_ms": 10}}]}),
+            json!({"rules": [{"effect": "explode"}]}),
+        ),
+        (
+            Method::GET,
+            "/_admin/v1/accounts/{uid}/webhook-faults",
+            Value::Null,
+            Value::Null,
+        ),
+        (
+            Method::DELETE,
+            "/_admin/v1/accounts/{uid}/webhook-faults",
+            Value::Null,
+            Value::Null,
+        ),
+        (
             Method::GET,
             "/_admin/v1/accounts/{uid}/clock",
             Value::Null,

@@ -11,7 +11,10 @@ mod lifecycle;
 mod reset;
 mod steering;
 mod videos;
+mod webhook_faults;
 mod webhooks;
+
+pub(crate) use webhook_faults::webhook_effect;
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -41,6 +44,11 @@ pub fn routes(app: App) -> OpenApiRouter<App> {
             lifecycle::push_outcomes,
             lifecycle::get_outcomes,
             lifecycle::clear_outcomes
+        ))
+        .routes(routes!(
+            webhook_faults::get_webhook_faults,
+            webhook_faults::set_webhook_faults,
+            webhook_faults::clear_webhook_faults
         ))
         .routes(routes!(steering::set_outcome))
         .routes(routes!(steering::advance))

@@ -2,6 +2,8 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::ToSchema;
 
 use crate::api::answer::{ok, Answer, ApiResult};
@@ -31,14 +33,27 @@ pub struct Delivery {
     pub url: String,
     /// The video status the callback reports.
     pub video_status: i64,
-    /// `pending`, `delivered`, `failed` or `skipped`.
+    /// `pending`, `delivered`, `failed`, `skipped`, or by a webhook fault `held` (a reordered
+    /// status-2 callback waiting for the video's final one) or `dropped` (never sent).
     pub state: String,
+    /// The webhook fault given to this callback (the rule's `effect`), or null.
+    #[schema(schema_with = delivery_fault)]
+    pub fault: Option<Value>,
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub last_error: Option<String>,
     pub created_at: i64,
     pub finished_at: Option<i64>,
     pub attempt_log: Vec<DeliveryAttempt>,
+}
+
+fn delivery_fault() -> Schema {
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(super::webhook_effect())
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .build(),
+    )
 }
 
 #[derive(Serialize, ToSchema)]
@@ -72,6 +87,10 @@ impl Delivery {
             url: d.url,
             video_status: d.video_status.code(),
             state: d.state,
+            fault: d
+                .fault
+                .as_deref()
+                .and_then(|f| serde_json::from_str(f).ok()),
             attempts: d.attempts,
             next_attempt_at: d.next_attempt_at,
             last_error: d.last_error,

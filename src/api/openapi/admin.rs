@@ -110,3 +110,24 @@ pub struct ApiFaults {
     pub seed: Option<i64>,
     pub rules: Vec<ApiFaultRule>,
 }
+
+/// One webhook fault rule: the callback `status` it applies to (2, 3 or 4; absent: every one),
+/// `probability` (0 to 1) or `next` (this many callbacks; neither: every one), and the
+/// `effect`: `"duplicate"`, `"reorder"`, `"bad_signature"`, `"stale_timestamp"`, `"drop"` or
+/// `{"delay_ms": N}` (1 to 600000).
+#[derive(ToSchema)]
+pub struct WebhookFaultRule {
+    pub status: Option<i64>,
+    pub probability: Option<f64>,
+    pub next: Option<i64>,
+    #[schema(schema_with = crate::api::admin::webhook_effect)]
+    pub effect: serde_json::Value,
+}
+
+/// Rules checked in order for each callback, the first that fires applying; `seed` (default:
+/// random) fixes the probability draws.
+#[derive(ToSchema)]
+pub struct WebhookFaults {
+    pub seed: Option<i64>,
+    pub rules: Vec<WebhookFaultRule>,
+}

@@ -21,7 +21,9 @@ macro_rules! webhook_outbox {
                                          WHERE e.video_id = d.video_id AND e.id < d.id AND e.state = 'pending') \
                        ORDER BY d.id LIMIT $3",
                     $claim_lock,
-                    ") RETURNING *"
+                    ") RETURNING *, EXISTS (SELECT 1 FROM accounts a \
+                       WHERE a.uid = webhook_deliveries.uid AND a.webhook_faults IS NOT NULL) \
+                       AS account_faults"
                 ))
                 .bind(now)
                 .bind(lease_until)
@@ -31,7 +33,12 @@ macro_rules! webhook_outbox {
                 tx.commit().await?;
                 let mut found = claimed
                     .iter()
-                    .map($crate::store::rows::delivery)
+                    .map(|row| {
+                        use ::sqlx::Row as _;
+                        let mut delivery = $crate::store::rows::delivery(row)?;
+                        delivery.account_faults = row.try_get("account_faults")?;
+                        Ok(delivery)
+                    })
                     .collect::<$crate::store::StoreResult<Vec<_>>>()?;
                 found.sort_by_key(|d| d.id);
                 Ok(found)
@@ -74,6 +81,58 @@ macro_rules! webhook_outbox {
                     .bind(next.finished_at)
                     .execute(&mut *tx)
                     .await?;
+                if next.state != "pending" {
+                    ::sqlx::query($crate::store::sql::RELEASE_HELD)
+                        .bind(id)
+                        .bind(attempt.at)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn log_webhook_attempt(
+                &self,
+                id: i64,
+                attempt: $crate::store::WebhookAttempt,
+            ) -> $crate::store::StoreResult<()> {
+                ::sqlx::query($crate::store::sql::RECORD_ATTEMPT)
+                    .bind(id)
+                    .bind(attempt.attempt)
+                    .bind(attempt.at)
+                    .bind(attempt.http_status)
+                    .bind(&attempt.error)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn fault_webhook(
+                &self,
+                id: i64,
+                fault: &str,
+                step: $crate::store::FaultStep,
+                now: i64,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.$begin().await?;
+                let next = $crate::store::policy::after_fault(step, now);
+                ::sqlx::query($crate::store::sql::FAULT_DELIVERY)
+                    .bind(id)
+                    .bind(fault)
+                    .bind(next.state)
+                    .bind(next.next_attempt_at)
+                    .bind(next.finished_at)
+                    .bind(next.release_lease)
+                    .execute(&mut *tx)
+                    .await?;
+                if next.finished_at.is_some() {
+                    ::sqlx::query($crate::store::sql::RELEASE_HELD)
+                        .bind(id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 tx.commit().await?;
                 Ok(())
             }

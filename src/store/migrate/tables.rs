@@ -50,6 +50,8 @@ pub(super) const TABLES: &[Table] = &[
             col("created_at", Int),
             col("clock_offset_ms", Int),
             col("lifecycle", OptText),
+            col("api_faults", OptText),
+            col("webhook_faults", OptText),
         ],
         identity: Some("uid"),
         order_by: "uid",
@@ -179,6 +181,7 @@ pub(super) const TABLES: &[Table] = &[
             col("last_error", OptText),
             col("created_at", Int),
             col("finished_at", OptInt),
+            col("fault", OptText),
         ],
         identity: Some("id"),
         order_by: "id",
@@ -208,6 +211,25 @@ pub(super) const TABLES: &[Table] = &[
         identity: Some("id"),
         order_by: "id",
     },
+    Table {
+        name: "request_journal",
+        columns: &[
+            col("id", Int),
+            col("uid", OptInt),
+            col("at_ms", Int),
+            col("method", Text),
+            col("path", Text),
+            col("query", Text),
+            col("request_body", Text),
+            col("status", OptInt),
+            col("code", OptInt),
+            col("response_body", Text),
+            col("latency_ms", Int),
+            col("fault", OptText),
+        ],
+        identity: Some("id"),
+        order_by: "id",
+    },
 ];
 
 #[cfg(test)]
@@ -223,6 +245,37 @@ mod tests {
             videos.map_or(Vec::new(), |t| t.columns.iter().map(|c| c.name).collect());
         for column in crate::store::VIDEO_COLUMNS {
             assert!(copied.contains(column), "videos.{column} is not copied");
+        }
+    }
+
+    /// The same for every table and column the SQLite migrations create: a new one that is not
+    /// listed here would be left behind by a migration.
+    #[tokio::test]
+    async fn every_table_and_column_of_the_schema_is_copied() {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pool)
+            .await
+            .unwrap();
+        let schema: Vec<(String, String)> = sqlx::query_as(
+            "SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+             AND m.name <> '_sqlx_migrations' ORDER BY m.name, c.cid",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        assert!(!schema.is_empty());
+        for (table, column) in schema {
+            let copied = TABLES
+                .iter()
+                .find(|t| t.name == table)
+                .is_some_and(|t| t.columns.iter().any(|c| c.name == column));
+            assert!(copied, "{table}.{column} is not copied");
         }
     }
 }

@@ -18,6 +18,7 @@ mod queue;
 mod requeue;
 mod support;
 mod videos;
+mod webhook_faults;
 mod webhooks;
 
 use std::sync::Arc;
@@ -113,6 +114,9 @@ conformance_suite! {
     webhooks: [
         check_webhook_outbox,
         check_attempt_after_delete_leaves_no_trace,
+    ],
+    webhook_faults: [
+        check_webhook_faults_move_deliveries,
     ],
     emulation: [
         check_emulation_lifecycle,

@@ -1,0 +1,201 @@
+//! Admin: an account's webhook faults, rules that make its callbacks misbehave on purpose
+//! (`domain::faults`). The deliveries they touch show it in `/webhooks` (`fault`).
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::ToSchema;
+
+use super::parse_uid;
+use crate::api::answer::{ok, Answer, ApiResult};
+use crate::api::body::JsonBody;
+use crate::api::error::ApiError;
+use crate::api::openapi::admin as doc;
+use crate::api::openapi::formats::string_enum;
+use crate::api::openapi::{AdminUnauthorized, TooLarge};
+use crate::api::params::PathParams;
+use crate::app::App;
+use crate::domain::faults::{parse_webhook_faults, FaultSet, MAX_DELAY_MS};
+use crate::service::ServiceError;
+use crate::store::FaultKind;
+
+/// An account's webhook fault rules as set, each `next` showing what is left of it.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookFaults {
+    /// The seed of the rules' draws; absent when the account has no rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    pub rules: Vec<WebhookFaultRule>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookFaultRule {
+    /// The callback status (2, 3 or 4) the rule applies to; absent: every callback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
+    /// Callbacks the rule still applies to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
+    #[schema(schema_with = webhook_effect)]
+    pub effect: Value,
+}
+
+/// `"duplicate"`, `"reorder"`, `"bad_signature"`, `"stale_timestamp"`, `"drop"` or
+/// `{"delay_ms": N}`.
+pub fn webhook_effect() -> Schema {
+    let delay = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property(
+            "delay_ms",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(MAX_DELAY_MS as f64)),
+        )
+        .required("delay_ms")
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    let named = string_enum(
+        &[
+            "duplicate",
+            "reorder",
+            "bad_signature",
+            "stale_timestamp",
+            "drop",
+        ],
+        "duplicate: sent twice; reorder: a status-2 callback is sent after the video's final one; \
+         bad_signature: the signature does not verify; stale_timestamp: signed over a timestamp \
+         an hour old; drop: never sent",
+    );
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(named)
+            .item(delay)
+            .description(Some("What the callback gets; delay_ms postpones it"))
+            .build(),
+    )
+}
+
+impl WebhookFaults {
+    fn none() -> Self {
+        WebhookFaults {
+            seed: None,
+            rules: Vec::new(),
+        }
+    }
+
+    fn of(set: &FaultSet) -> Self {
+        let wire = set.to_wire("status", |on| {
+            on.parse::<i64>().map_or_else(|_| json!(on), |s| json!(s))
+        });
+        serde_json::from_value(wire).expect("the wire form of a set has this shape")
+    }
+}
+
+fn no_account(uid: i64) -> ApiError {
+    ServiceError::NotFound(format!("no account with uid {uid}")).into()
+}
+
+/// The account's webhook fault rules
+#[utoipa::path(
+    get,
+    path = "/accounts/{uid}/webhook-faults",
+    operation_id = "adminGetWebhookFaults",
+    tag = "admin",
+    params(("uid" = i64, Path, description = "Account uid")),
+    responses(
+        (status = 200, description = "The result, or an error `code`", body = Answer<WebhookFaults>),
+        (status = 401, response = AdminUnauthorized),
+    ),
+    security(("adminToken" = [])),
+)]
+pub async fn get_webhook_faults(
+    State(app): State<App>,
+    PathParams(uid): PathParams<String>,
+) -> ApiResult<WebhookFaults> {
+    let uid = parse_uid(&uid)?;
+    let stored = app
+        .store
+        .faults(uid, FaultKind::Webhook)
+        .await
+        .map_err(ServiceError::from)?
+        .ok_or_else(|| no_account(uid))?;
+    let view = stored
+        .as_deref()
+        .and_then(FaultSet::parse_stored)
+        .map_or_else(WebhookFaults::none, |set| WebhookFaults::of(&set));
+    Ok(ok("OK", view))
+}
+
+/// Set the account's webhook fault rules (replacing any)
+#[utoipa::path(
+    put,
+    path = "/accounts/{uid}/webhook-faults",
+    operation_id = "adminSetWebhookFaults",
+    tag = "admin",
+    request_body = doc::WebhookFaults,
+    params(("uid" = i64, Path, description = "Account uid")),
+    responses(
+        (status = 200, description = "The rules as stored, or an error `code`", body = Answer<WebhookFaults>),
+        (status = 401, response = AdminUnauthorized),
+        (status = 413, response = TooLarge),
+    ),
+    security(("adminToken" = [])),
+)]
+pub async fn set_webhook_faults(
+    State(app): State<App>,
+    PathParams(uid): PathParams<String>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<WebhookFaults> {
+    let uid = parse_uid(&uid)?;
+    let set = parse_webhook_faults(&body).map_err(|e| ApiError::param(e.0))?;
+    if !app
+        .store
+        .set_faults(uid, FaultKind::Webhook, Some(&set.to_stored()))
+        .await
+        .map_err(ServiceError::from)?
+    {
+        return Err(no_account(uid));
+    }
+    tracing::info!(
+        uid,
+        rules = set.rules.len(),
+        seed = set.seed,
+        "webhook faults set"
+    );
+    Ok(ok("OK", WebhookFaults::of(&set)))
+}
+
+/// Remove the account's webhook fault rules
+#[utoipa::path(
+    delete,
+    path = "/accounts/{uid}/webhook-faults",
+    operation_id = "adminClearWebhookFaults",
+    tag = "admin",
+    params(("uid" = i64, Path, description = "Account uid")),
+    responses(
+        (status = 200, description = "The result, or an error `code`", body = Answer<WebhookFaults>),
+        (status = 401, response = AdminUnauthorized),
+    ),
+    security(("adminToken" = [])),
+)]
+pub async fn clear_webhook_faults(
+    State(app): State<App>,
+    PathParams(uid): PathParams<String>,
+) -> ApiResult<WebhookFaults> {
+    let uid = parse_uid(&uid)?;
+    if !app
+        .store
+        .set_faults(uid, FaultKind::Webhook, None)
+        .await
+        .map_err(ServiceError::from)?
+    {
+        return Err(no_account(uid));
+    }
+    tracing::info!(uid, "webhook faults cleared");
+    Ok(ok("OK", WebhookFaults::none()))
+}
