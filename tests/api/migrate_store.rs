@@ -4,6 +4,7 @@
 use std::process::{Command, Output};
 
 use i2v::clock::now_ms;
+use i2v::store::{FaultKind, JournalEntry, JournalFilter};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -71,6 +72,36 @@ async fn migrate_store_moves_accounts_videos_and_files_to_postgres_and_s3() {
     assert_eq!(files.len(), 2, "{before}");
     let balance = source.balance(&me).await;
     let (_, account) = source.admin_get(&format!("/accounts/{}", me.uid)).await;
+    // Fault rules and the request journal move too, ids and all.
+    let faults = r#"{"seed":1,"draws":3,"rules":[]}"#;
+    let store = &source.app.store;
+    store
+        .set_faults(me.uid, FaultKind::Webhook, Some(faults))
+        .await
+        .unwrap();
+    let journaled = |uid| JournalEntry {
+        id: 0,
+        at_ms: 1,
+        uid,
+        method: "GET".into(),
+        path: "/api/open/v3/content/video/resultsbyids".into(),
+        query: "_ids=x".into(),
+        request_body: String::new(),
+        status: None,
+        code: Some(1000),
+        response_body: "{}".into(),
+        latency_ms: 2,
+        fault: Some(r#"{"drop":"after"}"#.into()),
+    };
+    store
+        .append_requests(&[journaled(Some(me.uid)), journaled(None)], 100)
+        .await
+        .unwrap();
+    let journal_filter = JournalFilter {
+        limit: 1000,
+        ..JournalFilter::default()
+    };
+    let journal = store.requests(&journal_filter).await.unwrap();
     source.stop().await;
 
     let database_url = fresh_postgres_database().await;
@@ -116,6 +147,27 @@ async fn migrate_store_moves_accounts_videos_and_files_to_postgres_and_s3() {
     assert_eq!(target.balance(&me).await, balance);
     let (_, moved_account) = target.admin_get(&format!("/accounts/{}", me.uid)).await;
     assert_eq!(moved_account, account);
+    let store = &target.app.store;
+    assert_eq!(
+        store.faults(me.uid, FaultKind::Webhook).await.unwrap(),
+        Some(Some(faults.to_owned()))
+    );
+    assert_eq!(
+        store.faults(me.uid, FaultKind::Api).await.unwrap(),
+        Some(None)
+    );
+    let last_moved = journal[0].id;
+    let moved_journal = store.requests(&journal_filter).await.unwrap();
+    let moved_journal: Vec<_> = moved_journal
+        .into_iter()
+        .filter(|e| e.id <= last_moved)
+        .collect();
+    assert_eq!(moved_journal, journal);
+    store
+        .append_requests(&[journaled(None)], 100)
+        .await
+        .unwrap();
+    assert!(store.requests(&journal_filter).await.unwrap()[0].id > last_moved);
 
     // The new setup carries on: the re-queued and queued videos render, new accounts number
     // after the old ones, deleting a moved video removes its object from the bucket.

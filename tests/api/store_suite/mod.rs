@@ -12,7 +12,9 @@
 mod accounts;
 mod deletes;
 mod emulation;
+mod faults;
 mod files;
+mod journal;
 mod operator;
 mod queue;
 mod requeue;
@@ -131,5 +133,14 @@ conformance_suite! {
         check_emulation_reset_account,
         check_emulation_seed_videos,
         check_emulation_forced_status_drops_script,
+    ],
+    faults: [
+        check_faults_set_read_and_clear,
+        check_take_fault_counts_down_and_keeps_draws,
+        check_concurrent_takes_never_over_fire,
+    ],
+    journal: [
+        check_journal_append_and_read,
+        check_journal_keeps_the_newest_of_each_account,
     ],
 }
