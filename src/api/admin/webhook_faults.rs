@@ -17,7 +17,7 @@ use crate::api::openapi::{AdminUnauthorized, TooLarge};
 use crate::api::params::PathParams;
 use crate::app::App;
 use crate::domain::faults::{parse_webhook_faults, FaultSet, MAX_DELAY_MS};
-use crate::service::ServiceError;
+use crate::service::faults;
 use crate::store::FaultKind;
 
 /// An account's webhook fault rules as set, each `next` showing what is left of it.
@@ -96,10 +96,6 @@ impl WebhookFaults {
     }
 }
 
-fn no_account(uid: i64) -> ApiError {
-    ServiceError::NotFound(format!("no account with uid {uid}")).into()
-}
-
 /// The account's webhook fault rules
 #[utoipa::path(
     get,
@@ -117,17 +113,10 @@ pub async fn get_webhook_faults(
     State(app): State<App>,
     PathParams(uid): PathParams<String>,
 ) -> ApiResult<WebhookFaults> {
-    let uid = parse_uid(&uid)?;
-    let stored = app
-        .store
-        .faults(uid, FaultKind::Webhook)
-        .await
-        .map_err(ServiceError::from)?
-        .ok_or_else(|| no_account(uid))?;
-    let view = stored
-        .as_deref()
-        .and_then(FaultSet::parse_stored)
-        .map_or_else(WebhookFaults::none, |set| WebhookFaults::of(&set));
+    let set = faults::faults(&app, parse_uid(&uid)?, FaultKind::Webhook).await?;
+    let view = set
+        .as_ref()
+        .map_or_else(WebhookFaults::none, WebhookFaults::of);
     Ok(ok("OK", view))
 }
 
@@ -153,14 +142,7 @@ pub async fn set_webhook_faults(
 ) -> ApiResult<WebhookFaults> {
     let uid = parse_uid(&uid)?;
     let set = parse_webhook_faults(&body).map_err(|e| ApiError::param(e.0))?;
-    if !app
-        .store
-        .set_faults(uid, FaultKind::Webhook, Some(&set.to_stored()))
-        .await
-        .map_err(ServiceError::from)?
-    {
-        return Err(no_account(uid));
-    }
+    faults::set_faults(&app, uid, FaultKind::Webhook, &set).await?;
     tracing::info!(
         uid,
         rules = set.rules.len(),
@@ -188,14 +170,7 @@ pub async fn clear_webhook_faults(
     PathParams(uid): PathParams<String>,
 ) -> ApiResult<WebhookFaults> {
     let uid = parse_uid(&uid)?;
-    if !app
-        .store
-        .set_faults(uid, FaultKind::Webhook, None)
-        .await
-        .map_err(ServiceError::from)?
-    {
-        return Err(no_account(uid));
-    }
+    faults::clear_faults(&app, uid, FaultKind::Webhook).await?;
     tracing::info!(uid, "webhook faults cleared");
     Ok(ok("OK", WebhookFaults::none()))
 }

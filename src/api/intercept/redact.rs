@@ -65,22 +65,26 @@ impl Secrets {
         }
     }
 
-    fn scrub(&self, text: &str) -> String {
-        self.0.iter().fold(text.to_owned(), |t, secret| {
-            t.replace(secret.as_str(), REDACTED)
-        })
+    fn scrub(&self, mut text: String) -> String {
+        for secret in &self.0 {
+            if text.contains(secret.as_str()) {
+                text = text.replace(secret.as_str(), REDACTED);
+            }
+        }
+        text
     }
 
-    /// A body as the journal keeps it: JSON with secret fields replaced, or the text (lossy
-    /// UTF-8), with the request's credentials replaced wherever they appear.
+    /// A body as the journal keeps it: the text (lossy UTF-8) with the request's credentials
+    /// replaced wherever they appear, and, when it is JSON naming a secret field, that field's
+    /// value replaced (the JSON then written anew).
     pub fn body(&self, bytes: &[u8]) -> String {
-        match serde_json::from_slice::<Value>(bytes) {
-            Ok(mut value) => {
+        if may_name_a_secret(bytes) {
+            if let Ok(mut value) = serde_json::from_slice::<Value>(bytes) {
                 redact_fields(&mut value);
-                self.scrub(&value.to_string())
+                return self.scrub(value.to_string());
             }
-            Err(_) => self.scrub(&String::from_utf8_lossy(bytes)),
         }
+        self.scrub(String::from_utf8_lossy(bytes).into_owned())
     }
 
     /// A query string with secret parameters' values replaced.
