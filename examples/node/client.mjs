@@ -86,8 +86,8 @@ export class AkoolClient {
     this.sleep = wait;
   }
 
-  // One API call; when `retry`, an overloaded gateway (429, 5xx) is retried after its
-  // Retry-After. Creating is not retried: a second create is a second video.
+  // One API call; when `retry`, an overloaded gateway's answer (429, 502, 503, 504) is retried
+  // after its Retry-After. Creating is not retried: a second create is a second video.
   async #call(path, method, body, { retry = true } = {}) {
     for (let attempt = 1; ; attempt++) {
       const response = await fetchJson(this.baseUrl + path, { method, headers: this.auth, body });

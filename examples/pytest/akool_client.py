@@ -59,8 +59,9 @@ class AkoolClient:
             self.session.headers["x-api-key"] = api_key
 
     def _call(self, method, path, body=None, retry=True):
-        """One API call; when `retry`, an overloaded gateway (429, 5xx) is retried after its
-        Retry-After. Creating is not retried: a second create is a second video."""
+        """One API call; when `retry`, an overloaded gateway's answer (429, 502, 503, 504) is
+        retried after its Retry-After. Creating is not retried: a second create is a second
+        video."""
         for attempt in range(1, self.attempts + 1):
             response = self.session.request(
                 method, self.base_url + path, json=body, timeout=self.timeout
