@@ -4,6 +4,12 @@
 
 // Akool's delbyids and resultsByIds take at most this many ids per call.
 export const IDS_PER_CALL = 100;
+// Gateway answers that mean "not applied, try again later"; only safe calls are retried.
+const RETRY_STATUSES = new Set([429, 502, 503, 504]);
+// Without a Retry-After header, wait this long before the next attempt.
+const DEFAULT_RETRY_AFTER_S = 1;
+// The msg delbyids gives an id that is not (or no longer) there.
+export const NOT_FOUND = "video resource not found";
 
 export class AkoolError extends Error {
   constructor(code, msg) {
@@ -28,19 +34,34 @@ export class StillProcessing extends Error {
   }
 }
 
-async function call(url, { method = "POST", headers = {}, body } = {}) {
-  const response = await fetch(url, {
+export class HttpError extends Error {
+  constructor(status, url) {
+    super(`HTTP ${status} from ${url}`);
+    this.status = status;
+  }
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function fetchJson(url, { method = "POST", headers = {}, body } = {}) {
+  return fetch(url, {
     method,
     headers: { "content-type": "application/json", ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(30_000),
   });
+}
+
+async function answerOf(response) {
   // Akool answers business errors with HTTP 200 and a `code`.
-  if (!response.ok) throw new Error(`HTTP ${response.status} from ${url}`);
+  if (!response.ok) throw new HttpError(response.status, response.url);
   const answer = await response.json();
   if (answer.code !== 1000) throw new AkoolError(answer.code, answer.msg);
   return answer;
 }
+
+// fetch rejects with a TypeError when no answer came (the connection closed or was refused).
+const isLostAnswer = (error) => error instanceof TypeError;
 
 function* batches(ids) {
   for (let start = 0; start < ids.length; start += IDS_PER_CALL) {
@@ -49,20 +70,34 @@ function* batches(ids) {
 }
 
 export async function getToken(baseUrl, clientId, clientSecret) {
-  const answer = await call(`${baseUrl}/api/open/v3/getToken`, {
+  const response = await fetchJson(`${baseUrl}/api/open/v3/getToken`, {
     body: { clientId, clientSecret },
   });
-  return answer.token;
+  return (await answerOf(response)).token;
 }
 
 export class AkoolClient {
-  constructor(baseUrl, { apiKey, token } = {}) {
+  // `attempts`: tries per call that may be retried (reads and deletes). `sleep` is replaceable
+  // so that a test can see the waits without waiting.
+  constructor(baseUrl, { apiKey, token, attempts = 3, sleep: wait = sleep } = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
     this.auth = token ? { authorization: `Bearer ${token}` } : { "x-api-key": apiKey };
+    this.attempts = attempts;
+    this.sleep = wait;
   }
 
-  async #call(path, method, body) {
-    return call(this.baseUrl + path, { method, headers: this.auth, body });
+  // One API call; when `retry`, an overloaded gateway's answer (429, 502, 503, 504) is retried
+  // after its Retry-After. Creating is not retried: a second create is a second video.
+  async #call(path, method, body, { retry = true } = {}) {
+    for (let attempt = 1; ; attempt++) {
+      const response = await fetchJson(this.baseUrl + path, { method, headers: this.auth, body });
+      if (!(retry && RETRY_STATUSES.has(response.status) && attempt < this.attempts)) {
+        return answerOf(response);
+      }
+      await response.body?.cancel();
+      const seconds = Number(response.headers.get("retry-after") ?? DEFAULT_RETRY_AFTER_S);
+      await this.sleep(seconds * 1000);
+    }
   }
 
   async credits() {
@@ -79,7 +114,8 @@ export class AkoolClient {
       video_length: videoLength,
     };
     if (webhookUrl) body.webhookurl = webhookUrl;
-    return (await this.#call("/api/open/v4/image2Video/createBySourcePrompt", "POST", body)).data;
+    const path = "/api/open/v4/image2Video/createBySourcePrompt";
+    return (await this.#call(path, "POST", body, { retry: false })).data;
   }
 
   // The caller's videos among `ids`, in order; unknown and deleted ids are left out.
@@ -109,17 +145,32 @@ export class AkoolClient {
   }
 
   // Deletes in batches of at most 100 ids; returns { deleted: [ids], refused: {id: message} }.
+  // A batch whose answer is lost (the connection dropped) is sent again. The lost attempt may
+  // have deleted the videos, so on the retry "video resource not found" means deleted.
   async delete(ids) {
     const deleted = [];
     const refused = {};
     for (const batch of batches(ids)) {
-      const answer = await this.#call("/api/open/v4/image2Video/delbyids", "POST", {
-        _ids: batch.join(","),
-      });
+      const answer = await this.#deleteBatch(batch);
       deleted.push(...answer.data.successIds);
-      for (const item of answer.data.noPermissionItems) refused[item._id] = item.msg;
+      for (const item of answer.data.noPermissionItems) {
+        if (item.msg === NOT_FOUND) deleted.push(item._id);
+        else refused[item._id] = item.msg;
+      }
     }
     return { deleted, refused };
+  }
+
+  async #deleteBatch(batch) {
+    const body = { _ids: batch.join(",") };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#call("/api/open/v4/image2Video/delbyids", "POST", body);
+      } catch (error) {
+        // The answer was lost, not necessarily the delete: ask again.
+        if (!isLostAnswer(error) || attempt === this.attempts) throw error;
+      }
+    }
   }
 
   async download(video) {

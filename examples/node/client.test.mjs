@@ -62,6 +62,12 @@ async function newAccount(lifecycle, credits = 1000) {
 const advanceClock = (uid, body) => admin("POST", `/accounts/${uid}/clock/advance`, body);
 const advanceVideo = (id) => admin("POST", `/videos/${id}/advance`);
 const seed = async (uid, videos) => (await admin("POST", `/accounts/${uid}/seed`, { videos })).ids;
+const setFaults = (uid, rules) => admin("PUT", `/accounts/${uid}/faults`, { rules });
+// The account's journaled Akool requests, oldest first (the API answers newest first).
+async function journal(uid, path) {
+  const query = new URLSearchParams({ uid, limit: 1000, ...(path && { path }) });
+  return (await admin("GET", `/requests?${query}`)).requests.reverse();
+}
 
 // Waits (bounded) for work the server does in the background, such as sending a callback.
 async function eventually(check, what, ms = 60_000) {
@@ -317,4 +323,75 @@ test("a bad lifecycle names the field", async () => {
     }),
     (e) => e instanceof AdminError && e.code === 1003 && e.msg.includes("processing_after"),
   );
+});
+
+const DELBYIDS = "/api/open/v4/image2Video/delbyids";
+const RESULTS = "/api/open/v4/image2Video/resultsByIds";
+const sorted = (ids) => [...ids].sort();
+
+test("the journal shows what a cleanup deleted", async () => {
+  const account = await newAccount({ mode: "instant" });
+  const ids = await seed(
+    account.uid,
+    Array.from({ length: 150 }, () => ({ status: 3 })),
+  );
+  const token = await getToken(I2V_URL, account.clientId, account.clientSecret);
+
+  const { deleted, refused } = await account.client.delete(ids);
+  assert.deepEqual(sorted(deleted), sorted(ids));
+  assert.deepEqual(refused, {});
+
+  const calls = await journal(account.uid, DELBYIDS);
+  const batches = calls.map((call) => call.request_body._ids.split(","));
+  assert.ok(batches.every((batch) => batch.length <= 100));
+  assert.deepEqual(batches.flat(), ids); // each id once, none other
+  assert.ok(calls.every((call) => call.status === 200 && call.code === 1000));
+
+  // Keys, secrets and tokens never reach the journal, wherever they were sent.
+  const everything = JSON.stringify(await journal(account.uid));
+  assert.ok(!everything.includes(account.clientSecret));
+  assert.ok(!everything.includes(token));
+  const [getTokenCall] = await journal(account.uid, "/api/open/v3/getToken");
+  assert.equal(getTokenCall.request_body.clientSecret, "[redacted]");
+});
+
+test("a lost delete answer is retried until the ids are gone", async () => {
+  const account = await newAccount({ mode: "instant" });
+  const ids = await seed(account.uid, [{ status: 3 }, { status: 3 }, { status: 3 }]);
+  // The first delbyids is applied, then the connection closes without an answer.
+  await setFaults(account.uid, [{ route: "delbyids", next: 1, effect: { drop: "after" } }]);
+
+  const { deleted, refused } = await account.client.delete(ids);
+  assert.deepEqual(sorted(deleted), sorted(ids));
+  assert.deepEqual(refused, {});
+  assert.deepEqual(await account.client.results(ids), []);
+
+  const [lost, retried] = await journal(account.uid, DELBYIDS);
+  assert.deepEqual(lost.fault, { drop: "after" });
+  assert.deepEqual(sorted(lost.response_body.data.successIds), sorted(ids)); // never sent
+  assert.equal(retried.fault, null);
+  assert.deepEqual(
+    new Set(retried.response_body.data.noPermissionItems.map((item) => item.msg)),
+    new Set(["video resource not found"]),
+  );
+});
+
+test("a 503 is retried after Retry-After", async () => {
+  const account = await newAccount({ mode: "instant" });
+  const created = await account.client.createVideo(IMAGE_URL, "busy gateway");
+  await setFaults(account.uid, [
+    { route: "resultsByIds", next: 1, effect: { http_status: 503, retry_after_s: 1 } },
+  ]);
+  const waits = [];
+  account.client.sleep = async (ms) => waits.push(ms);
+
+  const [video] = await account.client.results([created._id]);
+  assert.equal(video.status, 3);
+  assert.deepEqual(waits, [1000]);
+
+  const [busy, answered] = await journal(account.uid, RESULTS);
+  assert.deepEqual([busy.status, busy.response_body.code], [503, 503]);
+  assert.deepEqual(busy.fault, { http_status: 503, retry_after_s: 1 });
+  assert.deepEqual([answered.status, answered.code], [200, 1000]);
+  assert.equal((await admin("GET", `/accounts/${account.uid}/faults`)).rules[0].next, 0);
 });

@@ -10,6 +10,12 @@ import requests
 
 # Akool's delbyids and resultsByIds take at most this many ids per call.
 IDS_PER_CALL = 100
+# Gateway answers that mean "not applied, try again later"; only safe calls are retried.
+RETRY_STATUSES = {429, 502, 503, 504}
+# Without a Retry-After header, wait this long before the next attempt.
+DEFAULT_RETRY_AFTER_S = 1.0
+# The msg delbyids gives an id that is not (or no longer) there.
+NOT_FOUND = "video resource not found"
 
 
 class AkoolError(Exception):
@@ -39,19 +45,30 @@ class StillProcessing(Exception):
 
 
 class AkoolClient:
-    def __init__(self, base_url, api_key=None, token=None, timeout=30):
+    def __init__(self, base_url, api_key=None, token=None, timeout=30, attempts=3):
         self.base_url = base_url.rstrip("/")
         self.session = requests.Session()
         self.timeout = timeout
+        # Tries per call that may be retried (reads and deletes).
+        self.attempts = attempts
+        # Replaceable so that a test can see the waits without waiting.
+        self.sleep = time.sleep
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
         elif api_key:
             self.session.headers["x-api-key"] = api_key
 
-    def _call(self, method, path, body=None):
-        response = self.session.request(
-            method, self.base_url + path, json=body, timeout=self.timeout
-        )
+    def _call(self, method, path, body=None, retry=True):
+        """One API call; when `retry`, an overloaded gateway's answer (429, 502, 503, 504) is
+        retried after its Retry-After. Creating is not retried: a second create is a second
+        video."""
+        for attempt in range(1, self.attempts + 1):
+            response = self.session.request(
+                method, self.base_url + path, json=body, timeout=self.timeout
+            )
+            if not (retry and response.status_code in RETRY_STATUSES and attempt < self.attempts):
+                break
+            self.sleep(float(response.headers.get("Retry-After", DEFAULT_RETRY_AFTER_S)))
         # Akool answers business errors with HTTP 200 and a `code`.
         response.raise_for_status()
         answer = response.json()
@@ -86,7 +103,8 @@ class AkoolClient:
         }
         if webhook_url:
             body["webhookurl"] = webhook_url
-        return self._call("POST", "/api/open/v4/image2Video/createBySourcePrompt", body)["data"]
+        path = "/api/open/v4/image2Video/createBySourcePrompt"
+        return self._call("POST", path, body, retry=False)["data"]
 
     def results(self, ids):
         """The caller's videos among `ids`, in order; unknown and deleted ids are left out."""
@@ -116,16 +134,30 @@ class AkoolClient:
         raise StillProcessing(video)
 
     def delete(self, ids):
-        """Deletes in batches of at most 100 ids; returns (deleted ids, {id: refusal message})."""
+        """Deletes in batches of at most 100 ids; returns (deleted ids, {id: refusal message}).
+
+        A batch whose answer is lost (the connection dropped) is sent again. The lost attempt may
+        have deleted the videos, so on the retry "video resource not found" means deleted.
+        """
         deleted, refused = [], {}
         for batch in _batches(ids):
-            answer = self._call(
-                "POST", "/api/open/v4/image2Video/delbyids", {"_ids": ",".join(batch)}
-            )
+            answer = self._delete_batch(batch)
             deleted.extend(answer["data"]["successIds"])
             for item in answer["data"]["noPermissionItems"]:
-                refused[item["_id"]] = item["msg"]
+                if item["msg"] == NOT_FOUND:
+                    deleted.append(item["_id"])
+                else:
+                    refused[item["_id"]] = item["msg"]
         return deleted, refused
+
+    def _delete_batch(self, batch):
+        path, body = "/api/open/v4/image2Video/delbyids", {"_ids": ",".join(batch)}
+        for _ in range(self.attempts - 1):
+            try:
+                return self._call("POST", path, body)
+            except requests.ConnectionError:
+                pass  # the answer was lost, not necessarily the delete: ask again
+        return self._call("POST", path, body)
 
     def download(self, video):
         response = self.session.get(video["video_url"], timeout=self.timeout)

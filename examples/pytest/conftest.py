@@ -83,6 +83,18 @@ class Admin:
     def webhooks(self, video_id):
         return self.call("GET", f"/webhooks?video_id={video_id}")["result"]
 
+    def requests(self, uid, path=None, limit=1000):
+        """The account's journaled Akool requests, oldest first (the API answers newest first)."""
+        params = {"uid": uid, "limit": limit}
+        if path:
+            params["path"] = path
+        query = "&".join(f"{k}={v}" for k, v in params.items())
+        return self.call("GET", f"/requests?{query}")["requests"][::-1]
+
+    def set_faults(self, uid, rules, seed=None):
+        body = {"rules": rules} if seed is None else {"seed": seed, "rules": rules}
+        return self.call("PUT", f"/accounts/{uid}/faults", body)
+
 
 class Account:
     """A test's own account: its uid, keys and an AkoolClient using its API key."""

@@ -4,6 +4,7 @@ Every test creates its own account, so the tests never disturb one another (nor 
 sharing the server). No test sleeps for the server: the account's clock is moved instead.
 """
 
+import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -249,3 +250,68 @@ def test_bad_lifecycle_names_the_field(new_account, admin):
         )
     assert bad.value.code == 1003
     assert "processing_after" in bad.value.msg
+
+
+DELBYIDS = "/api/open/v4/image2Video/delbyids"
+RESULTS = "/api/open/v4/image2Video/resultsByIds"
+
+
+def test_journal_shows_what_a_cleanup_deleted(i2v_url, new_account, admin):
+    account = new_account({"mode": "instant"})
+    ids = admin.seed(account.uid, [{"status": 3} for _ in range(150)])
+    token = AkoolClient.get_token(i2v_url, account.client_id, account.client_secret)
+
+    deleted, refused = account.client.delete(ids)
+    assert sorted(deleted) == sorted(ids) and refused == {}
+
+    calls = admin.requests(account.uid, path=DELBYIDS)
+    batches = [call["request_body"]["_ids"].split(",") for call in calls]
+    assert all(len(batch) <= 100 for batch in batches)
+    assert [i for batch in batches for i in batch] == ids  # each id once, none other
+    assert all(call["status"] == 200 and call["code"] == 1000 for call in calls)
+
+    # Keys, secrets and tokens never reach the journal, wherever they were sent.
+    journal = json.dumps(admin.requests(account.uid))
+    assert account.client_secret not in journal and token not in journal
+    [get_token] = admin.requests(account.uid, path="/api/open/v3/getToken")
+    assert get_token["request_body"]["clientSecret"] == "[redacted]"
+
+
+def test_a_lost_delete_answer_is_retried_until_the_ids_are_gone(new_account, admin):
+    account = new_account({"mode": "instant"})
+    ids = admin.seed(account.uid, [{"status": 3} for _ in range(3)])
+    # The first delbyids is applied, then the connection closes without an answer.
+    admin.set_faults(account.uid, [{"route": "delbyids", "next": 1, "effect": {"drop": "after"}}])
+
+    deleted, refused = account.client.delete(ids)
+    assert sorted(deleted) == sorted(ids) and refused == {}
+    assert account.client.results(ids) == []
+
+    lost, retried = admin.requests(account.uid, path=DELBYIDS)
+    assert lost["fault"] == {"drop": "after"}
+    assert sorted(lost["response_body"]["data"]["successIds"]) == sorted(ids)  # never sent
+    assert retried["fault"] is None
+    assert {item["msg"] for item in retried["response_body"]["data"]["noPermissionItems"]} == {
+        "video resource not found"
+    }
+
+
+def test_a_503_is_retried_after_retry_after(new_account, admin, image_url):
+    account = new_account({"mode": "instant"})
+    created = account.client.create_video(image_url, "busy gateway")
+    admin.set_faults(
+        account.uid,
+        [{"route": "resultsByIds", "next": 1, "effect": {"http_status": 503, "retry_after_s": 1}}],
+    )
+    waits = []
+    account.client.sleep = waits.append
+
+    [video] = account.client.results([created["_id"]])
+    assert video["status"] == 3
+    assert waits == [1.0]
+
+    busy, answered = admin.requests(account.uid, path=RESULTS)
+    assert (busy["status"], busy["response_body"]["code"]) == (503, 503)
+    assert busy["fault"] == {"http_status": 503, "retry_after_s": 1}
+    assert (answered["status"], answered["code"]) == (200, 1000)
+    assert admin.call("GET", f"/accounts/{account.uid}/faults")["rules"][0]["next"] == 0
