@@ -24,7 +24,7 @@ async fn a_code_fault_answers_without_touching_state() {
     let answer = app.delete(&me, &id).await;
     assert_eq!(
         ids_of(&answer["data"]["successIds"]),
-        [id.clone()],
+        [id],
         "next: 1 is spent"
     );
 

@@ -365,6 +365,60 @@ impl WebhookOutbox for Recorder {
     async fn redeliver_webhook(&self, id: i64, now: i64) -> StoreResult<bool> {
         self.inner.redeliver_webhook(id, now).await
     }
+
+    async fn log_webhook_attempt(&self, id: i64, attempt: WebhookAttempt) -> StoreResult<()> {
+        self.inner.log_webhook_attempt(id, attempt).await
+    }
+
+    async fn fault_webhook(
+        &self,
+        id: i64,
+        fault: &str,
+        step: FaultStep,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.inner.fault_webhook(id, fault, step, now).await
+    }
+}
+
+// Fault rules and the journal are not what the race checks: passed through unrecorded.
+#[async_trait]
+impl Faults for Recorder {
+    async fn faults(&self, uid: i64, kind: FaultKind) -> StoreResult<Option<Option<String>>> {
+        self.inner.faults(uid, kind).await
+    }
+
+    async fn set_faults(&self, uid: i64, kind: FaultKind, set: Option<&str>) -> StoreResult<bool> {
+        self.inner.set_faults(uid, kind, set).await
+    }
+
+    async fn take_fault(
+        &self,
+        uid: i64,
+        kind: FaultKind,
+        subject: &str,
+    ) -> StoreResult<Option<serde_json::Value>> {
+        self.inner.take_fault(uid, kind, subject).await
+    }
+}
+
+#[async_trait]
+impl RequestJournal for Recorder {
+    async fn append_requests(
+        &self,
+        entries: &[JournalEntry],
+        max_per_account: i64,
+    ) -> StoreResult<()> {
+        self.inner.append_requests(entries, max_per_account).await
+    }
+
+    async fn requests(&self, filter: &JournalFilter) -> StoreResult<Vec<JournalEntry>> {
+        self.inner.requests(filter).await
+    }
+
+    async fn clear_requests(&self, uid: Option<i64>) -> StoreResult<u64> {
+        self.inner.clear_requests(uid).await
+    }
 }
 
 #[async_trait]
