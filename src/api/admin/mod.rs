@@ -14,8 +14,6 @@ mod videos;
 mod webhook_faults;
 mod webhooks;
 
-pub(crate) use webhook_faults::webhook_effect;
-
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};

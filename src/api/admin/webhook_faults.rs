@@ -4,7 +4,6 @@
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::ToSchema;
 
 use super::parse_uid;
@@ -12,11 +11,10 @@ use crate::api::answer::{ok, Answer, ApiResult};
 use crate::api::body::JsonBody;
 use crate::api::error::ApiError;
 use crate::api::openapi::admin as doc;
-use crate::api::openapi::formats::string_enum;
 use crate::api::openapi::{AdminUnauthorized, TooLarge};
 use crate::api::params::PathParams;
 use crate::app::App;
-use crate::domain::faults::{parse_webhook_faults, FaultSet, MAX_DELAY_MS};
+use crate::domain::faults::{parse_webhook_faults, FaultSet};
 use crate::service::faults;
 use crate::store::FaultKind;
 
@@ -41,43 +39,8 @@ pub struct WebhookFaultRule {
     /// Callbacks the rule still applies to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<u64>,
-    #[schema(schema_with = webhook_effect)]
+    #[schema(schema_with = doc::webhook_effect)]
     pub effect: Value,
-}
-
-/// `"duplicate"`, `"reorder"`, `"bad_signature"`, `"stale_timestamp"`, `"drop"` or
-/// `{"delay_ms": N}`.
-pub fn webhook_effect() -> Schema {
-    let delay = ObjectBuilder::new()
-        .schema_type(Type::Object)
-        .property(
-            "delay_ms",
-            ObjectBuilder::new()
-                .schema_type(Type::Integer)
-                .minimum(Some(1))
-                .maximum(Some(MAX_DELAY_MS as f64)),
-        )
-        .required("delay_ms")
-        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
-    let named = string_enum(
-        &[
-            "duplicate",
-            "reorder",
-            "bad_signature",
-            "stale_timestamp",
-            "drop",
-        ],
-        "duplicate: sent twice; reorder: a status-2 callback is sent after the video's final one; \
-         bad_signature: the signature does not verify; stale_timestamp: signed over a timestamp \
-         an hour old; drop: never sent",
-    );
-    Schema::OneOf(
-        OneOfBuilder::new()
-            .item(named)
-            .item(delay)
-            .description(Some("What the callback gets; delay_ms postpones it"))
-            .build(),
-    )
 }
 
 impl WebhookFaults {

@@ -50,7 +50,7 @@ pub struct Delivery {
 fn delivery_fault() -> Schema {
     Schema::OneOf(
         OneOfBuilder::new()
-            .item(super::webhook_effect())
+            .item(crate::api::openapi::admin::webhook_effect())
             .item(ObjectBuilder::new().schema_type(Type::Null))
             .build(),
     )

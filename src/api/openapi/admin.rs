@@ -2,7 +2,11 @@
 //! handlers read them leniently through `domain::fields`, so these only describe them.
 #![allow(dead_code)]
 
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::ToSchema;
+
+use super::formats::string_enum;
+use crate::domain::faults::MAX_DELAY_MS;
 
 #[derive(ToSchema)]
 pub struct NewAccount {
@@ -120,7 +124,7 @@ pub struct WebhookFaultRule {
     pub status: Option<i64>,
     pub probability: Option<f64>,
     pub next: Option<i64>,
-    #[schema(schema_with = crate::api::admin::webhook_effect)]
+    #[schema(schema_with = webhook_effect)]
     pub effect: serde_json::Value,
 }
 
@@ -130,4 +134,39 @@ pub struct WebhookFaultRule {
 pub struct WebhookFaults {
     pub seed: Option<i64>,
     pub rules: Vec<WebhookFaultRule>,
+}
+
+/// `"duplicate"`, `"reorder"`, `"bad_signature"`, `"stale_timestamp"`, `"drop"` or
+/// `{"delay_ms": N}`.
+pub fn webhook_effect() -> Schema {
+    let delay = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property(
+            "delay_ms",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(MAX_DELAY_MS as f64)),
+        )
+        .required("delay_ms")
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+    let named = string_enum(
+        &[
+            "duplicate",
+            "reorder",
+            "bad_signature",
+            "stale_timestamp",
+            "drop",
+        ],
+        "duplicate: sent twice; reorder: a status-2 callback is sent after the video's final one; \
+         bad_signature: the signature does not verify; stale_timestamp: signed over a timestamp \
+         an hour old; drop: never sent",
+    );
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(named)
+            .item(delay)
+            .description(Some("What the callback gets; delay_ms postpones it"))
+            .build(),
+    )
 }
