@@ -311,10 +311,33 @@ pub(super) const SET_WEBHOOK_FAULTS: &str =
 
 // --- request journal -------------------------------------------------------------------------
 
-/// uid, at_ms, method, path, query, request_body, status, code, response_body, latency_ms, fault.
-pub(super) const JOURNAL_APPEND: &str = "INSERT INTO request_journal (uid, at_ms, method, path, \
-     query, request_body, status, code, response_body, latency_ms, fault) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+/// Entries one append statement takes: a batch is a few statements, not one per entry (each
+/// statement is a round trip to PostgreSQL, or to sqlx's SQLite thread).
+pub(super) const JOURNAL_CHUNK: usize = 32;
+
+/// Appends `rows` entries (1 to `JOURNAL_CHUNK`), binding for each in turn: uid, at_ms, method,
+/// path, query, request_body, status, code, response_body, latency_ms, fault.
+pub(super) fn journal_append(rows: usize) -> &'static str {
+    static STATEMENTS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        (1..=JOURNAL_CHUNK)
+            .map(|rows| {
+                let values: Vec<String> = (0..rows)
+                    .map(|row| {
+                        let params: Vec<String> =
+                            (1..=11).map(|col| format!("${}", row * 11 + col)).collect();
+                        format!("({})", params.join(", "))
+                    })
+                    .collect();
+                format!(
+                    "INSERT INTO request_journal (uid, at_ms, method, path, query, request_body, \
+                     status, code, response_body, latency_ms, fault) VALUES {}",
+                    values.join(", ")
+                )
+            })
+            .collect()
+    });
+    &STATEMENTS[rows.clamp(1, JOURNAL_CHUNK) - 1]
+}
 
 /// uid, kept: drops the account's entries older than its `kept` newest. The subquery walks the
 /// (uid, id) index from the newest; with no more than `kept` entries it is NULL and nothing goes.

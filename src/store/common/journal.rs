@@ -20,21 +20,24 @@ macro_rules! request_journal {
                 }
                 let mut tx = self.$begin().await?;
                 $($serialize_appends(&mut tx).await?;)?
-                for e in entries {
-                    ::sqlx::query($crate::store::sql::JOURNAL_APPEND)
-                        .bind(e.uid)
-                        .bind(e.at_ms)
-                        .bind(&e.method)
-                        .bind(&e.path)
-                        .bind(&e.query)
-                        .bind(&e.request_body)
-                        .bind(e.status)
-                        .bind(e.code)
-                        .bind(&e.response_body)
-                        .bind(e.latency_ms)
-                        .bind(&e.fault)
-                        .execute(&mut *tx)
-                        .await?;
+                for chunk in entries.chunks($crate::store::sql::JOURNAL_CHUNK) {
+                    let mut append =
+                        ::sqlx::query($crate::store::sql::journal_append(chunk.len()));
+                    for e in chunk {
+                        append = append
+                            .bind(e.uid)
+                            .bind(e.at_ms)
+                            .bind(&e.method)
+                            .bind(&e.path)
+                            .bind(&e.query)
+                            .bind(&e.request_body)
+                            .bind(e.status)
+                            .bind(e.code)
+                            .bind(&e.response_body)
+                            .bind(e.latency_ms)
+                            .bind(&e.fault);
+                    }
+                    append.execute(&mut *tx).await?;
                 }
                 let kept = max_per_account.max(0);
                 let groups: ::std::collections::BTreeSet<Option<i64>> =
