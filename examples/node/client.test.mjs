@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { test } from "node:test";
 
 import { AkoolClient, AkoolError, StillProcessing, VideoFailed, getToken } from "./client.mjs";
@@ -63,6 +63,8 @@ const advanceClock = (uid, body) => admin("POST", `/accounts/${uid}/clock/advanc
 const advanceVideo = (id) => admin("POST", `/videos/${id}/advance`);
 const seed = async (uid, videos) => (await admin("POST", `/accounts/${uid}/seed`, { videos })).ids;
 const setFaults = (uid, rules) => admin("PUT", `/accounts/${uid}/faults`, { rules });
+const setWebhookFaults = (uid, rules) =>
+  admin("PUT", `/accounts/${uid}/webhook-faults`, { rules });
 // The account's journaled Akool requests, oldest first (the API answers newest first).
 async function journal(uid, path) {
   const query = new URLSearchParams({ uid, limit: 1000, ...(path && { path }) });
@@ -292,6 +294,63 @@ test("a webhook is retried when the clock passes the backoff", async (t) => {
     .map((a) => a.http_status);
   assert.deepEqual(statuses, [503, 200]);
   assert.equal(hits, 2);
+});
+
+test("webhook faults: a duplicate is handled once and a stale callback refused", async (t) => {
+  // A careful callback handler: it checks each callback's signature (SHA-1 over the sorted
+  // clientId, timestamp, nonce and dataEncrypt) and age, refuses what fails (401), and handles a
+  // callback it has already handled only once (a repeat is answered 200 and skipped).
+  const account = await newAccount({ mode: "manual" });
+  const seen = new Set();
+  const handled = [];
+  const rejected = [];
+  let repeats = 0;
+  const receiver = createServer((request, response) => {
+    let text = "";
+    request.on("data", (chunk) => (text += chunk));
+    request.on("end", () => {
+      const body = JSON.parse(text);
+      const parts = [account.clientId, String(body.timestamp), body.nonce, body.dataEncrypt];
+      const expected = createHash("sha1").update(parts.sort().join("")).digest("hex");
+      const fresh = Math.abs(Date.now() - body.timestamp) < 5 * 60_000;
+      let status = 200;
+      if (expected !== body.signature || !fresh) {
+        rejected.push(body);
+        status = 401;
+      } else if (seen.has(body.signature)) {
+        repeats += 1;
+      } else {
+        seen.add(body.signature);
+        handled.push(body);
+      }
+      response.writeHead(status).end();
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  t.after(() => {
+    receiver.closeAllConnections();
+    receiver.close();
+  });
+
+  await setWebhookFaults(account.uid, [
+    { status: 2, next: 1, effect: "duplicate" },
+    { status: 3, next: 1, effect: "stale_timestamp" },
+  ]);
+  const url = `http://127.0.0.1:${receiver.address().port}/akool`;
+  const created = await account.client.createVideo(IMAGE_URL, "webhook faults", {
+    webhookUrl: url,
+  });
+
+  await advanceVideo(created._id); // 1 -> 2: its callback is sent twice
+  await eventually(() => repeats === 1, "the duplicate");
+  assert.equal(handled.length, 1);
+
+  await advanceVideo(created._id); // 2 -> 3: signed over a timestamp an hour old
+  await eventually(() => rejected.length === 1, "the stale callback");
+  assert.ok(Date.now() - rejected[0].timestamp > 50 * 60_000);
+  const deliveries = (await admin("GET", `/webhooks?video_id=${created._id}`)).result;
+  const faults = Object.fromEntries(deliveries.map((d) => [d.video_status, d.fault]));
+  assert.deepEqual(faults, { 2: "duplicate", 3: "stale_timestamp" });
 });
 
 test("reset puts the account back", async () => {

@@ -95,6 +95,10 @@ class Admin:
         body = {"rules": rules} if seed is None else {"seed": seed, "rules": rules}
         return self.call("PUT", f"/accounts/{uid}/faults", body)
 
+    def set_webhook_faults(self, uid, rules, seed=None):
+        body = {"rules": rules} if seed is None else {"seed": seed, "rules": rules}
+        return self.call("PUT", f"/accounts/{uid}/webhook-faults", body)
+
 
 class Account:
     """A test's own account: its uid, keys and an AkoolClient using its API key."""

@@ -4,6 +4,7 @@ Every test creates its own account, so the tests never disturb one another (nor 
 sharing the server). No test sleeps for the server: the account's clock is moved instead.
 """
 
+import hashlib
 import json
 import threading
 import time
@@ -224,6 +225,73 @@ def test_webhook_is_retried_when_the_clock_passes_the_backoff(
     statuses = [a["http_status"] for a in sorted(done["attempt_log"], key=lambda a: a["attempt"])]
     assert statuses == [503, 200]
     assert receiver.hits == 2
+
+
+class VerifyingReceiver(BaseHTTPRequestHandler):
+    """A careful callback handler: it checks each callback's signature (SHA-1 over the sorted
+    clientId, timestamp, nonce and dataEncrypt) and age, refuses what fails (401), and handles a
+    callback it has already handled only once (a repeat is answered 200 and skipped)."""
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        server = self.server
+        parts = sorted([server.client_id, str(body["timestamp"]), body["nonce"], body["dataEncrypt"]])
+        signed = hashlib.sha1("".join(parts).encode()).hexdigest() == body["signature"]
+        fresh = abs(time.time() * 1000 - body["timestamp"]) < 5 * 60_000
+        with server.lock:
+            if not (signed and fresh):
+                server.rejected.append(body)
+                status = 401
+            elif body["signature"] in server.seen:
+                server.repeats += 1
+                status = 200
+            else:
+                server.seen.add(body["signature"])
+                server.handled.append(body)
+                status = 200
+        self.send_response(status)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def verifying_receiver():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), VerifyingReceiver)
+    server.lock = threading.Lock()
+    server.client_id, server.seen, server.handled, server.rejected, server.repeats = "", set(), [], [], 0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_webhook_faults_a_duplicate_is_handled_once_and_a_stale_one_refused(
+    new_account, admin, image_url, verifying_receiver
+):
+    account = new_account({"mode": "manual"})
+    verifying_receiver.client_id = account.client_id
+    admin.set_webhook_faults(
+        account.uid,
+        [
+            {"status": 2, "next": 1, "effect": "duplicate"},
+            {"status": 3, "next": 1, "effect": "stale_timestamp"},
+        ],
+    )
+    url = f"http://127.0.0.1:{verifying_receiver.server_address[1]}/akool"
+    created = account.client.create_video(image_url, "webhook faults", webhook_url=url)
+
+    admin.advance_video(created["_id"])  # 1 -> 2: its callback is sent twice
+    eventually(lambda: verifying_receiver.repeats == 1, "the duplicate")
+    assert len(verifying_receiver.handled) == 1
+
+    admin.advance_video(created["_id"])  # 2 -> 3: signed over a timestamp an hour old
+    eventually(lambda: len(verifying_receiver.rejected) == 1, "the stale callback")
+    stale = verifying_receiver.rejected[0]
+    assert time.time() * 1000 - stale["timestamp"] > 50 * 60_000
+    faults = {d["video_status"]: d["fault"] for d in admin.webhooks(created["_id"])}
+    assert faults == {2: "duplicate", 3: "stale_timestamp"}
 
 
 def test_reset_puts_the_account_back(new_account, admin, image_url):
