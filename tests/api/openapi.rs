@@ -595,6 +595,15 @@ async fn emulator_answers(app: &TestApp, c: &mut Contract) {
         ),
         ("/_admin/v1/reset", json!({}), json!({})),
     ];
+    // Journal entries whose bodies are no JSON object: none (a GET) and text.
+    app.get_as(&me.key, "/api/open/v3/faceswap/quota/info")
+        .await;
+    app.post_raw(
+        "/api/open/v4/image2Video/resultsByIds",
+        &[("x-api-key", &me.key)],
+        "not json",
+    )
+    .await;
     let journal = "/_admin/v1/requests";
     for method in [Method::GET, Method::DELETE] {
         for query in [format!("?uid={uid}"), "?uid=someone".into()] {

@@ -13,8 +13,9 @@ use crate::app::App;
 use crate::service::ServiceError;
 use crate::store::{JournalEntry, JournalFilter};
 
-/// One request to an Akool route and its answer. Bodies are JSON when they were JSON (else the
-/// text); API keys, client secrets and tokens read `[redacted]`.
+/// One request to an Akool route and its answer. Bodies are JSON when they were JSON, else the
+/// text, null when empty (so any JSON value); API keys, client secrets and tokens read
+/// `[redacted]`.
 #[derive(Serialize, ToSchema)]
 pub struct RequestView {
     pub id: i64,
@@ -26,17 +27,14 @@ pub struct RequestView {
     pub path: String,
     /// The query string without `?`; empty when there was none.
     pub query: String,
-    #[schema(value_type = Object)]
     pub request_body: Value,
     /// The HTTP status; null when no answer was made (`drop: before`).
     pub status: Option<i64>,
     /// Akool's `code` of the answer, when it had one.
     pub code: Option<i64>,
-    #[schema(value_type = Object)]
     pub response_body: Value,
     pub latency_ms: i64,
     /// The fault effect applied, if any (`drop: after`: the answer shown was never sent).
-    #[schema(value_type = Option<Object>)]
     pub fault: Option<Value>,
 }
 
