@@ -189,9 +189,7 @@ async fn journaled(
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await
         .unwrap_or_default();
-    let code = serde_json::from_slice::<Value>(&bytes)
-        .ok()
-        .and_then(|v| v.get("code").and_then(Value::as_i64));
+    let code = code_of(&bytes);
     app.journal.record(JournalEntry {
         id: 0,
         at_ms: sent.at_ms + record.as_ref().map_or(0, |r| r.clock_offset_ms),
@@ -213,6 +211,16 @@ async fn journaled(
     Response::from_parts(head, Body::from(bytes))
 }
 
+/// The `code` of an answer (an object, as every answer here is), read without building the rest
+/// of it: a results answer is kilobytes, and this runs for every journaled request.
+fn code_of(answer: &[u8]) -> Option<i64> {
+    #[derive(serde::Deserialize)]
+    struct Coded {
+        code: Option<i64>,
+    }
+    serde_json::from_slice::<Coded>(answer).ok()?.code
+}
+
 /// A body cut to `KEPT_BODY_BYTES` (at a character boundary), saying how much was left out.
 fn kept(mut text: String) -> String {
     if text.len() <= KEPT_BODY_BYTES {
@@ -226,4 +234,22 @@ fn kept(mut text: String) -> String {
     text.truncate(end);
     text.push_str(&format!("…[{cut} more bytes not kept]"));
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_of;
+
+    #[test]
+    fn an_answers_code_is_read_whatever_else_it_holds() {
+        assert_eq!(
+            code_of(br#"{"code":1000,"data":{"result":[{"_id":"x","status":3}]},"msg":"OK"}"#),
+            Some(1000)
+        );
+        assert_eq!(code_of(br#"{"msg":"x","code":2001}"#), Some(2001));
+        assert_eq!(code_of(br#"{"msg":"no code"}"#), None);
+        assert_eq!(code_of(br#"{"code":"1000"}"#), None);
+        assert_eq!(code_of(b"not json"), None);
+        assert_eq!(code_of(b""), None);
+    }
 }
