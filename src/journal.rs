@@ -3,6 +3,7 @@
 //! transaction. Reading or clearing the journal writes what is pending first, so this process's
 //! requests are always there; another process's appear within `FLUSH_EVERY` (PostgreSQL).
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,7 +23,8 @@ pub struct Recorder {
     store: Arc<dyn Store>,
     pub enabled: bool,
     max_per_account: i64,
-    pending: Mutex<Vec<JournalEntry>>,
+    /// A queue: when the store lags, the oldest entry goes in O(1), under the lock requests take.
+    pending: Mutex<VecDeque<JournalEntry>>,
     /// One writer at a time, so entries reach the store in the order they were recorded.
     writing: tokio::sync::Mutex<()>,
     wake: Notify,
@@ -34,7 +36,7 @@ impl Recorder {
             store,
             enabled: config.enabled,
             max_per_account: config.max_per_account,
-            pending: Mutex::new(Vec::new()),
+            pending: Mutex::new(VecDeque::new()),
             writing: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
         }
@@ -43,10 +45,10 @@ impl Recorder {
     pub fn record(&self, entry: JournalEntry) {
         let mut pending = self.pending.lock().expect("journal lock");
         if pending.len() >= MAX_PENDING {
-            pending.remove(0);
+            pending.pop_front();
             tracing::warn!("request journal: the store is not keeping up; oldest entry dropped");
         }
-        pending.push(entry);
+        pending.push_back(entry);
         if pending.len() >= BATCH {
             self.wake.notify_one();
         }
@@ -55,13 +57,13 @@ impl Recorder {
     /// Writes every pending entry.
     pub async fn flush(&self) -> StoreResult<()> {
         let _writing = self.writing.lock().await;
-        let batch = std::mem::take(&mut *self.pending.lock().expect("journal lock"));
+        let mut batch = std::mem::take(&mut *self.pending.lock().expect("journal lock"));
         if batch.is_empty() {
             return Ok(());
         }
         if let Err(e) = self
             .store
-            .append_requests(&batch, self.max_per_account)
+            .append_requests(batch.make_contiguous(), self.max_per_account)
             .await
         {
             // Put back in front of what came meanwhile, for the next try.
