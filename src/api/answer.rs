@@ -40,8 +40,19 @@ pub fn ok<T>(msg: &'static str, data: T) -> Success<T> {
 
 impl<T: Serialize> IntoResponse for Success<T> {
     fn into_response(self) -> Response {
-        json_response(StatusCode::OK, &self)
+        coded(json_response(StatusCode::OK, &self), self.code)
     }
+}
+
+/// The Akool `code` an answer carries, kept in its extensions so that middleware (the request
+/// journal) knows it without reading the body again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AkoolCode(pub i64);
+
+/// `response`, marked with the Akool `code` its body holds.
+pub fn coded(mut response: Response, code: i64) -> Response {
+    response.extensions_mut().insert(AkoolCode(code));
+    response
 }
 
 // The schema of an `ApiResult<T>`: handlers build its arms (`Success`, or `ErrorBody` through

@@ -136,6 +136,6 @@ impl IntoResponse for ApiError {
             code: self.code,
             msg: self.msg,
         };
-        json_response(self.status, &body)
+        super::answer::coded(json_response(self.status, &body), body.code)
     }
 }

@@ -311,8 +311,10 @@ pub(super) const SET_WEBHOOK_FAULTS: &str =
 
 // --- request journal -------------------------------------------------------------------------
 
-/// Entries one append statement takes: a batch is a few statements, not one per entry (each
-/// statement is a round trip to PostgreSQL, or to sqlx's SQLite thread).
+/// The most entries one append statement takes: a batch is a few statements, not one per entry
+/// (each statement is a round trip to PostgreSQL). SQLite takes fewer per statement: sqlx looks
+/// up each parameter's name, and SQLite finds a name by walking the statement's list, so a
+/// statement's binding cost grows with the square of its parameters.
 pub(super) const JOURNAL_CHUNK: usize = 32;
 
 /// Appends `rows` entries (1 to `JOURNAL_CHUNK`), binding for each in turn: uid, at_ms, method,

@@ -20,12 +20,13 @@ use serde_json::Value;
 use super::auth::{identify, Identified};
 use super::body::{too_large, unreadable};
 use super::error::ApiError;
+use crate::api::answer::AkoolCode;
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::domain::faults::ApiEffect;
 use crate::service::auth::identify_by_client;
 use crate::store::{AuthRecord, FaultKind, JournalEntry};
-use operation::operation_of;
+use operation::{answer_names_a_secret, operation_of};
 use redact::Secrets;
 
 /// Bodies longer than this are kept cut (the journal holds a thousand entries per account).
@@ -33,6 +34,7 @@ const KEPT_BODY_BYTES: usize = 256 * 1024;
 
 /// What the journal keeps of a request besides its body.
 struct Sent {
+    operation: &'static str,
     started: Instant,
     at_ms: i64,
     method: String,
@@ -45,6 +47,7 @@ pub async fn intercept(State(app): State<App>, request: Request, next: Next) -> 
         return next.run(request).await;
     };
     let sent = Sent {
+        operation,
         started: Instant::now(),
         at_ms: now_ms(),
         method: request.method().to_string(),
@@ -189,7 +192,10 @@ async fn journaled(
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await
         .unwrap_or_default();
-    let code = code_of(&bytes);
+    let code = match head.extensions.get::<AkoolCode>() {
+        Some(AkoolCode(code)) => Some(*code),
+        None => code_of(&bytes),
+    };
     app.journal.record(JournalEntry {
         id: 0,
         at_ms: sent.at_ms + record.as_ref().map_or(0, |r| r.clock_offset_ms),
@@ -202,8 +208,10 @@ async fn journaled(
         code: if unanswered { None } else { code },
         response_body: if unanswered {
             String::new()
-        } else {
+        } else if answer_names_a_secret(sent.operation) {
             kept(secrets.body(&bytes))
+        } else {
+            kept(secrets.text(&bytes))
         },
         latency_ms: sent.started.elapsed().as_millis() as i64,
         fault: fault.map(|f| f.to_string()),

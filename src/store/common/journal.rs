@@ -1,11 +1,14 @@
-/// `RequestJournal` for `$store`. The backend passes `begin` (its writing transaction) and,
-/// when its engine lets appends of several processes interleave, `serialize_appends`: run first
+/// `RequestJournal` for `$store`. The backend passes `begin` (its writing transaction), `pool`
+/// (the field holding the journal's table), `chunk` (entries per append statement, at most
+/// `sql::JOURNAL_CHUNK`) and, when its engine lets appends of several processes interleave, `serialize_appends`: run first
 /// in every append's transaction, so that ids are handed out in commit order and a reader
 /// polling with `since_id` never skips an entry that commits after a newer one.
 macro_rules! request_journal {
     (
         $store:ty,
-        begin = $begin:ident
+        begin = $begin:ident,
+        pool = $pool:ident,
+        chunk = $chunk:expr
         $(, serialize_appends = $serialize_appends:path)? $(,)?
     ) => {
         #[::async_trait::async_trait]
@@ -20,7 +23,7 @@ macro_rules! request_journal {
                 }
                 let mut tx = self.$begin().await?;
                 $($serialize_appends(&mut tx).await?;)?
-                for chunk in entries.chunks($crate::store::sql::JOURNAL_CHUNK) {
+                for chunk in entries.chunks($chunk) {
                     let mut append =
                         ::sqlx::query($crate::store::sql::journal_append(chunk.len()));
                     for e in chunk {
@@ -67,7 +70,7 @@ macro_rules! request_journal {
                     .bind(filter.code)
                     .bind(filter.since_id)
                     .bind(filter.limit.max(0))
-                    .fetch_all(&self.pool)
+                    .fetch_all(&self.$pool)
                     .await?;
                 rows.iter().map($crate::store::rows::journal_entry).collect()
             }
@@ -75,7 +78,7 @@ macro_rules! request_journal {
             async fn clear_requests(&self, uid: Option<i64>) -> $crate::store::StoreResult<u64> {
                 let done = ::sqlx::query($crate::store::sql::JOURNAL_CLEAR)
                     .bind(uid)
-                    .execute(&self.pool)
+                    .execute(&self.$pool)
                     .await?;
                 Ok(done.rows_affected())
             }

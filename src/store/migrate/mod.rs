@@ -18,11 +18,13 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use crate::redact::redact_url_password;
-use tables::TABLES;
+use tables::{SourceFile, TABLES};
 
 /// The SQLite database to copy from, open read-only.
 pub struct Source {
     pool: SqlitePool,
+    /// The request journal's own file, when there is one (`sqlite::journal`).
+    journal: Option<SqlitePool>,
 }
 
 impl Source {
@@ -63,7 +65,25 @@ impl Source {
                 "the source database was written by a newer i2v: run that version's migrate-store"
             );
         }
-        Ok(Source { pool })
+        let journal_path = crate::store::sqlite::journal::path_beside(&path);
+        let journal = if journal_path.is_file() {
+            let options = SqliteConnectOptions::new()
+                .filename(&journal_path)
+                .read_only(true)
+                .busy_timeout(Duration::from_secs(10));
+            Some(
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(options)
+                    .await
+                    .with_context(|| {
+                        format!("cannot open the request journal {}", journal_path.display())
+                    })?,
+            )
+        } else {
+            None
+        };
+        Ok(Source { pool, journal })
     }
 
     /// How many videos are being rendered; the copy queues them again (emulated ones keep their
@@ -88,6 +108,9 @@ impl Source {
 
     pub async fn close(self) {
         self.pool.close().await;
+        if let Some(journal) = self.journal {
+            journal.close().await;
+        }
     }
 }
 
@@ -164,7 +187,14 @@ impl PendingCopy {
     pub async fn rows_from(&mut self, source: &Source) -> anyhow::Result<RowsCopied> {
         let mut copied = RowsCopied::default();
         for table in TABLES {
-            let rows = copy::copy_table(&source.pool, &mut self.tx, table)
+            let pool = match table.file {
+                SourceFile::Main => &source.pool,
+                SourceFile::Journal => match &source.journal {
+                    Some(journal) => journal,
+                    None => continue,
+                },
+            };
+            let rows = copy::copy_table(pool, &mut self.tx, table)
                 .await
                 .with_context(|| format!("copying table {}", table.name))?;
             tracing::info!(table = table.name, rows, "rows copied");

@@ -26,8 +26,17 @@ const fn col(name: &'static str, kind: Kind) -> Column {
     }
 }
 
+/// The SQLite file a table is in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum SourceFile {
+    Main,
+    /// The request journal's own file, absent when nothing was ever journaled.
+    Journal,
+}
+
 pub(super) struct Table {
     pub name: &'static str,
+    pub file: SourceFile,
     pub columns: &'static [Column],
     /// The identity column whose sequence must continue after the copied rows.
     pub identity: Option<&'static str>,
@@ -41,6 +50,7 @@ use Kind::*;
 pub(super) const TABLES: &[Table] = &[
     Table {
         name: "accounts",
+        file: SourceFile::Main,
         columns: &[
             col("uid", Int),
             col("team_id", Text),
@@ -58,6 +68,7 @@ pub(super) const TABLES: &[Table] = &[
     },
     Table {
         name: "credentials",
+        file: SourceFile::Main,
         columns: &[
             col("uid", Int),
             col("client_id", Text),
@@ -70,6 +81,7 @@ pub(super) const TABLES: &[Table] = &[
     },
     Table {
         name: "videos",
+        file: SourceFile::Main,
         columns: &[
             col("_id", Text),
             col("uid", Int),
@@ -135,6 +147,7 @@ pub(super) const TABLES: &[Table] = &[
     },
     Table {
         name: "video_scripts",
+        file: SourceFile::Main,
         columns: &[
             col("video_id", Text),
             col("uid", Int),
@@ -148,12 +161,14 @@ pub(super) const TABLES: &[Table] = &[
     },
     Table {
         name: "scripted_outcomes",
+        file: SourceFile::Main,
         columns: &[col("id", Int), col("uid", Int), col("outcome", Text)],
         identity: Some("id"),
         order_by: "id",
     },
     Table {
         name: "credit_ledger",
+        file: SourceFile::Main,
         columns: &[
             col("id", Int),
             col("uid", Int),
@@ -167,6 +182,7 @@ pub(super) const TABLES: &[Table] = &[
     },
     Table {
         name: "webhook_deliveries",
+        file: SourceFile::Main,
         columns: &[
             col("id", Int),
             col("video_id", Text),
@@ -188,6 +204,7 @@ pub(super) const TABLES: &[Table] = &[
     },
     Table {
         name: "webhook_attempts",
+        file: SourceFile::Main,
         columns: &[
             col("id", Int),
             col("delivery_id", Int),
@@ -201,6 +218,7 @@ pub(super) const TABLES: &[Table] = &[
     },
     Table {
         name: "blob_deletions",
+        file: SourceFile::Main,
         columns: &[
             col("id", Int),
             col("blob_key", Text),
@@ -213,6 +231,7 @@ pub(super) const TABLES: &[Table] = &[
     },
     Table {
         name: "request_journal",
+        file: SourceFile::Journal,
         columns: &[
             col("id", Int),
             col("uid", OptInt),
@@ -261,19 +280,34 @@ mod tests {
             .run(&pool)
             .await
             .unwrap();
+        let journal = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::migrate!("migrations/sqlite-journal")
+            .run(&journal)
+            .await
+            .unwrap();
+        for (file, pool) in [(SourceFile::Main, &pool), (SourceFile::Journal, &journal)] {
+            assert_schema_is_copied(file, pool).await;
+        }
+    }
+
+    async fn assert_schema_is_copied(file: SourceFile, pool: &sqlx::SqlitePool) {
         let schema: Vec<(String, String)> = sqlx::query_as(
             "SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c \
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
              AND m.name <> '_sqlx_migrations' ORDER BY m.name, c.cid",
         )
-        .fetch_all(&pool)
+        .fetch_all(pool)
         .await
         .unwrap();
         assert!(!schema.is_empty());
         for (table, column) in schema {
             let copied = TABLES
                 .iter()
-                .find(|t| t.name == table)
+                .find(|t| t.name == table && t.file == file)
                 .is_some_and(|t| t.columns.iter().any(|c| c.name == column));
             assert!(copied, "{table}.{column} is not copied");
         }

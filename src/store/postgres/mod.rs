@@ -118,5 +118,7 @@ common::faults!(PgStore, begin = tx, row_lock = " FOR UPDATE");
 common::request_journal!(
     PgStore,
     begin = tx,
+    pool = pool,
+    chunk = crate::store::sql::JOURNAL_CHUNK,
     serialize_appends = tx::serialize_journal_appends
 );

@@ -9,6 +9,7 @@
 mod accounts;
 mod delete;
 mod group_commit;
+pub mod journal;
 mod tx;
 mod videos;
 
@@ -29,6 +30,8 @@ type Tx = Transaction<'static, Sqlite>;
 
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The request journal's own file (`journal`).
+    journal: SqlitePool,
     /// Where `delete_videos` goes; `None` runs each call in its own transaction.
     deletes: Option<GroupCommit>,
 }
@@ -36,23 +39,34 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
     pub async fn open(url: &str, pool: &PoolSettings) -> StoreResult<Self> {
+        let journal = journal::connect(url).await?;
         let pool = connect(url, pool).await?;
         let deletes = Some(GroupCommit::start(pool.clone()));
-        Ok(SqliteStore { pool, deletes })
+        Ok(SqliteStore {
+            pool,
+            journal,
+            deletes,
+        })
     }
 
     /// Like `open`, but every `delete_videos` call commits alone: the reference the HTTP
     /// benchmark measures group commit against.
     pub async fn open_without_group_commit(url: &str, pool: &PoolSettings) -> StoreResult<Self> {
+        let journal = journal::connect(url).await?;
         let pool = connect(url, pool).await?;
         Ok(SqliteStore {
             pool,
+            journal,
             deletes: None,
         })
     }
 
     async fn write_tx(&self) -> StoreResult<Tx> {
         write_tx(&self.pool).await
+    }
+
+    async fn journal_tx(&self) -> StoreResult<Tx> {
+        write_tx(&self.journal).await
     }
 }
 
@@ -127,4 +141,5 @@ common::emulation!(
 );
 // No lock clause: BEGIN IMMEDIATE's write lock already makes takes (and appends) take turns.
 common::faults!(SqliteStore, begin = write_tx, row_lock = "");
-common::request_journal!(SqliteStore, begin = write_tx);
+// In its own file: appends take that file's write lock, not the one deletes wait on.
+common::request_journal!(SqliteStore, begin = journal_tx, pool = journal, chunk = 8,);
