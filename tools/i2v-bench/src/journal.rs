@@ -44,6 +44,17 @@ pub struct JournalArgs {
     database_url: Option<String>,
 }
 
+fn median(ratios: &[f64]) -> f64 {
+    let mut sorted = ratios.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len() % 2 == 0 {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    } else {
+        sorted[mid]
+    }
+}
+
 /// The best of the rounds: the one least disturbed by the rest of the machine.
 fn best(tallies: Vec<Tally>) -> Tally {
     tallies
@@ -101,6 +112,16 @@ pub async fn run(args: JournalArgs) -> anyhow::Result<()> {
             reads[on].push(read);
         }
     }
+    // Each round's pair too: on a shared machine the spread of these says how far one best-of
+    // figure can be trusted.
+    let pairs = |cases: &[Vec<Tally>; 2]| -> Vec<f64> {
+        cases[0]
+            .iter()
+            .zip(&cases[1])
+            .map(|(off, on)| on.per_second() / off.per_second())
+            .collect()
+    };
+    let (delete_pairs, read_pairs) = (pairs(&deletes), pairs(&reads));
     let [delete_off, delete_on] = deletes.map(best);
     let [read_off, read_on] = reads.map(best);
     let n = count(args.rows);
@@ -146,6 +167,17 @@ pub async fn run(args: JournalArgs) -> anyhow::Result<()> {
     println!("load average after the run:  {}", load_average());
     println!();
     table.print();
+    println!();
+    println!("| round | delbyids on/off | resultsByIds on/off |");
+    println!("|---|---:|---:|");
+    for (round, (d, r)) in delete_pairs.iter().zip(&read_pairs).enumerate() {
+        println!("| {} | {:.0}% | {:.0}% |", round + 1, d * 100.0, r * 100.0);
+    }
+    println!(
+        "| median | {:.0}% | {:.0}% |",
+        median(&delete_pairs) * 100.0,
+        median(&read_pairs) * 100.0
+    );
     println!();
     println!(
         "{} connections, {} s measured per case, best of {} off/on rounds, {} tenants, {}. \
