@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::openapi::schema::Object;
 use utoipa::ToSchema;
 
-use super::error::{ApiError, ErrorBody, OK};
+use super::error::{coded, ApiError, ErrorBody, OK};
 use super::json::json_response;
 use super::openapi::formats::integer_enum;
 
@@ -42,17 +42,6 @@ impl<T: Serialize> IntoResponse for Success<T> {
     fn into_response(self) -> Response {
         coded(json_response(StatusCode::OK, &self), self.code)
     }
-}
-
-/// The Akool `code` an answer carries, kept in its extensions so that middleware (the request
-/// journal) knows it without reading the body again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AkoolCode(pub i64);
-
-/// `response`, marked with the Akool `code` its body holds.
-pub fn coded(mut response: Response, code: i64) -> Response {
-    response.extensions_mut().insert(AkoolCode(code));
-    response
 }
 
 // The schema of an `ApiResult<T>`: handlers build its arms (`Success`, or `ErrorBody` through

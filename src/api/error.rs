@@ -130,12 +130,23 @@ pub struct ErrorBody {
     pub msg: String,
 }
 
+/// The Akool `code` an answer carries, kept in its extensions so that middleware (the request
+/// journal) knows it without reading the body again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AkoolCode(pub i64);
+
+/// `response`, marked with the Akool `code` its body holds.
+pub fn coded(mut response: Response, code: i64) -> Response {
+    response.extensions_mut().insert(AkoolCode(code));
+    response
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
             code: self.code,
             msg: self.msg,
         };
-        super::answer::coded(json_response(self.status, &body), body.code)
+        coded(json_response(self.status, &body), body.code)
     }
 }

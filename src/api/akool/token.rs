@@ -27,7 +27,7 @@ pub struct TokenIssued {
 
 impl IntoResponse for TokenIssued {
     fn into_response(self) -> Response {
-        crate::api::answer::coded(json_response(StatusCode::OK, &self), self.code)
+        crate::api::error::coded(json_response(StatusCode::OK, &self), self.code)
     }
 }
 

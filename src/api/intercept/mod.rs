@@ -19,8 +19,8 @@ use serde_json::Value;
 
 use super::auth::{identify, Identified};
 use super::body::{too_large, unreadable};
+use super::error::AkoolCode;
 use super::error::ApiError;
-use crate::api::answer::AkoolCode;
 use crate::app::App;
 use crate::clock::now_ms;
 use crate::domain::faults::ApiEffect;
