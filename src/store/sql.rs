@@ -316,6 +316,8 @@ pub(super) const SET_WEBHOOK_FAULTS: &str =
 /// up each parameter's name, and SQLite finds a name by walking the statement's list, so a
 /// statement's binding cost grows with the square of its parameters.
 pub(super) const JOURNAL_CHUNK: usize = 32;
+/// Entries per append statement on SQLite (see `JOURNAL_CHUNK`).
+pub(super) const JOURNAL_CHUNK_SQLITE: usize = 8;
 
 /// Appends `rows` entries (1 to `JOURNAL_CHUNK`), binding for each in turn: uid, at_ms, method,
 /// path, query, request_body, status, code, response_body, latency_ms, fault.

@@ -1,8 +1,9 @@
 /// `RequestJournal` for `$store`. The backend passes `begin` (its writing transaction), `pool`
 /// (the field holding the journal's table), `chunk` (entries per append statement, at most
-/// `sql::JOURNAL_CHUNK`) and, when its engine lets appends of several processes interleave, `serialize_appends`: run first
-/// in every append's transaction, so that ids are handed out in commit order and a reader
-/// polling with `since_id` never skips an entry that commits after a newer one.
+/// `sql::JOURNAL_CHUNK`) and, when its engine lets appends of several processes interleave,
+/// `serialize_appends`: run first in every append's transaction, so that ids are handed out in
+/// commit order and a reader polling with `since_id` never skips an entry that commits after a
+/// newer one.
 macro_rules! request_journal {
     (
         $store:ty,

@@ -31,9 +31,7 @@ impl Source {
     /// Opens the database at `url`; its schema must be exactly the one this build knows.
     pub async fn open(url: &str) -> anyhow::Result<Source> {
         let options = SqliteConnectOptions::from_str(url)
-            .with_context(|| format!("bad source database URL {url}"))?
-            .read_only(true)
-            .busy_timeout(Duration::from_secs(10));
+            .with_context(|| format!("bad source database URL {url}"))?;
         let path = options.get_filename().to_owned();
         if !path.is_file() {
             bail!(
@@ -41,11 +39,7 @@ impl Source {
                 path.display()
             );
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(2)
-            .connect_with(options)
-            .await
-            .with_context(|| format!("cannot open the source database {}", path.display()))?;
+        let pool = open_read_only(options, 2, "the source database").await?;
         let applied: Option<i64> =
             sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
                 .fetch_one(&pool)
@@ -67,19 +61,8 @@ impl Source {
         }
         let journal_path = crate::store::sqlite::journal::path_beside(&path);
         let journal = if journal_path.is_file() {
-            let options = SqliteConnectOptions::new()
-                .filename(&journal_path)
-                .read_only(true)
-                .busy_timeout(Duration::from_secs(10));
-            Some(
-                SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .connect_with(options)
-                    .await
-                    .with_context(|| {
-                        format!("cannot open the request journal {}", journal_path.display())
-                    })?,
-            )
+            let options = SqliteConnectOptions::new().filename(&journal_path);
+            Some(open_read_only(options, 1, "the request journal").await?)
         } else {
             None
         };
@@ -164,6 +147,24 @@ impl Target {
     pub async fn close(self) {
         self.pool.close().await;
     }
+}
+
+/// A read-only pool on the file `options` name; `what` names it in the error.
+async fn open_read_only(
+    options: SqliteConnectOptions,
+    max_connections: u32,
+    what: &str,
+) -> anyhow::Result<SqlitePool> {
+    let path = options.get_filename().to_owned();
+    SqlitePoolOptions::new()
+        .max_connections(max_connections)
+        .connect_with(
+            options
+                .read_only(true)
+                .busy_timeout(Duration::from_secs(10)),
+        )
+        .await
+        .with_context(|| format!("cannot open {what} {}", path.display()))
 }
 
 /// The rows copied so far, uncommitted.

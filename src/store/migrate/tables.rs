@@ -271,27 +271,21 @@ mod tests {
     /// listed here would be left behind by a migration.
     #[tokio::test]
     async fn every_table_and_column_of_the_schema_is_copied() {
+        let main = migrated(sqlx::migrate!("migrations/sqlite")).await;
+        let journal = migrated(sqlx::migrate!("migrations/sqlite-journal")).await;
+        for (file, pool) in [(SourceFile::Main, &main), (SourceFile::Journal, &journal)] {
+            assert_schema_is_copied(file, pool).await;
+        }
+    }
+
+    async fn migrated(migrator: sqlx::migrate::Migrator) -> sqlx::SqlitePool {
         let pool = sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(1)
             .connect("sqlite::memory:")
             .await
             .unwrap();
-        sqlx::migrate!("migrations/sqlite")
-            .run(&pool)
-            .await
-            .unwrap();
-        let journal = sqlx::sqlite::SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect("sqlite::memory:")
-            .await
-            .unwrap();
-        sqlx::migrate!("migrations/sqlite-journal")
-            .run(&journal)
-            .await
-            .unwrap();
-        for (file, pool) in [(SourceFile::Main, &pool), (SourceFile::Journal, &journal)] {
-            assert_schema_is_copied(file, pool).await;
-        }
+        migrator.run(&pool).await.unwrap();
+        pool
     }
 
     async fn assert_schema_is_copied(file: SourceFile, pool: &sqlx::SqlitePool) {

@@ -39,25 +39,25 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
     pub async fn open(url: &str, pool: &PoolSettings) -> StoreResult<Self> {
-        let journal = journal::connect(url).await?;
-        let pool = connect(url, pool).await?;
-        let deletes = Some(GroupCommit::start(pool.clone()));
-        Ok(SqliteStore {
-            pool,
-            journal,
-            deletes,
-        })
+        Self::open_with(url, pool, true).await
     }
 
     /// Like `open`, but every `delete_videos` call commits alone: the reference the HTTP
     /// benchmark measures group commit against.
     pub async fn open_without_group_commit(url: &str, pool: &PoolSettings) -> StoreResult<Self> {
+        Self::open_with(url, pool, false).await
+    }
+
+    async fn open_with(url: &str, pool: &PoolSettings, group_commit: bool) -> StoreResult<Self> {
+        // The journal first: it takes over an older main file's entries before the main
+        // migrations drop their table.
         let journal = journal::connect(url).await?;
         let pool = connect(url, pool).await?;
+        let deletes = group_commit.then(|| GroupCommit::start(pool.clone()));
         Ok(SqliteStore {
             pool,
             journal,
-            deletes: None,
+            deletes,
         })
     }
 
@@ -142,4 +142,9 @@ common::emulation!(
 // No lock clause: BEGIN IMMEDIATE's write lock already makes takes (and appends) take turns.
 common::faults!(SqliteStore, begin = write_tx, row_lock = "");
 // In its own file: appends take that file's write lock, not the one deletes wait on.
-common::request_journal!(SqliteStore, begin = journal_tx, pool = journal, chunk = 8,);
+common::request_journal!(
+    SqliteStore,
+    begin = journal_tx,
+    pool = journal,
+    chunk = super::sql::JOURNAL_CHUNK_SQLITE,
+);
