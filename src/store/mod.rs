@@ -18,6 +18,7 @@ mod emulation;
 mod faults;
 mod file_outbox;
 mod journal;
+mod journal_body;
 pub(crate) mod migrate;
 mod policy;
 mod postgres;

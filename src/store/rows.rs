@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 use sqlx::query::Query;
 use sqlx::{ColumnIndex, Database, Decode, Encode, FromRow, Row, Type};
 
+use super::journal_body::StoredBody;
 use super::{
     Account, AuthRecord, BlobDeletion, JournalEntry, StoreError, StoreResult, WebhookAttempt,
     WebhookDelivery,
@@ -337,6 +338,7 @@ where
     R: Row,
     &'r str: ColumnIndex<R>,
     String: Decode<'r, R::Database> + Type<R::Database>,
+    StoredBody: Decode<'r, R::Database> + Type<R::Database>,
     i64: Decode<'r, R::Database> + Type<R::Database>,
 {
     Ok(JournalEntry {
@@ -346,10 +348,10 @@ where
         method: row.try_get("method")?,
         path: row.try_get("path")?,
         query: row.try_get("query")?,
-        request_body: row.try_get("request_body")?,
+        request_body: row.try_get::<StoredBody, _>("request_body")?.0,
         status: row.try_get("status")?,
         code: row.try_get("code")?,
-        response_body: row.try_get("response_body")?,
+        response_body: row.try_get::<StoredBody, _>("response_body")?.0,
         latency_ms: row.try_get("latency_ms")?,
         fault: row.try_get("fault")?,
     })

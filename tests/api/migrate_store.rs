@@ -89,7 +89,11 @@ async fn migrate_store_moves_accounts_videos_and_files_to_postgres_and_s3() {
         request_body: String::new(),
         status: None,
         code: Some(1000),
-        response_body: "{}".into(),
+        // Long enough that SQLite keeps it compressed: the copy must give PostgreSQL the text.
+        response_body: format!(
+            r#"{{"code":1000,"data":[{}]}}"#,
+            r#"{"é":"x"},"#.repeat(200)
+        ),
         latency_ms: 2,
         fault: Some(r#"{"drop":"after"}"#.into()),
     };

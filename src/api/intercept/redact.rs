@@ -90,7 +90,7 @@ impl Secrets {
     /// A body whose field names are known to name no secret (an answer i2v built): the text
     /// with the request's credentials replaced wherever they appear.
     pub fn text(&self, bytes: &[u8]) -> String {
-        self.scrub(String::from_utf8_lossy(bytes).into_owned())
+        self.scrub(lossy_text(bytes))
     }
 
     /// A query string with secret parameters' values replaced.
@@ -103,6 +103,16 @@ impl Secrets {
             })
             .collect();
         self.scrub(redacted.join("&"))
+    }
+}
+
+/// The bytes as text, invalid UTF-8 replaced. Checked with `from_utf8` first: it validates a word
+/// at a time, where `from_utf8_lossy` walks the bytes in chunks, and that walk was the largest
+/// single cost of journaling a 5 KB answer (150 of 24,000 samples of a polled server).
+fn lossy_text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
 

@@ -1,16 +1,16 @@
 /// `RequestJournal` for `$store`. The backend passes `begin` (its writing transaction), `pool`
-/// (the field holding the journal's table), `chunk` (entries per append statement, at most
-/// `sql::JOURNAL_CHUNK`) and, when its engine lets appends of several processes interleave,
-/// `serialize_appends`: run first in every append's transaction, so that ids are handed out in
-/// commit order and a reader polling with `since_id` never skips an entry that commits after a
-/// newer one.
+/// (the field holding the journal's table), `append` (its append statement for a number of
+/// entries, `sql::journal_append` or its anonymous-parameter form) and, when its engine needs
+/// it, `prepare_append`: run first in every append's transaction (PostgreSQL: appends of several
+/// processes take turns, so that ids are handed out in commit order and a reader polling with
+/// `since_id` never skips an entry that commits after a newer one).
 macro_rules! request_journal {
     (
         $store:ty,
         begin = $begin:ident,
         pool = $pool:ident,
-        chunk = $chunk:expr
-        $(, serialize_appends = $serialize_appends:path)? $(,)?
+        append = $append:path
+        $(, prepare_append = $prepare_append:path)? $(,)?
     ) => {
         #[::async_trait::async_trait]
         impl $crate::store::RequestJournal for $store {
@@ -23,10 +23,10 @@ macro_rules! request_journal {
                     return Ok(());
                 }
                 let mut tx = self.$begin().await?;
-                $($serialize_appends(&mut tx).await?;)?
-                for chunk in entries.chunks($chunk) {
+                $($prepare_append(&mut tx).await?;)?
+                for chunk in entries.chunks($crate::store::sql::JOURNAL_CHUNK) {
                     let mut append =
-                        ::sqlx::query($crate::store::sql::journal_append(chunk.len()));
+                        ::sqlx::query($append(chunk.len()));
                     for e in chunk {
                         append = append
                             .bind(e.uid)
@@ -34,10 +34,10 @@ macro_rules! request_journal {
                             .bind(&e.method)
                             .bind(&e.path)
                             .bind(&e.query)
-                            .bind(&e.request_body)
+                            .bind($crate::store::journal_body::BodyToStore(&e.request_body))
                             .bind(e.status)
                             .bind(e.code)
-                            .bind(&e.response_body)
+                            .bind($crate::store::journal_body::BodyToStore(&e.response_body))
                             .bind(e.latency_ms)
                             .bind(&e.fault);
                     }

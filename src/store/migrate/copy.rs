@@ -6,6 +6,7 @@ use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{Postgres, QueryBuilder, Row, Transaction};
 
 use super::tables::{Column, Kind, Table};
+use crate::store::journal_body::StoredBody;
 
 /// Rows per INSERT: well under PostgreSQL's 65535 bind parameters for the widest table.
 const BATCH_ROWS: usize = 500;
@@ -100,6 +101,9 @@ fn read_row(row: &SqliteRow, columns: &[Column]) -> anyhow::Result<Vec<Value>> {
                 Kind::OptInt => row.try_get(i).map(Value::Int),
                 Kind::Text => row.try_get(i).map(|v| Value::Text(Some(v))),
                 Kind::OptText => row.try_get(i).map(Value::Text),
+                Kind::Body => row
+                    .try_get::<StoredBody, _>(i)
+                    .map(|body| Value::Text(Some(body.0))),
                 Kind::Bool => row.try_get::<i64, _>(i).map(|v| Value::Bool(v != 0)),
                 Kind::OptReal => row.try_get(i).map(Value::Real),
             };

@@ -9,6 +9,8 @@ pub(super) enum Kind {
     /// SQLite stores 0/1; the PostgreSQL column is BOOLEAN.
     Bool,
     OptReal,
+    /// A journal body: text, or text SQLite keeps compressed (`store::journal_body`).
+    Body,
 }
 
 pub(super) struct Column {
@@ -239,10 +241,10 @@ pub(super) const TABLES: &[Table] = &[
             col("method", Text),
             col("path", Text),
             col("query", Text),
-            col("request_body", Text),
+            col("request_body", Body),
             col("status", OptInt),
             col("code", OptInt),
-            col("response_body", Text),
+            col("response_body", Body),
             col("latency_ms", Int),
             col("fault", OptText),
         ],

@@ -119,6 +119,6 @@ common::request_journal!(
     PgStore,
     begin = tx,
     pool = pool,
-    chunk = crate::store::sql::JOURNAL_CHUNK,
-    serialize_appends = tx::serialize_journal_appends
+    append = crate::store::sql::journal_append,
+    prepare_append = tx::begin_journal_append
 );

@@ -92,7 +92,7 @@ async fn adopt_entries_of_main_file(pool: &SqlitePool, main: &Path) -> StoreResu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{JournalFilter, PoolSettings, RequestJournal, SqliteStore};
+    use crate::store::{JournalEntry, JournalFilter, PoolSettings, RequestJournal, SqliteStore};
 
     #[test]
     fn the_journal_file_is_named_after_the_main_one() {
@@ -175,5 +175,72 @@ mod tests {
                 .unwrap();
         assert_eq!(old_table, 0, "the main file keeps no journal table");
         assert!(path_beside(&main).is_file());
+    }
+
+    /// Long bodies go into the file compressed (a BLOB a fraction of their size), short ones as
+    /// text, and both read back as written.
+    #[tokio::test]
+    async fn long_bodies_are_kept_compressed_and_read_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("i2v.db");
+        let url = format!("sqlite://{}", main.display());
+        let store = SqliteStore::open(&url, &PoolSettings::default())
+            .await
+            .unwrap();
+        let answer = format!(
+            r#"{{"code":1000,"data":{{"result":[{}]}}}}"#,
+            r#"{"_id":"6740a1b2c3d4e5f601234567","status":3,"video":"ünïcode"},"#.repeat(40)
+        );
+        let entry = JournalEntry {
+            id: 0,
+            at_ms: 1,
+            uid: Some(1),
+            method: "POST".into(),
+            path: "/api/open/v4/image2Video/resultsByIds".into(),
+            query: String::new(),
+            request_body: r#"{"_ids":"6740a1b2c3d4e5f601234567"}"#.into(),
+            status: Some(200),
+            code: Some(1000),
+            response_body: answer.clone(),
+            latency_ms: 1,
+            fault: None,
+        };
+        store
+            .append_requests(std::slice::from_ref(&entry), 10)
+            .await
+            .unwrap();
+        let read = store
+            .requests(&JournalFilter {
+                limit: 10,
+                ..JournalFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            read,
+            vec![JournalEntry {
+                id: read[0].id,
+                ..entry
+            }]
+        );
+
+        let file = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect(&format!("sqlite://{}", path_beside(&main).display()))
+            .await
+            .unwrap();
+        let (request, response, response_len): (String, String, i64) = sqlx::query_as(
+            "SELECT typeof(request_body), typeof(response_body), length(response_body) \
+             FROM request_journal",
+        )
+        .fetch_one(&file)
+        .await
+        .unwrap();
+        assert_eq!((request.as_str(), response.as_str()), ("text", "blob"));
+        assert!(
+            (response_len as usize) * 4 < answer.len(),
+            "{response_len} bytes kept of {}",
+            answer.len()
+        );
     }
 }

@@ -146,5 +146,5 @@ common::request_journal!(
     SqliteStore,
     begin = journal_tx,
     pool = journal,
-    chunk = super::sql::JOURNAL_CHUNK_SQLITE,
+    append = super::sql::journal_append_anonymous,
 );

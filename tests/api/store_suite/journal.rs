@@ -22,10 +22,24 @@ fn entry(uid: Option<i64>, path: &str, code: Option<i64>, n: i64) -> JournalEntr
         } else {
             format!("n={n}")
         },
-        request_body: format!("{{\"n\":{n}}}"),
+        // Some bodies long enough that a backend may keep them compressed (SQLite does), with
+        // text that is not ASCII: they must read back as written.
+        request_body: if n == 5 {
+            format!(
+                "{{\"n\":{n},\"prompt\":\"{}\"}}",
+                "ein Bär am Strand ".repeat(60)
+            )
+        } else {
+            format!("{{\"n\":{n}}}")
+        },
         status: if n % 3 == 0 { None } else { Some(200) },
         code,
-        response_body: format!("{{\"code\":{}}}", code.unwrap_or(0)),
+        response_body: if n == 2 {
+            let record = r#"{"_id":"6740a1b2c3d4e5f601234567","status":3,"prompt":"café"},"#;
+            format!("{{\"code\":1000,\"data\":[{}]}}", record.repeat(50))
+        } else {
+            format!("{{\"code\":{}}}", code.unwrap_or(0))
+        },
         latency_ms: n,
         fault: (n % 4 == 0).then(|| "{\"drop\":\"before\"}".to_owned()),
     }
