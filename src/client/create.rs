@@ -197,7 +197,7 @@ pub async fn run(
                 let batch = row.body.keys().any(|k| BATCH_FIELDS.contains(&k.as_str()));
                 let path = if batch { CREATE_BATCH } else { CREATE };
                 let result = api.post_once(path, &Value::Object(row.body)).await;
-                let ids = match result {
+                let ids: Vec<String> = match result {
                     Ok(answer) => {
                         if batch {
                             answer["data"]["successList"]
@@ -221,7 +221,6 @@ pub async fn run(
                         return Ok(());
                     }
                 };
-                let ids: Vec<String> = ids;
                 if let Some(file) = ids_out {
                     let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
                     let text: String = ids.iter().map(|id| format!("{id}\n")).collect();

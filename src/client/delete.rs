@@ -180,7 +180,7 @@ impl Job<'_> {
     ) -> Result<Vec<String>, ClientError> {
         let held = Mutex::new(Vec::new());
         let batches: Vec<Vec<String>> = ids.chunks(self.batch_size).map(<[_]>::to_vec).collect();
-        stream::iter(batches.into_iter().map(Ok))
+        stream::iter(batches.into_iter().map(Ok::<_, ClientError>))
             .try_for_each_concurrent(self.jobs, |batch| {
                 let held = &held;
                 async move {
@@ -327,7 +327,7 @@ impl Job<'_> {
             "processing": c.processing,
             "failed": c.failed,
             "earlier": c.earlier,
-            "unfinished": total as u64 - (c.deleted + c.not_found + c.processing + c.failed),
+            "unfinished": (total as u64).saturating_sub(c.deleted + c.not_found + c.processing + c.failed),
             "retries": retries,
             "seconds": (seconds * 1000.0).round() / 1000.0,
             "ids_per_s": rate.round(),

@@ -100,7 +100,10 @@ async fn a_5000_id_delete_through_faults_killed_halfway_and_resumed_deletes_each
     ];
 
     // First run: killed (SIGKILL) once at least 1,500 outcomes are on disk.
-    let mut first = client(&app, &me.key, &args).spawn().unwrap();
+    let mut first = client(&app, &me.key, &args)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         assert!(
