@@ -244,6 +244,8 @@ impl Job<'_> {
                 }
                 Got::Processing(msg) => {
                     c.processing += 1;
+                    drop(c);
+                    self.out.note(&format!("still processing {id}"));
                     json!({"id": id, "outcome": "processing", "msg": msg})
                 }
                 Got::Failed(msg) => {

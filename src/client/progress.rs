@@ -134,11 +134,6 @@ impl Output {
         }
     }
 
-    /// Items per second done by this run so far.
-    pub fn rate(&self) -> Option<f64> {
-        self.lock().as_ref().map(Task::rate)
-    }
-
     /// A JSON line on stdout (with --json).
     pub fn record(&self, value: &Value) {
         if self.json {

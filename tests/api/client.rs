@@ -158,7 +158,10 @@ async fn a_5000_id_delete_through_faults_killed_halfway_and_resumed_deletes_each
     assert!(stderr.contains("delete: 5000/5000 (100%)"), "{stderr}");
     assert!(!stderr.contains(&me.key), "the key is never printed");
 
-    // The server's side: every video gone, each deleted by exactly one call, 100 ids a call.
+    // The server's side: every video gone, 100 ids a call, and no id deleted twice. A delete
+    // the killed run had in flight may have committed without being journaled (its connection
+    // closed first): those ids, and only those, are missing from the journal's successIds,
+    // and the resumed run counted them as deleted on retry.
     assert!(app.records(&me, &ids).await.is_empty());
     let journal = app
         .journal(&format!("uid={}&path={DELETE}&limit=1000", me.uid))
@@ -174,8 +177,18 @@ async fn a_5000_id_delete_through_faults_killed_halfway_and_resumed_deletes_each
             }
         }
     }
-    assert_eq!(deleted.len(), ids.len(), "every id deleted");
     assert!(deleted.values().all(|n| *n == 1), "no id deleted twice");
+    let on_retry: HashSet<&str> = outcomes
+        .iter()
+        .filter(|l| l["on_retry"] == true)
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    let unjournaled: Vec<&String> = ids.iter().filter(|id| !deleted.contains_key(*id)).collect();
+    assert!(
+        unjournaled.iter().all(|id| on_retry.contains(id.as_str())),
+        "{} ids deleted by no journaled call, not all counted on retry",
+        unjournaled.len()
+    );
     let faults: HashSet<String> = journal
         .iter()
         .filter(|e| !e["fault"].is_null())
@@ -195,7 +208,7 @@ async fn a_5000_id_delete_through_faults_killed_halfway_and_resumed_deletes_each
 async fn wait_processing_deletes_videos_that_were_processing_when_it_started() {
     let app = spawn_app().await;
     let me = app.create_account(0).await;
-    let ids = seed(&app, &me, &[4, 4, 3, 2, 2]).await;
+    let ids = seed(&app, &me, &[4, 4, 1, 2, 2]).await;
     let held = &ids[3..];
 
     // Without --wait-processing: refused, reported, exit code 1.
@@ -319,7 +332,7 @@ async fn create_results_and_download_then_the_small_verbs() {
     let mut by_token = client(&app, "", &["credits", "--json"]);
     by_token
         .env_remove("AKOOL_API_KEY")
-        .args(["--client-id", &me.client_id, "--client-secret", &me.key]);
+        .args(["--client-id", me.client_id.as_str(), "--client-secret", me.key.as_str()]);
     let (code, stdout, stderr) = run(&mut by_token).await;
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(json_lines(&stdout)[0]["credit"], app.balance(&me).await);
