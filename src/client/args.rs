@@ -32,7 +32,12 @@ pub struct Connection {
     #[arg(long, env = "AKOOL_CLIENT_ID", global = true)]
     pub client_id: Option<String>,
     /// Client secret, exchanged with --client-id through getToken for a bearer token.
-    #[arg(long, env = "AKOOL_CLIENT_SECRET", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "AKOOL_CLIENT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
     pub client_secret: Option<String>,
     /// Seconds one request may take before it counts as a network error (and is retried).
     #[arg(long, default_value_t = 60.0, value_parser = positive_seconds, global = true)]
@@ -48,10 +53,16 @@ pub struct Connection {
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
-            .field("base_url", &crate::client::http::shown_url_text(&self.base_url))
+            .field(
+                "base_url",
+                &crate::client::http::shown_url_text(&self.base_url),
+            )
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "[redacted]"))
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[redacted]"),
+            )
             .finish_non_exhaustive()
     }
 }

@@ -67,7 +67,9 @@ fn csv_rows(text: &str, path: &Path) -> Result<Vec<Row>, String> {
     let records = parse_csv(text).map_err(|(line, e)| format!("{name}, line {line}: {e}"))?;
     let mut records = records.into_iter();
     let Some((_, header)) = records.next() else {
-        return Err(format!("{name}: empty (a header row of field names comes first)"));
+        return Err(format!(
+            "{name}: empty (a header row of field names comes first)"
+        ));
     };
     let header: Vec<String> = header.iter().map(|h| h.trim().to_owned()).collect();
     if let Some(n) = header.iter().position(String::is_empty) {
@@ -99,9 +101,10 @@ fn csv_rows(text: &str, path: &Path) -> Result<Vec<Row>, String> {
                 json!(match cell.to_ascii_lowercase().as_str() {
                     "true" | "1" | "yes" => true,
                     "false" | "0" | "no" => false,
-                    _ => return Err(format!(
-                        "{name}, line {line}: {field} must be true or false, got {cell:?}"
-                    )),
+                    _ =>
+                        return Err(format!(
+                            "{name}, line {line}: {field} must be true or false, got {cell:?}"
+                        )),
                 })
             } else {
                 json!(cell)
@@ -257,9 +260,15 @@ pub async fn run(
             let status = record.and_then(|r| r["status"].as_i64());
             ok &= status == Some(COMPLETED);
             let url = record.and_then(|r| r["video_url"].as_str()).unwrap_or("");
-            out.record(&json!({"id": id, "status": status, "outcome": status_name(status),
-                "video_url": record.map(|r| r["video_url"].clone())}));
-            out.say(&format!("{id}\t{}\t{url}", status_name(status)).trim_end().to_owned());
+            out.record(
+                &json!({"id": id, "status": status, "outcome": status_name(status),
+                "video_url": record.map(|r| r["video_url"].clone())}),
+            );
+            out.say(
+                &format!("{id}\t{}\t{url}", status_name(status))
+                    .trim_end()
+                    .to_owned(),
+            );
         }
     }
     if many && !out.quiet {
@@ -284,7 +293,10 @@ mod tests {
         assert_eq!(rows[0].body["video_length"], 5);
         assert_eq!(rows[0].body["extend_prompt"], true);
         assert_eq!(rows[1].body["prompt"], "two\nlines");
-        assert!(!rows[1].body.contains_key("extend_prompt"), "an empty cell is left out");
+        assert!(
+            !rows[1].body.contains_key("extend_prompt"),
+            "an empty cell is left out"
+        );
         assert_eq!(rows[1].source, "v.csv, line 4");
     }
 
@@ -297,6 +309,9 @@ mod tests {
         let err = csv_rows(short, Path::new("v.csv")).err().unwrap();
         assert!(err.contains("line 2: 1 cells"), "{err}");
         let open = "a\n\"never closed\n";
-        assert!(csv_rows(open, Path::new("v.csv")).err().unwrap().contains("line 2"));
+        assert!(csv_rows(open, Path::new("v.csv"))
+            .err()
+            .unwrap()
+            .contains("line 2"));
     }
 }

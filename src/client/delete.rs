@@ -196,7 +196,11 @@ impl Job<'_> {
     }
 
     /// Deletes one batch and records each id's outcome; answers the ids held as processing.
-    async fn batch(&self, ids: &[String], hold_processing: bool) -> Result<Vec<String>, ClientError> {
+    async fn batch(
+        &self,
+        ids: &[String],
+        hold_processing: bool,
+    ) -> Result<Vec<String>, ClientError> {
         self.state.sent(ids)?;
         let reply = self
             .api
@@ -406,12 +410,12 @@ mod tests {
     fn not_found_after_a_lost_answer_counts_as_deleted() {
         let ids: Vec<String> = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
         let answer = json!({"code": 1000, "data": {
-            "successIds": ["a"],
-            "noPermissionItems": [
-                {"_id": "b", "msg": "video resource not found"},
-                {"_id": "c", "msg": "video resource is processing, please try again later"},
-                {"_id": "d", "msg": "something else"},
-            ]}});
+        "successIds": ["a"],
+        "noPermissionItems": [
+            {"_id": "b", "msg": "video resource not found"},
+            {"_id": "c", "msg": "video resource is processing, please try again later"},
+            {"_id": "d", "msg": "something else"},
+        ]}});
         let got = outcomes(&answer, &ids, |_| false);
         assert!(matches!(got[0], Got::Deleted { on_retry: false }));
         assert!(matches!(got[1], Got::NotFound));

@@ -119,10 +119,7 @@ impl Api {
     /// The API without credentials (for getToken).
     pub fn anonymous(c: &Connection) -> Result<Api, ClientError> {
         let base = url::Url::parse(&c.base_url).map_err(|e| {
-            ClientError::Usage(format!(
-                "--base-url {}: {e}",
-                shown_url_text(&c.base_url)
-            ))
+            ClientError::Usage(format!("--base-url {}: {e}", shown_url_text(&c.base_url)))
         })?;
         if !matches!(base.scheme(), "http" | "https") || base.host_str().is_none() {
             return Err(ClientError::Usage(format!(
@@ -177,7 +174,9 @@ impl Api {
     /// POST of a request that must not be applied twice (create): retried only when no
     /// earlier attempt can have reached the server's logic.
     pub async fn post_once(&self, path: &str, body: &Value) -> Result<Value, CallError> {
-        self.call(Method::POST, path, Some(body), false).await.result
+        self.call(Method::POST, path, Some(body), false)
+            .await
+            .result
     }
 
     /// A GET of a video file's URL, without credentials (a path alone is on the API's host).
@@ -198,7 +197,13 @@ impl Api {
         backoff(attempt, self.first_delay, MAX_BACKOFF, &mut rand::rng())
     }
 
-    async fn call(&self, method: Method, path: &str, body: Option<&Value>, idempotent: bool) -> Reply {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idempotent: bool,
+    ) -> Reply {
         let shown = path.split('?').next().unwrap_or(path);
         let mut doubt = false;
         let mut attempt = 0;
@@ -266,7 +271,7 @@ impl Api {
                     doubt: !e.is_connect(),
                     why: network_error(&e),
                     after: None,
-                }
+                };
             }
         };
         let status = response.status();
@@ -409,7 +414,10 @@ mod tests {
             let full = (first * 2u32.pow(retry.min(10))).min(cap);
             for _ in 0..50 {
                 let d = backoff(retry, first, cap, &mut rng);
-                assert!(d >= full / 2 && d <= full, "retry {retry}: {d:?} vs {full:?}");
+                assert!(
+                    d >= full / 2 && d <= full,
+                    "retry {retry}: {d:?} vs {full:?}"
+                );
             }
         }
         assert_eq!(

@@ -34,9 +34,8 @@ pub fn collect(args: &IdsArgs) -> Result<Vec<String>, ClientError> {
     match args.ids_file.as_deref() {
         Some(path) if path == Path::new("-") => read_stdin(&mut ids)?,
         Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| {
-                ClientError::Usage(format!("--ids-file {}: {e}", path.display()))
-            })?;
+            let bytes = std::fs::read(path)
+                .map_err(|e| ClientError::Usage(format!("--ids-file {}: {e}", path.display())))?;
             ids.add_text(&bytes, &path.display().to_string())?;
         }
         None => {}
@@ -122,7 +121,11 @@ mod tests {
     fn lines_commas_quotes_comments_and_duplicates() {
         let text = format!("{A}\n\n  {B} , \"{C}\"\r\n# a comment\n{A} # again\n");
         assert_eq!(parse(&text).unwrap(), [A, B, C]);
-        assert_eq!(parse(&A.to_uppercase()).unwrap(), [A], "hex case is not a new id");
+        assert_eq!(
+            parse(&A.to_uppercase()).unwrap(),
+            [A],
+            "hex case is not a new id"
+        );
         assert_eq!(parse("").unwrap(), Vec::<String>::new());
     }
 
@@ -135,7 +138,10 @@ mod tests {
         assert!(err.contains("line 1"), "{err}");
         let mut bytes = format!("{A}\n").into_bytes();
         bytes.extend([0xff, b'\n']);
-        let err = Ids::default().add_text(&bytes, "f").unwrap_err().to_string();
+        let err = Ids::default()
+            .add_text(&bytes, "f")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("f, line 2: not UTF-8"), "{err}");
     }
 

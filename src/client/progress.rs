@@ -123,7 +123,9 @@ impl Output {
 
     /// Ends the progress with its last line.
     pub fn finish(&self, tallies: &str) {
-        let Some(task) = self.lock().take() else { return };
+        let Some(task) = self.lock().take() else {
+            return;
+        };
         match &task.mode {
             Mode::Bar(bar) => {
                 bar.set_message(tallies.to_owned());

@@ -56,7 +56,11 @@ pub async fn run(
             "error_reason": record.map(|r| r["error_reason"].clone()),
         }));
         let detail = if status == Some(FAILED) { reason } else { url };
-        out.say(&format!("{id}\t{}\t{detail}", status_name(status)).trim_end().to_owned());
+        out.say(
+            &format!("{id}\t{}\t{detail}", status_name(status))
+                .trim_end()
+                .to_owned(),
+        );
     }
     if let Some(dir) = &args.download {
         all_done &= download_all(api, out, dir, &ids, &records, jobs).await?;
@@ -118,10 +122,15 @@ pub async fn records(
         let gone = ids.len() - found.len();
         out.advance(
             (before - pending.len()) as u64,
-            &format!("completed {done}, failed {failed}, not found {gone}, waiting {}", pending.len()),
+            &format!(
+                "completed {done}, failed {failed}, not found {gone}, waiting {}",
+                pending.len()
+            ),
         );
         if pending.is_empty() {
-            out.finish(&format!("completed {done}, failed {failed}, not found {gone}"));
+            out.finish(&format!(
+                "completed {done}, failed {failed}, not found {gone}"
+            ));
             break;
         }
         tokio::time::sleep(every).await;
@@ -162,7 +171,9 @@ async fn download_all(
     for (id, result) in results {
         match result {
             Ok((path, bytes, skipped)) => {
-                out.record(&json!({"id": id, "downloaded": path, "bytes": bytes, "skipped": skipped}));
+                out.record(
+                    &json!({"id": id, "downloaded": path, "bytes": bytes, "skipped": skipped}),
+                );
                 let how = if skipped { "already there" } else { "saved" };
                 out.say(&format!("{id}\t{how}\t{}\t{bytes} bytes", path.display()));
             }
@@ -182,7 +193,12 @@ enum Fetch {
 }
 
 /// Saves `url` as DIR/<id>.mp4; answers its path, size and whether it was already there.
-async fn download(api: &Api, url: &str, dir: &Path, id: &str) -> Result<(PathBuf, u64, bool), String> {
+async fn download(
+    api: &Api,
+    url: &str,
+    dir: &Path,
+    id: &str,
+) -> Result<(PathBuf, u64, bool), String> {
     let path = dir.join(format!("{id}.mp4"));
     if let Ok(meta) = std::fs::metadata(&path) {
         return Ok((path, meta.len(), true));
@@ -235,7 +251,9 @@ async fn fetch(api: &Api, url: &str, part: &Path) -> Result<u64, Fetch> {
                 return Ok(have);
             }
             let _ = std::fs::remove_file(part);
-            return Err(Fetch::Retry(format!("{shown}: the partial file no longer fits")));
+            return Err(Fetch::Retry(format!(
+                "{shown}: the partial file no longer fits"
+            )));
         }
         429 | 500..=599 => return Err(Fetch::Retry(format!("{shown}: HTTP {status}"))),
         _ => return Err(Fetch::Stop(format!("{shown}: HTTP {status}"))),

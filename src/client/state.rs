@@ -79,7 +79,8 @@ impl State {
 
     /// Opens (or creates) `path` and reads what it holds.
     pub fn open(path: &Path) -> Result<(State, Loaded), ClientError> {
-        let fail = |e: std::io::Error| ClientError::Usage(format!("--state {}: {e}", path.display()));
+        let fail =
+            |e: std::io::Error| ClientError::Usage(format!("--state {}: {e}", path.display()));
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -88,9 +89,8 @@ impl State {
             .map_err(fail)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(fail)?;
-        let loaded = parse(&bytes).map_err(|e| {
-            ClientError::Usage(format!("--state {}: {e}", path.display()))
-        })?;
+        let loaded = parse(&bytes)
+            .map_err(|e| ClientError::Usage(format!("--state {}: {e}", path.display())))?;
         if loaded.torn {
             // Cut the torn tail off, so the next line starts where it began.
             let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
@@ -251,8 +251,9 @@ mod tests {
 
     #[test]
     fn a_bad_line_in_the_middle_is_an_error_naming_it() {
-        let err = parse(format!("garbage\n{{\"id\":\"{A}\",\"outcome\":\"deleted\"}}\n").as_bytes())
-            .unwrap_err();
+        let err =
+            parse(format!("garbage\n{{\"id\":\"{A}\",\"outcome\":\"deleted\"}}\n").as_bytes())
+                .unwrap_err();
         assert!(err.starts_with("line 1:"), "{err}");
     }
 }

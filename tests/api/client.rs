@@ -95,8 +95,18 @@ async fn a_5000_id_delete_through_faults_killed_halfway_and_resumed_deletes_each
     app.set_faults(&me, faults(json!({"drop": "after"}))).await;
     let (ids_arg, state_arg) = (ids_file.to_str().unwrap(), state.to_str().unwrap());
     let args = [
-        "delete", "--ids-file", ids_arg, "--state", state_arg, "--jobs", "4",
-        "--batch-size", "100", "--retry-delay-ms", "20", "--json",
+        "delete",
+        "--ids-file",
+        ids_arg,
+        "--state",
+        state_arg,
+        "--jobs",
+        "4",
+        "--batch-size",
+        "100",
+        "--retry-delay-ms",
+        "20",
+        "--json",
     ];
 
     // First run: killed (SIGKILL) once at least 1,500 outcomes are on disk.
@@ -140,17 +150,32 @@ async fn a_5000_id_delete_through_faults_killed_halfway_and_resumed_deletes_each
     assert_eq!(outcomes.len(), ids.len(), "one line per id");
     let seen: HashSet<&str> = outcomes.iter().map(|l| l["id"].as_str().unwrap()).collect();
     assert_eq!(seen, ids.iter().map(String::as_str).collect::<HashSet<_>>());
-    assert!(outcomes.iter().all(|l| l["outcome"] == "deleted"), "{stdout}");
+    assert!(
+        outcomes.iter().all(|l| l["outcome"] == "deleted"),
+        "{stdout}"
+    );
     let earlier = outcomes.iter().filter(|l| l["earlier"] == true).count();
     let s = &summary["summary"];
     assert_eq!(
-        (&s["total"], &s["deleted"], &s["not_found"], &s["processing"], &s["failed"]),
+        (
+            &s["total"],
+            &s["deleted"],
+            &s["not_found"],
+            &s["processing"],
+            &s["failed"]
+        ),
         (&json!(5000), &json!(5000), &json!(0), &json!(0), &json!(0)),
         "{summary}"
     );
     assert_eq!(s["earlier"], json!(earlier));
-    assert!(earlier >= 1500 && earlier < 5000, "{earlier} known from the state");
-    assert!(s["deleted_on_retry"].as_u64().unwrap() >= 100, "the lost answer's batch: {s}");
+    assert!(
+        earlier >= 1500 && earlier < 5000,
+        "{earlier} known from the state"
+    );
+    assert!(
+        s["deleted_on_retry"].as_u64().unwrap() >= 100,
+        "the lost answer's batch: {s}"
+    );
     assert!(s["retries"].as_u64().unwrap() >= 4, "{s}");
 
     // Not a terminal: plain progress lines on stderr, the last one complete.
@@ -194,7 +219,12 @@ async fn a_5000_id_delete_through_faults_killed_halfway_and_resumed_deletes_each
         .filter(|e| !e["fault"].is_null())
         .map(|e| e["fault"].to_string())
         .collect();
-    for fault in [r#"{"drop":"after"}"#, r#"{"drop":"before"}"#, r#"{"code":2001}"#, r#"{"http_status":503}"#] {
+    for fault in [
+        r#"{"drop":"after"}"#,
+        r#"{"drop":"before"}"#,
+        r#"{"code":2001}"#,
+        r#"{"http_status":503}"#,
+    ] {
         assert!(faults.contains(fault), "{fault} was injected: {faults:?}");
     }
     eprintln!(
@@ -212,11 +242,15 @@ async fn wait_processing_deletes_videos_that_were_processing_when_it_started() {
     let held = &ids[3..];
 
     // Without --wait-processing: refused, reported, exit code 1.
-    let (code, stdout, stderr) = run(&mut client(&app, &me.key, &["delete", &held.join(",")])).await;
+    let (code, stdout, stderr) =
+        run(&mut client(&app, &me.key, &["delete", &held.join(",")])).await;
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(stdout.contains("deleted: 0\n"), "{stdout}");
     assert!(stdout.contains("still processing: 2\n"), "{stdout}");
-    assert!(stderr.contains(&format!("still processing {}", held[0])), "{stderr}");
+    assert!(
+        stderr.contains(&format!("still processing {}", held[0])),
+        "{stderr}"
+    );
 
     // With it, from stdin (a pipeline), plus an id that never existed.
     let unknown = "0123456789abcdef01234567";
@@ -253,7 +287,10 @@ async fn wait_processing_deletes_videos_that_were_processing_when_it_started() {
         String::from_utf8_lossy(&out.stderr),
     );
     assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
-    assert!(stdout.starts_with("deleted: 5\nnot found: 1\nstill processing: 0\nfailed: 0\n"), "{stdout}");
+    assert!(
+        stdout.starts_with("deleted: 5\nnot found: 1\nstill processing: 0\nfailed: 0\n"),
+        "{stdout}"
+    );
     assert!(app.records(&me, &ids).await.is_empty());
 }
 
@@ -269,8 +306,18 @@ async fn create_results_and_download_then_the_small_verbs() {
     let (code, stdout, stderr) = run(&mut client(
         &app,
         &me.key,
-        &["create", "--image-url", "https://example.com/in/beach.png", "--prompt", "waves",
-          "--wait", "--poll-interval", "0.1", "--ids-out", ids_arg],
+        &[
+            "create",
+            "--image-url",
+            "https://example.com/in/beach.png",
+            "--prompt",
+            "waves",
+            "--wait",
+            "--poll-interval",
+            "0.1",
+            "--ids-out",
+            ids_arg,
+        ],
     ))
     .await;
     assert_eq!(code, 0, "{stdout}{stderr}");
@@ -287,7 +334,14 @@ async fn create_results_and_download_then_the_small_verbs() {
     let (code, stdout, stderr) = run(&mut client(
         &app,
         &me.key,
-        &["create", "--csv", csv.to_str().unwrap(), "--ids-out", ids_arg, "--json"],
+        &[
+            "create",
+            "--csv",
+            csv.to_str().unwrap(),
+            "--ids-out",
+            ids_arg,
+            "--json",
+        ],
     ))
     .await;
     assert_eq!(code, 0, "{stdout}{stderr}");
@@ -302,37 +356,66 @@ async fn create_results_and_download_then_the_small_verbs() {
     // A download cut short resumes from its .part file.
     let videos = dir.path().join("videos");
     std::fs::create_dir_all(&videos).unwrap();
-    let url = app.record(&me, &ids[0]).await["video_url"].as_str().unwrap().to_owned();
+    let url = app.record(&me, &ids[0]).await["video_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let whole = app.mp4_at(&url).await;
     std::fs::write(videos.join(format!("{}.mp4.part", ids[0])), &whole[..100]).unwrap();
-    let download = ["results", "--ids-file", ids_arg, "--wait", "--poll-interval", "0.1",
-        "--download", videos.to_str().unwrap()];
+    let download = [
+        "results",
+        "--ids-file",
+        ids_arg,
+        "--wait",
+        "--poll-interval",
+        "0.1",
+        "--download",
+        videos.to_str().unwrap(),
+    ];
     let (code, stdout, stderr) = run(&mut client(&app, &me.key, &download)).await;
     assert_eq!(code, 0, "{stdout}{stderr}");
     for id in &ids {
         let bytes = std::fs::read(videos.join(format!("{id}.mp4"))).unwrap();
         assert_eq!(&bytes[4..8], b"ftyp", "{id}");
     }
-    assert_eq!(std::fs::read(videos.join(format!("{}.mp4", ids[0]))).unwrap(), whole);
+    assert_eq!(
+        std::fs::read(videos.join(format!("{}.mp4", ids[0]))).unwrap(),
+        whole
+    );
     let (code, stdout, _) = run(&mut client(&app, &me.key, &download)).await;
-    assert_eq!((code, stdout.matches("already there").count()), (0, 3), "{stdout}");
+    assert_eq!(
+        (code, stdout.matches("already there").count()),
+        (0, 3),
+        "{stdout}"
+    );
 
     // models, effects, credits; the token from client id and secret, which also authenticates.
     for verb in ["models", "effects"] {
         let (code, stdout, stderr) = run(&mut client(&app, &me.key, &[verb])).await;
-        assert!(code == 0 && !stdout.trim().is_empty(), "{verb}: {stdout}{stderr}");
+        assert!(
+            code == 0 && !stdout.trim().is_empty(),
+            "{verb}: {stdout}{stderr}"
+        );
     }
     let (_, credits, _) = run(&mut client(&app, &me.key, &["credits"])).await;
     assert_eq!(credits.trim(), app.balance(&me).await.to_string());
     let mut token = client(&app, "", &["token"]);
-    token.env("AKOOL_CLIENT_ID", &me.client_id).env("AKOOL_CLIENT_SECRET", &me.key);
+    token
+        .env("AKOOL_CLIENT_ID", &me.client_id)
+        .env("AKOOL_CLIENT_SECRET", &me.key);
     let (code, stdout, stderr) = run(&mut token).await;
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.trim().len() > 20 && !stderr.contains(&me.key), "{stdout}{stderr}");
+    assert!(
+        stdout.trim().len() > 20 && !stderr.contains(&me.key),
+        "{stdout}{stderr}"
+    );
     let mut by_token = client(&app, "", &["credits", "--json"]);
-    by_token
-        .env_remove("AKOOL_API_KEY")
-        .args(["--client-id", me.client_id.as_str(), "--client-secret", me.key.as_str()]);
+    by_token.env_remove("AKOOL_API_KEY").args([
+        "--client-id",
+        me.client_id.as_str(),
+        "--client-secret",
+        me.key.as_str(),
+    ]);
     let (code, stdout, stderr) = run(&mut by_token).await;
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(json_lines(&stdout)[0]["credit"], app.balance(&me).await);
@@ -346,12 +429,21 @@ async fn bad_keys_bans_no_credits_and_malformed_ids_end_the_run_clearly() {
 
     let (code, _, stderr) = run(&mut client(&app, "not-a-key", &["delete", &id])).await;
     assert_eq!(code, 3, "{stderr}");
-    assert!(stderr.contains("code 1109") && !stderr.contains("not-a-key"), "{stderr}");
+    assert!(
+        stderr.contains("code 1109") && !stderr.contains("not-a-key"),
+        "{stderr}"
+    );
 
     let (code, _, stderr) = run(&mut client(
         &app,
         &me.key,
-        &["create", "--image-url", "https://example.com/in/a.png", "--prompt", "p"],
+        &[
+            "create",
+            "--image-url",
+            "https://example.com/in/a.png",
+            "--prompt",
+            "p",
+        ],
     ))
     .await;
     assert_eq!(code, 3, "{stderr}");
@@ -360,13 +452,22 @@ async fn bad_keys_bans_no_credits_and_malformed_ids_end_the_run_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("ids.txt");
     std::fs::write(&file, format!("{id}\n\n{id}x\n")).unwrap();
-    let (code, _, stderr) =
-        run(&mut client(&app, &me.key, &["delete", "--ids-file", file.to_str().unwrap()])).await;
+    let (code, _, stderr) = run(&mut client(
+        &app,
+        &me.key,
+        &["delete", "--ids-file", file.to_str().unwrap()],
+    ))
+    .await;
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("ids.txt, line 3:"), "{stderr}");
-    assert!(app.status_of(&me, &id).await.is_some(), "nothing was deleted");
+    assert!(
+        app.status_of(&me, &id).await.is_some(),
+        "nothing was deleted"
+    );
 
-    let (status, body) = app.admin(&format!("/accounts/{}/ban", me.uid), json!({})).await;
+    let (status, body) = app
+        .admin(&format!("/accounts/{}/ban", me.uid), json!({}))
+        .await;
     assert_eq!(status, reqwest::StatusCode::OK, "{body}");
     let (code, _, stderr) = run(&mut client(&app, &me.key, &["delete", &id, "--json"])).await;
     assert_eq!(code, 3, "{stderr}");
