@@ -124,7 +124,10 @@ fn csv_rows(text: &str, path: &Path) -> Result<Vec<Row>, String> {
 
 /// RFC 4180 records with the line each starts on: commas, double-quoted cells (`""` is a
 /// quote, newlines allowed inside), LF or CRLF line ends.
-fn parse_csv(text: &str) -> Result<Vec<(usize, Vec<String>)>, (usize, String)> {
+/// A CSV record: the line it starts on and its cells.
+type Record = (usize, Vec<String>);
+
+fn parse_csv(text: &str) -> Result<Vec<Record>, (usize, String)> {
     let mut records = Vec::new();
     let mut cells = Vec::new();
     let mut cell = String::new();
@@ -264,11 +267,7 @@ pub async fn run(
                 &json!({"id": id, "status": status, "outcome": status_name(status),
                 "video_url": record.map(|r| r["video_url"].clone())}),
             );
-            out.say(
-                &format!("{id}\t{}\t{url}", status_name(status))
-                    .trim_end()
-                    .to_owned(),
-            );
+            out.say(format!("{id}\t{}\t{url}", status_name(status)).trim_end());
         }
     }
     if many && !out.quiet {

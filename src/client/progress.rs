@@ -186,11 +186,7 @@ impl Task {
 
     /// `delete: 1200/5000 (24%), 310/s, ETA 12s; deleted 1190, not found 10`
     fn line(&self, tallies: &str) -> String {
-        let percent = if self.total == 0 {
-            100
-        } else {
-            self.done * 100 / self.total
-        };
+        let percent = (self.done * 100).checked_div(self.total).unwrap_or(100);
         let rate = self.rate();
         let left = self.total.saturating_sub(self.done);
         let eta = if left == 0 {

@@ -56,11 +56,7 @@ pub async fn run(
             "error_reason": record.map(|r| r["error_reason"].clone()),
         }));
         let detail = if status == Some(FAILED) { reason } else { url };
-        out.say(
-            &format!("{id}\t{}\t{detail}", status_name(status))
-                .trim_end()
-                .to_owned(),
-        );
+        out.say(format!("{id}\t{}\t{detail}", status_name(status)).trim_end());
     }
     if let Some(dir) = &args.download {
         all_done &= download_all(api, out, dir, &ids, &records, jobs).await?;
@@ -158,7 +154,7 @@ async fn download_all(
         .collect();
     let mut all = wanted.len() == ids.len();
     out.start("download", wanted.len() as u64, 0);
-    let results: Vec<(String, Result<(PathBuf, u64, bool), String>)> = stream::iter(wanted)
+    let results: Vec<(String, Result<Saved, String>)> = stream::iter(wanted)
         .map(|(id, url)| async move {
             let result = download(api, &url, dir, &id).await;
             out.advance(1, "");
@@ -187,18 +183,16 @@ async fn download_all(
     Ok(all)
 }
 
+/// A saved file: its path, its size and whether it was there already.
+type Saved = (PathBuf, u64, bool);
+
 enum Fetch {
     Retry(String),
     Stop(String),
 }
 
 /// Saves `url` as DIR/<id>.mp4; answers its path, size and whether it was already there.
-async fn download(
-    api: &Api,
-    url: &str,
-    dir: &Path,
-    id: &str,
-) -> Result<(PathBuf, u64, bool), String> {
+async fn download(api: &Api, url: &str, dir: &Path, id: &str) -> Result<Saved, String> {
     let path = dir.join(format!("{id}.mp4"));
     if let Ok(meta) = std::fs::metadata(&path) {
         return Ok((path, meta.len(), true));

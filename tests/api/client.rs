@@ -169,7 +169,7 @@ async fn a_5000_id_delete_through_faults_killed_halfway_and_resumed_deletes_each
     );
     assert_eq!(s["earlier"], json!(earlier));
     assert!(
-        earlier >= 1500 && earlier < 5000,
+        (1500..5000).contains(&earlier),
         "{earlier} known from the state"
     );
     assert!(
