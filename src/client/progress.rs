@@ -60,9 +60,15 @@ impl Output {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{prefix} [{bar:30}] {pos}/{len} {per_sec} ETA {eta} {msg}",
+                    "{prefix} [{bar:25}] {pos}/{len} {rate} ETA {eta} {wide_msg}",
                 )
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0}/s", state.per_sec());
+                    },
+                )
                 .progress_chars("=> "),
             );
             bar.set_prefix(label.to_owned());
@@ -130,6 +136,8 @@ impl Output {
             Mode::Bar(bar) => {
                 bar.set_message(tallies.to_owned());
                 bar.finish();
+                // The finished bar stays on its line; what follows starts on the next one.
+                eprintln!();
             }
             Mode::Plain { .. } => eprintln!("{}", task.line(tallies)),
             Mode::Silent => {}
