@@ -49,6 +49,11 @@ enum Command {
     /// Stop the source server first: videos still processing are queued again on the new setup.
     /// The target database must be empty. Every new process needs the source's master key.
     MigrateStore(MigrateStoreArgs),
+    /// A client of Akool's image-to-video API (Akool's or an i2v server): bulk delete with
+    /// retries and resume, create, results and downloads, models, effects, credits, token.
+    /// Exit codes: 0 done, 1 some ids not done, 2 usage or input error, 3 credentials or
+    /// credits refused.
+    Client(crate::client::ClientArgs),
 }
 
 #[derive(Args)]
@@ -179,6 +184,11 @@ impl ServeArgs {
 
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
+    // The client logs nothing: its output is its report (see `client::progress`).
+    let cli = match cli.command {
+        Command::Client(args) => return crate::client::run(args).await,
+        command => Cli { command },
+    };
     init_tracing();
     match dispatch(cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -246,6 +256,11 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             };
             let summary = crate::migrate_store::run(&options).await?;
             print!("{}", crate::migrate_store::report(&options, &summary));
+            Ok(())
+        }
+        // `run` answers the client itself, with its own exit codes and without tracing.
+        Command::Client(args) => {
+            crate::client::run(args).await;
             Ok(())
         }
         Command::Migrate(store) => {

@@ -7,6 +7,7 @@ mod backends;
 mod catalogue;
 mod chaos;
 mod cli;
+mod client;
 mod connections;
 mod create;
 mod delete;
