@@ -55,7 +55,7 @@ impl std::fmt::Debug for Connection {
         f.debug_struct("Connection")
             .field(
                 "base_url",
-                &crate::client::http::shown_url_text(&self.base_url),
+                &super::shown_url::shown_url_text(&self.base_url),
             )
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("client_id", &self.client_id)

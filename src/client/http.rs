@@ -10,6 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use super::args::Connection;
+use super::shown_url::{shown_url, shown_url_text};
 use super::ClientError;
 
 pub const GET_TOKEN: &str = "/api/open/v3/getToken";
@@ -383,24 +384,6 @@ pub fn network_error(e: &reqwest::Error) -> String {
     text
 }
 
-/// A URL as it may be shown: no user info, no query, no fragment.
-pub fn shown_url(url: &url::Url) -> String {
-    let mut url = url.clone();
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    url.set_query(None);
-    url.set_fragment(None);
-    url.to_string()
-}
-
-/// `shown_url` of text that may not even be a URL.
-pub fn shown_url_text(text: &str) -> String {
-    match url::Url::parse(text) {
-        Ok(url) => shown_url(&url),
-        Err(_) => "(not a URL)".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,14 +408,5 @@ mod tests {
             Duration::ZERO,
             "no delay asked, none given"
         );
-    }
-
-    #[test]
-    fn shown_urls_lose_user_info_and_query() {
-        assert_eq!(
-            shown_url_text("https://user:pw@example.com/v.mp4?sig=secret#x"),
-            "https://example.com/v.mp4"
-        );
-        assert_eq!(shown_url_text("not a url"), "(not a URL)");
     }
 }

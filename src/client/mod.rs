@@ -16,6 +16,7 @@ mod ids;
 mod info;
 mod progress;
 mod results;
+mod shown_url;
 pub mod state;
 
 use std::process::ExitCode;

@@ -11,8 +11,9 @@ use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
 use super::args::ResultsArgs;
-use super::http::{network_error, shown_url_text, Api, CallError, RESULTS};
+use super::http::{network_error, Api, CallError, RESULTS};
 use super::progress::Output;
+use super::shown_url::shown_url_text;
 use super::{ClientError, EXIT_INCOMPLETE, EXIT_OK};
 
 const CALL_IDS: usize = 100;
