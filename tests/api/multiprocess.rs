@@ -314,3 +314,103 @@ async fn two_servers_and_a_worker_share_postgres_and_s3() {
     )
     .await;
 }
+
+/// The request journal is the database's, not a process's (issue #13): two servers on one
+/// PostgreSQL database journal into one table, and either one's admin API reads every request
+/// sent to both, once each, in one order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the PostgreSQL and S3 test servers (scripts/test runs it)"]
+async fn two_servers_share_one_request_journal() {
+    require_services();
+    let database = fresh_postgres_database().await;
+    let bucket = fresh_s3_bucket().await;
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster {
+        common: [
+            "--database-url",
+            &database,
+            "--blob-url",
+            &format!("s3://{bucket}/journal"),
+            "--master-key",
+            &format!(
+                "{:032x}{:032x}",
+                rand::random::<u128>(),
+                rand::random::<u128>()
+            ),
+            "--admin-token",
+            ADMIN_TOKEN,
+        ]
+        .map(String::from)
+        .to_vec(),
+        dir,
+    };
+    let (_a, a) = cluster.serve("serve-a").await;
+    let (_b, b) = cluster.serve("serve-b").await;
+    let admin = reqwest::Client::new();
+    let created = admin
+        .post(format!("{a}/_admin/v1/accounts"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"name": "journal", "credits": 0}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let key = created["data"]["clientSecret"].as_str().unwrap().to_owned();
+    let uid = created["data"]["uid"].as_i64().unwrap();
+
+    // Alternating servers, each request told apart by the id it asks for.
+    let sent: Vec<String> = (0..40u32).map(|n| format!("{n:024x}")).collect();
+    for (n, id) in sent.iter().enumerate() {
+        let base = if n % 2 == 0 { &a } else { &b };
+        let answer = post(
+            base,
+            &key,
+            "/api/open/v4/image2Video/resultsByIds",
+            json!({ "_ids": id }),
+        )
+        .await;
+        assert_eq!(answer["code"], 1000, "{answer}");
+    }
+
+    let journal_of = |base: String| {
+        let admin = admin.clone();
+        async move {
+            let body = admin
+                .get(format!("{base}/_admin/v1/requests?uid={uid}&limit=1000"))
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap();
+            body["data"]["requests"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{body}"))
+                .clone()
+        }
+    };
+    // Each server writes its own entries within 100 ms; reading writes the reader's at once.
+    wait_until(Duration::from_secs(20), "both servers' entries", || {
+        let (a, b) = (a.clone(), b.clone());
+        let journal_of = &journal_of;
+        async move { journal_of(a).await.len() == 40 && journal_of(b).await.len() == 40 }
+    })
+    .await;
+    let (from_a, from_b) = (journal_of(a.clone()).await, journal_of(b.clone()).await);
+    assert_eq!(from_a, from_b, "one journal, whichever server is asked");
+    let ids: Vec<i64> = from_a.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
+    let mut asked: Vec<String> = from_a
+        .iter()
+        .map(|e| e["request_body"]["_ids"].as_str().unwrap().to_owned())
+        .collect();
+    asked.sort();
+    assert_eq!(asked, sent, "every request once, from both servers");
+    assert!(
+        from_a.iter().all(|e| !e.to_string().contains(&key)),
+        "no key in the journal"
+    );
+}
