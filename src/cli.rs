@@ -185,12 +185,12 @@ impl ServeArgs {
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
     // The client logs nothing: its output is its report (see `client::progress`).
-    let cli = match cli.command {
+    let command = match cli.command {
         Command::Client(args) => return crate::client::run(args).await,
-        command => Cli { command },
+        command => command,
     };
     init_tracing();
-    match dispatch(cli.command).await {
+    match dispatch(command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("i2v: {e:#}");
@@ -258,11 +258,8 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             print!("{}", crate::migrate_store::report(&options, &summary));
             Ok(())
         }
-        // `run` answers the client itself, with its own exit codes and without tracing.
-        Command::Client(args) => {
-            crate::client::run(args).await;
-            Ok(())
-        }
+        // `run` answers the client before tracing starts, with the client's own exit codes.
+        Command::Client(_) => unreachable!("`run` hands the client verbs to `client::run`"),
         Command::Migrate(store) => {
             App::build(store.load()?).await?;
             eprintln!("schema is up to date");

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use super::args::IdsArgs;
 use super::ClientError;
+use crate::domain::ObjectId;
 
 /// Every id `args` names, each once, in order.
 pub fn collect(args: &IdsArgs) -> Result<Vec<String>, ClientError> {
@@ -63,15 +64,15 @@ impl Ids {
                 .map_err(|_| ClientError::Usage(format!("{}: not UTF-8 text", at())))?;
             let line = line.split('#').next().unwrap_or("");
             for token in line.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-                let id = unquote(token);
-                if !is_video_id(id) {
+                // Any case is taken; ids go out in the lower case servers hand out.
+                let id = unquote(token).to_ascii_lowercase();
+                if ObjectId::parse(&id).is_none() {
                     return Err(ClientError::Usage(format!(
                         "{}: {:?} is not a video id (24 hex digits)",
                         at(),
                         shorten(token)
                     )));
                 }
-                let id = id.to_ascii_lowercase();
                 if self.seen.insert(id.clone()) {
                     self.list.push(id);
                 }
@@ -87,10 +88,6 @@ fn unquote(token: &str) -> &str {
         .and_then(|t| t.strip_suffix('"'))
         .unwrap_or(token)
         .trim()
-}
-
-pub fn is_video_id(id: &str) -> bool {
-    id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn shorten(token: &str) -> String {

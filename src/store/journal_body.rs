@@ -14,7 +14,7 @@ use sqlx::sqlite::{SqliteArgumentsBuffer, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Decode, Encode, Postgres, Sqlite, Type, TypeInfo, ValueRef};
 
 /// Bodies shorter than this are kept as text: compressing them saves less than it costs.
-pub const COMPRESS_FROM_BYTES: usize = 512;
+const COMPRESS_FROM_BYTES: usize = 512;
 /// A compressed body never expands to more than this (the journal cuts bodies at 256 KiB); a
 /// larger size prefix means the value is not one of ours, and it is refused, not allocated.
 const MAX_BODY_BYTES: usize = 1024 * 1024;

@@ -45,6 +45,30 @@ struct Cluster {
 }
 
 impl Cluster {
+    /// Processes sharing `database` and `blob_url`, with one fresh master key, the admin token,
+    /// and `extra` flags; their data dirs and logs under `dir`.
+    fn new(dir: tempfile::TempDir, database: &str, blob_url: &str, extra: &[&str]) -> Cluster {
+        let master_key = format!(
+            "{:032x}{:032x}",
+            rand::random::<u128>(),
+            rand::random::<u128>()
+        );
+        let mut common: Vec<String> = [
+            "--database-url",
+            database,
+            "--blob-url",
+            blob_url,
+            "--master-key",
+            &master_key,
+            "--admin-token",
+            ADMIN_TOKEN,
+        ]
+        .map(String::from)
+        .to_vec();
+        common.extend(extra.iter().map(|s| s.to_string()));
+        Cluster { dir, common }
+    }
+
     fn spawn(&self, verb: &str, name: &str, extra: &[&str]) -> Proc {
         let data = self.dir.path().join(name);
         std::fs::create_dir_all(&data).unwrap();
@@ -104,6 +128,25 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A new account through the admin API of `base`: its uid and API key.
+async fn create_account(base: &str, name: &str, credits: i64) -> (i64, String) {
+    let created = reqwest::Client::new()
+        .post(format!("{base}/_admin/v1/accounts"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"name": name, "credits": credits}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let data = &created["data"];
+    (
+        data["uid"].as_i64().unwrap(),
+        data["clientSecret"].as_str().unwrap().to_owned(),
+    )
 }
 
 async fn post(base: &str, key: &str, path: &str, body: Value) -> Value {
@@ -178,44 +221,17 @@ async fn two_servers_and_a_worker_share_postgres_and_s3() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("i2v.toml");
     std::fs::write(&config, CONFIG).unwrap();
-    let master_key = format!(
-        "{:032x}{:032x}",
-        rand::random::<u128>(),
-        rand::random::<u128>()
-    );
-    let cluster = Cluster {
-        common: [
-            "--config",
-            config.to_str().unwrap(),
-            "--database-url",
-            &database,
-            "--blob-url",
-            &format!("s3://{bucket}/cluster"),
-            "--master-key",
-            &master_key,
-            "--admin-token",
-            ADMIN_TOKEN,
-            "--allow-private-urls",
-        ]
-        .map(String::from)
-        .to_vec(),
+    let cluster = Cluster::new(
         dir,
-    };
+        &database,
+        &format!("s3://{bucket}/cluster"),
+        &["--config", config.to_str().unwrap(), "--allow-private-urls"],
+    );
     let (_a, a) = cluster.serve("serve-a").await;
     let (_b, b) = cluster.serve("serve-b").await;
     let mut worker = cluster.spawn("worker", "worker-1", &["--workers", "2"]);
 
-    let created = reqwest::Client::new()
-        .post(format!("{a}/_admin/v1/accounts"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"name": "cluster", "credits": 100_000}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
-    let key = created["data"]["clientSecret"].as_str().unwrap().to_owned();
+    let (_, key) = create_account(&a, "cluster", 100_000).await;
 
     // Made on A, rendered by the worker, visible and downloadable through B.
     let first = create(&a, &key, &image, 5).await;
@@ -325,40 +341,11 @@ async fn two_servers_share_one_request_journal() {
     let database = fresh_postgres_database().await;
     let bucket = fresh_s3_bucket().await;
     let dir = tempfile::tempdir().unwrap();
-    let cluster = Cluster {
-        common: [
-            "--database-url",
-            &database,
-            "--blob-url",
-            &format!("s3://{bucket}/journal"),
-            "--master-key",
-            &format!(
-                "{:032x}{:032x}",
-                rand::random::<u128>(),
-                rand::random::<u128>()
-            ),
-            "--admin-token",
-            ADMIN_TOKEN,
-        ]
-        .map(String::from)
-        .to_vec(),
-        dir,
-    };
+    let cluster = Cluster::new(dir, &database, &format!("s3://{bucket}/journal"), &[]);
     let (_a, a) = cluster.serve("serve-a").await;
     let (_b, b) = cluster.serve("serve-b").await;
+    let (uid, key) = create_account(&a, "journal", 0).await;
     let admin = reqwest::Client::new();
-    let created = admin
-        .post(format!("{a}/_admin/v1/accounts"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"name": "journal", "credits": 0}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
-    let key = created["data"]["clientSecret"].as_str().unwrap().to_owned();
-    let uid = created["data"]["uid"].as_i64().unwrap();
 
     // Alternating servers, each request told apart by the id it asks for.
     let sent: Vec<String> = (0..40u32).map(|n| format!("{n:024x}")).collect();
