@@ -132,21 +132,39 @@ where
 
 /// A new account through the admin API of `base`: its uid and API key.
 async fn create_account(base: &str, name: &str, credits: i64) -> (i64, String) {
-    let created = reqwest::Client::new()
-        .post(format!("{base}/_admin/v1/accounts"))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"name": name, "credits": credits}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let created = admin_json(
+        reqwest::Client::new()
+            .post(format!("{base}/_admin/v1/accounts"))
+            .json(&json!({"name": name, "credits": credits})),
+    )
+    .await;
     let data = &created["data"];
     (
         data["uid"].as_i64().unwrap(),
         data["clientSecret"].as_str().unwrap().to_owned(),
     )
+}
+
+/// The JSON answer of an admin API call.
+async fn admin_json(request: reqwest::RequestBuilder) -> Value {
+    request
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The account's request journal as the admin API of `base` reads it.
+async fn journal_of(base: &str, uid: i64) -> Vec<Value> {
+    let url = format!("{base}/_admin/v1/requests?uid={uid}&limit=1000");
+    let body = admin_json(reqwest::Client::new().get(url)).await;
+    body["data"]["requests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .clone()
 }
 
 async fn post(base: &str, key: &str, path: &str, body: Value) -> Value {
@@ -345,7 +363,6 @@ async fn two_servers_share_one_request_journal() {
     let (_a, a) = cluster.serve("serve-a").await;
     let (_b, b) = cluster.serve("serve-b").await;
     let (uid, key) = create_account(&a, "journal", 0).await;
-    let admin = reqwest::Client::new();
 
     // Alternating servers, each request told apart by the id it asks for.
     let sent: Vec<String> = (0..40u32).map(|n| format!("{n:024x}")).collect();
@@ -361,32 +378,12 @@ async fn two_servers_share_one_request_journal() {
         assert_eq!(answer["code"], 1000, "{answer}");
     }
 
-    let journal_of = |base: String| {
-        let admin = admin.clone();
-        async move {
-            let body = admin
-                .get(format!("{base}/_admin/v1/requests?uid={uid}&limit=1000"))
-                .bearer_auth(ADMIN_TOKEN)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap();
-            body["data"]["requests"]
-                .as_array()
-                .unwrap_or_else(|| panic!("{body}"))
-                .clone()
-        }
-    };
     // Each server writes its own entries within 100 ms; reading writes the reader's at once.
-    wait_until(Duration::from_secs(20), "both servers' entries", || {
-        let (a, b) = (a.clone(), b.clone());
-        let journal_of = &journal_of;
-        async move { journal_of(a).await.len() == 40 && journal_of(b).await.len() == 40 }
+    wait_until(Duration::from_secs(20), "both servers' entries", || async {
+        journal_of(&a, uid).await.len() == 40 && journal_of(&b, uid).await.len() == 40
     })
     .await;
-    let (from_a, from_b) = (journal_of(a.clone()).await, journal_of(b.clone()).await);
+    let (from_a, from_b) = (journal_of(&a, uid).await, journal_of(&b, uid).await);
     assert_eq!(from_a, from_b, "one journal, whichever server is asked");
     let ids: Vec<i64> = from_a.iter().map(|e| e["id"].as_i64().unwrap()).collect();
     assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
