@@ -35,6 +35,17 @@ where
     VideoRow::from_row(row)?.into_video()
 }
 
+/// A stored video read by SQLite's read path: a row of `SELECT {VIDEO_SELECT_LIST} FROM videos`.
+pub(super) fn video_from_rusqlite(row: &rusqlite::Row<'_>) -> StoreResult<Video> {
+    VideoRow::from_rusqlite(row)?.into_video()
+}
+
+/// The columns of a video, comma-separated, in the order `video_from_rusqlite` reads them.
+pub(super) fn video_select_list() -> &'static str {
+    static LIST: LazyLock<String> = LazyLock::new(|| VideoRow::COLUMNS.join(", "));
+    LIST.as_str()
+}
+
 /// The INSERT of a new video into the queue, as `uid` was charged for it; the same statement for
 /// every backend (`$n` placeholders, which SQLite reads too).
 pub(super) fn insert_video<DB>(uid: i64, video: &Video) -> Query<'static, DB, DB::Arguments>
@@ -94,6 +105,15 @@ macro_rules! video_columns {
 
         impl VideoRow {
             const COLUMNS: &'static [&'static str] = &[$(stringify!($column)),*];
+
+            /// A row selected as `COLUMNS`, in that order, through SQLite's read path
+            /// (`sqlite::readers`), which reads with rusqlite instead of sqlx.
+            fn from_rusqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<VideoRow> {
+                let mut index = 0usize..;
+                Ok(VideoRow {
+                    $($column: row.get(index.next().unwrap_or_default())?,)*
+                })
+            }
         }
 
         /// Binding a `VideoRow` in `COLUMNS` order, for a backend that can encode every column.

@@ -297,7 +297,16 @@ async fn two_servers_and_a_worker_share_postgres_and_s3() {
                 "a racing video is refused only while processing: {body}"
             );
         }
-        deleted.extend(success_ids(&body));
+        let now_deleted = success_ids(&body);
+        // Polls on the other server never see a video once its delete has been answered.
+        for id in &now_deleted {
+            assert_eq!(
+                result(&a, &key, id).await,
+                None,
+                "{id} read after its delete"
+            );
+        }
+        deleted.extend(now_deleted);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     for id in &racing {

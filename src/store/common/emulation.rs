@@ -3,7 +3,8 @@
 /// account take turns on it) and `row_lock` (ends the read of a video an operator takes over).
 /// Retention of one account is `video_control`'s.
 /// The backend's `tx` module supplies `enqueue_webhook`, `leased_attempts`, `fail_and_refund`
-/// and `drop_output`.
+/// and `drop_output`; the store itself `has_polled_scripts` (every poll of an unfinished video
+/// asks it, so SQLite answers it on its read path).
 macro_rules! emulation {
     (
         $store:ty,
@@ -389,11 +390,7 @@ macro_rules! emulation {
                 ids: &[$crate::domain::ObjectId],
             ) -> $crate::store::StoreResult<Vec<$crate::domain::ObjectId>> {
                 // Most accounts have no such videos: find that out without a write.
-                let polled: i64 = ::sqlx::query_scalar($crate::store::sql::HAS_POLLED_SCRIPTS)
-                    .bind(uid)
-                    .fetch_one(&self.pool)
-                    .await?;
-                if polled == 0 || ids.is_empty() {
+                if ids.is_empty() || !self.has_polled_scripts(uid).await? {
                     return Ok(Vec::new());
                 }
                 let mut tx = self.$begin().await?;

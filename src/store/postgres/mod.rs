@@ -61,6 +61,15 @@ impl PgStore {
     async fn tx(&self) -> StoreResult<Tx> {
         Ok(self.pool.begin().await?)
     }
+
+    /// Whether `uid` has videos scripted to move on polls.
+    async fn has_polled_scripts(&self, uid: i64) -> StoreResult<bool> {
+        let polled: i64 = sqlx::query_scalar(super::sql::HAS_POLLED_SCRIPTS)
+            .bind(uid)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(polled > 0)
+    }
 }
 
 /// `ids` as the array parameter `= ANY($n)` reads.

@@ -43,10 +43,7 @@ impl Videos for PgStore {
         if ids.is_empty() {
             return Ok(DeleteOutcome::default());
         }
-        let mut tx = self.tx().await?;
-        let outcome = delete::delete_in(&mut tx, uid, ids, now).await?;
-        tx.commit().await?;
-        Ok(outcome)
+        delete::delete(&self.pool, uid, ids, now).await
     }
 
     async fn blob_key_of(&self, id: ObjectId) -> StoreResult<Option<String>> {

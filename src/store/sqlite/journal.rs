@@ -27,17 +27,15 @@ pub fn path_beside(main: &Path) -> PathBuf {
 /// schema up to date, and takes over entries an older i2v kept in the main file. Call before
 /// the main database's migrations, which drop that old table.
 pub async fn connect(main_url: &str) -> StoreResult<SqlitePool> {
-    let main = SqliteConnectOptions::from_str(main_url)?;
-    let main_path = main.get_filename().to_owned();
-    let in_memory = main_path.as_os_str().is_empty() || main_path == Path::new(":memory:");
-    let options = if in_memory {
-        SqliteConnectOptions::from_str("sqlite::memory:")?
-    } else {
-        SqliteConnectOptions::new()
-            .filename(path_beside(&main_path))
+    let main_path = super::file_of(main_url)?;
+    let in_memory = main_path.is_none();
+    let options = match &main_path {
+        None => SqliteConnectOptions::from_str("sqlite::memory:")?,
+        Some(main_path) => SqliteConnectOptions::new()
+            .filename(path_beside(main_path))
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(SqliteSynchronous::Normal),
     };
     // Appends take turns (one writer); a second connection lets a read run beside a write. An
     // in-memory database is one per connection, so it gets exactly one.
@@ -48,7 +46,7 @@ pub async fn connect(main_url: &str) -> StoreResult<SqlitePool> {
     sqlx::migrate!("migrations/sqlite-journal")
         .run(&pool)
         .await?;
-    if !in_memory && main_path.is_file() {
+    if let Some(main_path) = main_path.filter(|p| p.is_file()) {
         adopt_entries_of_main_file(&pool, &main_path).await?;
     }
     Ok(pool)

@@ -10,9 +10,11 @@ mod accounts;
 mod delete;
 mod group_commit;
 pub mod journal;
+mod readers;
 mod tx;
 mod videos;
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -25,6 +27,7 @@ use sqlx::{Sqlite, Transaction};
 use super::{common, PoolSettings, Store, StoreError, StoreResult};
 use crate::domain::ObjectId;
 use group_commit::GroupCommit;
+use readers::Readers;
 
 type Tx = Transaction<'static, Sqlite>;
 
@@ -34,6 +37,9 @@ pub struct SqliteStore {
     journal: SqlitePool,
     /// Where `delete_videos` goes; `None` runs each call in its own transaction.
     deletes: Option<GroupCommit>,
+    /// Polls' reads, off sqlx (`readers`); `None` for an in-memory database, which only the
+    /// sqlx pool's connections can see.
+    readers: Option<Readers>,
 }
 
 impl SqliteStore {
@@ -54,11 +60,29 @@ impl SqliteStore {
         let journal = journal::connect(url).await?;
         let pool = connect(url, pool).await?;
         let deletes = group_commit.then(|| GroupCommit::start(pool.clone()));
+        let readers = file_of(url)?.map(|path| Readers::new(&path));
         Ok(SqliteStore {
             pool,
             journal,
             deletes,
+            readers,
         })
+    }
+
+    /// Whether `uid` has videos scripted to move on polls: asked on every poll of an unfinished
+    /// video, so it takes the read path.
+    async fn has_polled_scripts(&self, uid: i64) -> StoreResult<bool> {
+        if let Some(readers) = &self.readers {
+            match readers.has_polled_scripts(uid) {
+                Ok(polled) => return Ok(polled),
+                Err(e) => tracing::debug!("read path failed, reading through sqlx: {e}"),
+            }
+        }
+        let polled: i64 = sqlx::query_scalar(super::sql::HAS_POLLED_SCRIPTS)
+            .bind(uid)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(polled > 0)
     }
 
     async fn write_tx(&self) -> StoreResult<Tx> {
@@ -87,6 +111,19 @@ async fn connect(url: &str, pool: &PoolSettings) -> StoreResult<SqlitePool> {
         .await?;
     sqlx::migrate!("migrations/sqlite").run(&pool).await?;
     Ok(pool)
+}
+
+/// The file the database at `url` lives in; `None` for an in-memory database.
+pub(super) fn file_of(url: &str) -> StoreResult<Option<PathBuf>> {
+    let options = SqliteConnectOptions::from_str(url)?;
+    let path = options.get_filename();
+    // sqlx names an in-memory database `file:sqlx-in-memory-<n>` (or keeps `:memory:`).
+    let name = path.to_string_lossy();
+    let in_memory = name.is_empty()
+        || name == ":memory:"
+        || name.starts_with("file:sqlx-in-memory-")
+        || url.contains("mode=memory");
+    Ok((!in_memory).then(|| path.to_owned()))
 }
 
 /// A transaction holding SQLite's write lock from its first statement on.

@@ -17,9 +17,9 @@ use hyper::Method;
 use i2v::domain::ObjectId;
 use serde_json::json;
 
-use crate::lanes::{GroupedLane, ReadLane, StoreLane};
+use crate::lanes::{CreateLane, GroupedLane, ReadLane, StoreLane};
 use crate::load::{self, Auth, Expect, HttpCall, HttpLane, Lane, Tally, Work};
-use crate::report::{count, thousands, Goal, Table};
+use crate::report::{count, default_figures, thousands, Figures, Goal, Table};
 use crate::seed::{self, Tenant};
 use crate::server::{Child, Memory};
 
@@ -59,6 +59,46 @@ pub struct HttpArgs {
     /// Give an empty database: the bench adds rows and never removes them.
     #[arg(long)]
     database_url: Option<String>,
+    #[command(flatten)]
+    figures: FiguresArgs,
+}
+
+/// Where the previous run's figures come from, and whether this run's replace them.
+#[derive(clap::Args, Clone)]
+pub struct FiguresArgs {
+    /// The figures file the "previous run" column reads and this run then replaces (default:
+    /// tools/i2v-bench/figures/<bench>-<backend>.json in the source tree).
+    #[arg(long)]
+    pub figures: Option<std::path::PathBuf>,
+    /// Compare with the figures file but leave it as it is.
+    #[arg(long)]
+    pub no_save: bool,
+}
+
+impl FiguresArgs {
+    pub fn path(&self, bench: &str, backend: &str) -> std::path::PathBuf {
+        self.figures
+            .clone()
+            .unwrap_or_else(|| default_figures(bench, backend))
+    }
+
+    /// Saves the table's figures unless told not to, and says where.
+    pub fn save(
+        &self,
+        table: &Table,
+        path: &std::path::Path,
+        before: String,
+    ) -> anyhow::Result<()> {
+        if self.no_save {
+            return Ok(());
+        }
+        table.save(path, before, load_average())?;
+        println!(
+            "figures saved to {} (the next run's \"previous run\")",
+            path.display()
+        );
+        Ok(())
+    }
 }
 
 /// The figures of one stored-video count.
@@ -67,6 +107,7 @@ struct AtSize {
     store_loop: Tally,
     grouped_loop: Tally,
     read_loop: Tally,
+    create_loop: Tally,
     delete: Tally,
     results: Tally,
     create: Tally,
@@ -86,6 +127,8 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
         "--pool must give each tenant at least one call"
     );
     let backend = backend_name(args.database_url.as_deref());
+    let figures = args.figures.path("http", backend);
+    let previous = Figures::read(&figures)?;
     let before = load_average();
     let scratch = tempfile::tempdir()?;
     let hello = hello_case(&args, scratch.path()).await?;
@@ -94,7 +137,7 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
         sizes.push(size_case(&args, rows).await?);
     }
 
-    let mut table = Table::default();
+    let mut table = Table::after(previous);
     table.measured("bare axum hello", "", &hello, None, |_| None);
     for s in &sizes {
         let n = count(s.rows);
@@ -151,11 +194,23 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
             },
         );
         table.measured(
+            "bare store loop: create, 1 charged video (no HTTP)",
+            &n,
+            &s.create_loop,
+            None,
+            |_| None,
+        );
+        table.measured(
             "createBySourcePrompt",
             &n,
             &s.create,
-            Some((&store_name, &s.store_loop)),
-            |_| None,
+            Some((&format!("bare store loop: create ({n})"), &s.create_loop)),
+            |r| {
+                Some(Goal {
+                    text: ">= 90%".into(),
+                    met: r >= 0.90,
+                })
+            },
         );
         let idle = mib(s.idle.rss_kib);
         table.figure(
@@ -198,6 +253,7 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
     println!();
     table.print();
     println!();
+    args.figures.save(&table, &figures, before)?;
     println!(
         "{} connections (store loop: {0} tasks), {} s measured per case, {} tenants. Stored videos: \
          the seeded rows plus {} for resultsByIds; a delete case adds {} fresh videos before each \
@@ -319,6 +375,20 @@ async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
         .collect();
     let (_, read_loop) = warm_then_measure(None, lanes, reads, measure(args)).await?;
 
+    eprintln!(
+        "{}: bare store loop of createBySourcePrompt's insert ...",
+        count(rows)
+    );
+    let spec = std::sync::Arc::new(seed::spec(app)?);
+    let lanes: Vec<CreateLane> = (0..args.connections)
+        .map(|_| CreateLane {
+            app: app.clone(),
+            spec: spec.clone(),
+        })
+        .collect();
+    let callers = tenants.iter().map(|t| t.caller.clone()).collect();
+    let (_, create_loop) = warm_then_measure(None, lanes, callers, measure(args)).await?;
+
     let server = Child::i2v(dir.path(), db, None).await?;
     tokio::time::sleep(IDLE_PAUSE).await;
     let idle = server.memory()?;
@@ -365,6 +435,7 @@ async fn size_case(args: &HttpArgs, rows: usize) -> anyhow::Result<AtSize> {
         store_loop,
         grouped_loop,
         read_loop,
+        create_loop,
         delete,
         results,
         create,

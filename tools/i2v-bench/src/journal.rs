@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use anyhow::ensure;
 
+use crate::http::FiguresArgs;
 use crate::http::{ids_call, load_average, warm_then_measure, DELETE_PATH, RESULTS_PATH};
 use crate::load::{self, Expect, HttpLane, Tally};
-use crate::report::{count, Goal, Table};
+use crate::report::{count, Figures, Goal, Table};
 use crate::seed;
 use crate::server::Child;
 
@@ -42,6 +43,8 @@ pub struct JournalArgs {
     /// Store URL for the bench and the server (default: SQLite in a fresh temp dir).
     #[arg(long)]
     database_url: Option<String>,
+    #[command(flatten)]
+    figures: FiguresArgs,
 }
 
 fn median(ratios: &[f64]) -> f64 {
@@ -72,6 +75,13 @@ pub async fn run(args: JournalArgs) -> anyhow::Result<()> {
         args.ids > 0 && args.tenants > 0 && args.pool >= args.ids * args.tenants,
         "--pool must give each tenant at least one call"
     );
+    let backend = if args.database_url.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    let figures = args.figures.path("journal", backend);
+    let previous = Figures::read(&figures)?;
     let before = load_average();
     let dir = tempfile::tempdir()?;
     let db = args.database_url.as_deref();
@@ -131,7 +141,7 @@ pub async fn run(args: JournalArgs) -> anyhow::Result<()> {
             met: r >= 0.90,
         })
     };
-    let mut table = Table::default();
+    let mut table = Table::after(previous);
     let delete_case = format!("delbyids, {ids} ids");
     let read_case = format!("resultsByIds, {ids} ids");
     table.measured(
@@ -168,6 +178,7 @@ pub async fn run(args: JournalArgs) -> anyhow::Result<()> {
     println!();
     table.print();
     println!();
+    args.figures.save(&table, &figures, before.clone())?;
     println!("| round | delbyids on/off | resultsByIds on/off |");
     println!("|---|---:|---:|");
     for (round, (d, r)) in delete_pairs.iter().zip(&read_pairs).enumerate() {

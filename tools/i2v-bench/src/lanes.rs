@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use i2v::clock::now_ms;
+use i2v::domain::spec::VideoSpec;
 use i2v::domain::ObjectId;
+use i2v::domain::VideoKind;
+use i2v::service::Caller;
 use i2v::store::{Backend, PoolSettings, SqliteStore, Store};
 
 use crate::load::Lane;
@@ -72,5 +75,24 @@ impl Lane for ReadLane {
         let caller = self.store.auth_by_key_hash(key_hash).await?;
         let found = self.store.videos_by_ids(*uid, ids).await?;
         Ok(caller.is_some() && found.len() == ids.len())
+    }
+}
+
+/// createBySourcePrompt without HTTP: the charged insert of one video its handler makes
+/// (`service::videos::create`), from a request body parsed once.
+pub struct CreateLane {
+    pub app: i2v::App,
+    pub spec: Arc<VideoSpec>,
+}
+
+#[async_trait]
+impl Lane for CreateLane {
+    type Item = Caller;
+
+    async fn call(&mut self, caller: &Self::Item) -> anyhow::Result<bool> {
+        let made =
+            i2v::service::videos::create(&self.app, caller, &self.spec, 1, VideoKind::Single)
+                .await?;
+        Ok(made.len() == 1)
     }
 }

@@ -53,7 +53,8 @@ pub fn create_body() -> serde_json::Value {
     })
 }
 
-fn spec(app: &App) -> anyhow::Result<VideoSpec> {
+/// The spec `create_body` parses to.
+pub fn spec(app: &App) -> anyhow::Result<VideoSpec> {
     spec::parse_single(&create_body(), app.catalogue).map_err(|e| anyhow::anyhow!("{e:?}"))
 }
 

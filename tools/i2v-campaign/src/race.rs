@@ -82,6 +82,12 @@ pub struct RaceArgs {
     /// Control calls per operator per round.
     #[arg(long, default_value_t = 10)]
     steers_each: usize,
+    /// Pollers reading the round's videos as their owners (resultsByIds' path) meanwhile.
+    #[arg(long, default_value_t = 2)]
+    pollers: usize,
+    /// Polls per poller per round, each of up to 10 ids.
+    #[arg(long, default_value_t = 20)]
+    polls_each: usize,
     /// A round that has not quiesced after this long is a failed check.
     #[arg(long, default_value_t = 30)]
     round_secs: u64,
@@ -199,6 +205,8 @@ impl<'a> Campaign<'a> {
             hasty_workers: self.args.hasty_workers,
             steerers: self.args.steerers,
             steers_each: self.args.steers_each,
+            pollers: self.args.pollers,
+            polls_each: self.args.polls_each,
             reset,
             time_limit: Duration::from_secs(self.args.round_secs),
         };

@@ -1,6 +1,7 @@
 //! The load of one round: deleters firing overlapping id lists (the caller's own ids, other
 //! accounts' ids, unknown and malformed ones, duplicates) through the path delbyids uses and
-//! straight at the store, and creators adding videos the deleters then aim at too.
+//! straight at the store, creators adding videos the deleters then aim at too, and pollers
+//! reading them all the while.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -121,6 +122,34 @@ pub async fn creator(stage: &Stage, mut rng: StdRng, creates: usize) {
                 stage.targets.lock().unwrap().extend(ids);
             }
             Err(e) => stage.errors.lock().unwrap().push(format!("create: {e}")),
+        }
+    }
+}
+
+/// Polls up to 10 of the round's videos at a time as their owner, through the path resultsByIds
+/// takes, while they are deleted, rendered and stepped: the recorder logs every read, and the
+/// history checks that none sees a video after its delete was answered.
+pub async fn poller(stage: &Stage, mut rng: StdRng, polls: usize) {
+    for _ in 0..polls {
+        tokio::time::sleep(Duration::from_millis(rng.random_range(0..4))).await;
+        let picked: Vec<(ObjectId, i64)> = {
+            let targets = stage.targets.lock().unwrap();
+            let k = rng.random_range(1..=10);
+            (0..k)
+                .filter_map(|_| targets.choose(&mut rng).copied())
+                .collect()
+        };
+        let Some(&(_, owner)) = picked.first() else {
+            continue;
+        };
+        let raw: Vec<String> = picked
+            .iter()
+            .filter(|(_, uid)| *uid == owner)
+            .map(|(id, _)| id.to_hex())
+            .collect();
+        let list = IdList::parse(&raw.join(","), 100).expect("the list names at least one id");
+        if let Err(e) = videos::results(&stage.app, &stage.callers[&owner], &list).await {
+            stage.errors.lock().unwrap().push(format!("results: {e}"));
         }
     }
 }

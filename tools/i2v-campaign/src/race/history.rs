@@ -125,7 +125,7 @@ impl History {
                 self.held_never_deleted(events, &successes),
             ),
             (
-                "a deleted video is never claimed or completed afterwards",
+                "a deleted video is never claimed, completed or read afterwards",
                 self.no_afterlife(events),
             ),
             (
@@ -204,18 +204,26 @@ impl History {
                 } => (id, "completed"),
                 Op::Step { id, ok: true, .. } => (id, "stepped"),
                 Op::TakeOver { id, .. } => (id, "taken over"),
+                Op::Read { found, .. } => {
+                    for id in found {
+                        self.after_delete(id, "read", e.start, &mut bad);
+                    }
+                    continue;
+                }
                 _ => continue,
             };
-            if let Some(&gone) = self.deleted_at.get(id) {
-                if e.start > gone {
-                    bad.push(format!(
-                        "{id} {what} at {} after its delete at {gone}",
-                        e.start
-                    ));
-                }
-            }
+            self.after_delete(id, what, e.start, &mut bad);
         }
         all_ok(bad)
+    }
+
+    /// Reports `id` if `what` (a call that started at `start`) came after its delete's answer.
+    fn after_delete(&self, id: &ObjectId, what: &str, start: u64, bad: &mut Vec<String>) {
+        if let Some(&gone) = self.deleted_at.get(id) {
+            if start > gone {
+                bad.push(format!("{id} {what} at {start} after its delete at {gone}"));
+            }
+        }
     }
 }
 
@@ -368,6 +376,26 @@ mod tests {
         ];
         let v = verdicts(&events, id);
         assert!(!v["an id is deleted at most once, across all requests"]);
-        assert!(!v["a deleted video is never claimed or completed afterwards"]);
+        assert!(!v["a deleted video is never claimed, completed or read afterwards"]);
+    }
+
+    #[test]
+    fn a_read_that_sees_a_video_after_its_delete_is_caught() {
+        let id = ObjectId::generate(1);
+        let read = |found| Op::Read { uid: 1, found };
+        // A read overlapping the delete may see it; one that starts after its answer may not.
+        let overlapping = [at(1, 4, delete(id)), at(2, 5, read(vec![id]))];
+        assert!(
+            verdicts(&overlapping, id)
+                ["a deleted video is never claimed, completed or read afterwards"]
+        );
+        let after = [at(1, 2, delete(id)), at(3, 4, read(vec![id]))];
+        assert!(
+            !verdicts(&after, id)["a deleted video is never claimed, completed or read afterwards"]
+        );
+        let gone = [at(1, 2, delete(id)), at(3, 4, read(vec![]))];
+        assert!(
+            verdicts(&gone, id)["a deleted video is never claimed, completed or read afterwards"]
+        );
     }
 }

@@ -51,6 +51,9 @@ pub enum Op {
     TakeOver { id: ObjectId, processing: bool },
     /// `reset_account` of `uid` committed: every video it had is gone.
     Reset { uid: i64 },
+    /// `videos_by_ids` (every poll reads through it) answered with `found`, the caller's videos
+    /// it still saw.
+    Read { uid: i64, found: Vec<ObjectId> },
     /// One delete request's committed outcome.
     Delete {
         uid: i64,
@@ -195,7 +198,11 @@ impl Videos for Recorder {
     }
 
     async fn videos_by_ids(&self, uid: i64, ids: &[ObjectId]) -> StoreResult<Vec<Video>> {
-        self.inner.videos_by_ids(uid, ids).await
+        let start = self.tick();
+        let videos = self.inner.videos_by_ids(uid, ids).await?;
+        let found = videos.iter().map(|v| v.id).collect();
+        self.push(start, Op::Read { uid, found });
+        Ok(videos)
     }
 
     async fn delete_videos(

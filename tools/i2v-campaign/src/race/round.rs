@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::actors::{creator, deleter, Stage};
+use super::actors::{creator, deleter, poller, Stage};
 use super::steering::{finish_emulated, steerer};
 
 /// How much of everything one round runs.
@@ -30,6 +30,9 @@ pub struct Plan {
     /// Operators using the emulator controls, and calls each.
     pub steerers: usize,
     pub steers_each: usize,
+    /// Pollers (resultsByIds' reads) and polls each.
+    pub pollers: usize,
+    pub polls_each: usize,
     /// The account one operator resets during the round.
     pub reset: Option<i64>,
     pub time_limit: Duration,
@@ -67,7 +70,20 @@ pub async fn run(stage: Arc<Stage>, plan: &Plan, seed: u64) -> Result<(), String
         let (each, reset) = (plan.steers_each, plan.reset.filter(|_| n == 0));
         load.spawn(async move { steerer(&stage, rng, each, reset).await });
     }
-    join_by(&mut load, deadline, "the deleters, creators and operators").await?;
+    for n in 0..plan.pollers {
+        let (stage, rng) = (
+            stage.clone(),
+            StdRng::seed_from_u64(seed.rotate_left(17) ^ n as u64),
+        );
+        let each = plan.polls_each;
+        load.spawn(async move { poller(&stage, rng, each).await });
+    }
+    join_by(
+        &mut load,
+        deadline,
+        "the deleters, creators, operators and pollers",
+    )
+    .await?;
     // Manual and stuck videos move only when told to: the operators' last job.
     let targets: Vec<_> = stage.targets.lock().unwrap().iter().map(|t| t.0).collect();
     within(deadline, finish_emulated(&stage, &targets), || {
