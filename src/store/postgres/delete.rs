@@ -1,15 +1,15 @@
-//! DESIGN §4 step 2 on PostgreSQL, as one statement: one round trip, its own transaction.
+//! DESIGN §4 step 2 on PostgreSQL, in one round trip: the server-side function
+//! `i2v_delete_videos` (migrations/postgres/0007_delete_in_one_call.sql), called on its own, so
+//! it is its own transaction.
 //!
-//! The statement locks the caller's rows among the ids (`FOR UPDATE`, in `_id` order, so two
-//! overlapping deletes cannot deadlock; the lock returns each row's newest committed version, see
-//! the module comment of `postgres`), deletes those not processing, stages their files in the
-//! deletion outbox, and forgets them in the webhook outbox and the ledger. Its data-modifying
-//! parts all run to completion whatever the final SELECT reads, and they see one another only
-//! through what `locked` and `doomed` return, which is all they need. Foreign keys are checked
-//! at the end of the statement, after the ledger has let go of the deleted ids.
+//! It locks the caller's rows among the ids (`FOR UPDATE`, in `_id` order, so two overlapping
+//! deletes cannot deadlock; the lock returns each row's newest committed version, see the module
+//! comment of `postgres`), deletes those not processing, stages their files in the deletion
+//! outbox, and forgets them in the webhook outbox and the ledger, each statement on a snapshot
+//! taken after the locks (the migration says why that matters).
 //!
 //! SQLite takes the same decision in Rust (`policy::DeletePlan`); here the rule "processing is
-//! never deleted" is the `status <> $4` below, with the status code bound from the domain.
+//! never deleted" is in the function, with the status code passed in from the domain.
 
 use sqlx::Row;
 
@@ -17,29 +17,19 @@ use super::hexes;
 use crate::domain::{ObjectId, VideoStatus};
 use crate::store::{rows, BlobDeletion, DeleteOutcome, StoreResult};
 
-const DELETE: &str = "\
-WITH locked AS MATERIALIZED (
-    SELECT _id, status, blob_key FROM videos
-    WHERE uid = $1 AND _id = ANY($2)
-    ORDER BY _id FOR UPDATE
-), doomed AS (
-    DELETE FROM videos v USING locked l
-    WHERE v._id = l._id AND l.status <> $4
-    RETURNING v._id, v.blob_key
-), staged AS (
-    INSERT INTO blob_deletions (blob_key, not_before)
-    SELECT blob_key, $3 FROM doomed WHERE blob_key IS NOT NULL
-    RETURNING id, blob_key
-), callbacks AS (
-    DELETE FROM webhook_deliveries w USING doomed d
-    WHERE w.uid = $1 AND w.video_id = d._id
-), ledger AS (
-    UPDATE credit_ledger c SET video_id = NULL FROM doomed d
-    WHERE c.uid = $1 AND c.video_id = d._id
-)
-SELECT 'deleted' AS what, _id AS value, NULL::BIGINT AS file_id FROM doomed
-UNION ALL SELECT 'processing', _id, NULL FROM locked WHERE status = $4
-UNION ALL SELECT 'file', blob_key, id FROM staged";
+const DELETE: &str = "SELECT what, item, file_id FROM i2v_delete_videos($1, $2, $3, $4)";
+
+/// Calls of one delete when PostgreSQL breaks a deadlock by failing it. Another transaction that
+/// locks several of an account's videos in another order (a reset deletes them all in table
+/// order) can deadlock with a delete; the failed call changed nothing, so it is simply made again.
+const ATTEMPTS: u32 = 5;
+
+/// A deadlock victim (40P01) or a serialization failure (40001): nothing was applied.
+fn lost_a_lock_race(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code == "40P01" || code == "40001")
+}
 
 /// One delete request, committed when this returns.
 pub(super) async fn delete(
@@ -48,17 +38,28 @@ pub(super) async fn delete(
     ids: &[ObjectId],
     now: i64,
 ) -> StoreResult<DeleteOutcome> {
-    let found = sqlx::query(DELETE)
-        .bind(uid)
-        .bind(hexes(ids))
-        .bind(now)
-        .bind(VideoStatus::Processing.code())
-        .fetch_all(pool)
-        .await?;
+    let hexes = hexes(ids);
+    let mut attempt = 1;
+    let found = loop {
+        let called = sqlx::query(DELETE)
+            .bind(uid)
+            .bind(&hexes)
+            .bind(now)
+            .bind(VideoStatus::Processing.code())
+            .fetch_all(pool)
+            .await;
+        match called {
+            Err(e) if attempt < ATTEMPTS && lost_a_lock_race(&e) => {
+                tracing::debug!(attempt, error = %e, "delete chosen as a deadlock victim; again");
+                attempt += 1;
+            }
+            other => break other?,
+        }
+    };
     let (mut deleted, mut processing, mut files) = (Vec::new(), Vec::new(), Vec::new());
     for row in &found {
         let what: &str = row.try_get("what")?;
-        let value: String = row.try_get("value")?;
+        let value: String = row.try_get("item")?;
         match what {
             "deleted" => deleted.push(rows::object_id(&value)?),
             "processing" => processing.push(rows::object_id(&value)?),

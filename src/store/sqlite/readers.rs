@@ -157,6 +157,7 @@ mod tests {
             "video_length": 5,
             "model_name": "I2VMotionV1",
             "last_image_url": "https://example.com/b.png",
+            "prompt": "a slow pan",
         });
         let (spec, _) = parse_batch(&body, Catalogue::builtin()).unwrap();
         let order = Order {

@@ -382,7 +382,7 @@ mod tests {
     #[test]
     fn a_read_that_sees_a_video_after_its_delete_is_caught() {
         let id = ObjectId::generate(1);
-        let read = |found| Op::Read { uid: 1, found };
+        let read = |found| Op::Read { found };
         // A read overlapping the delete may see it; one that starts after its answer may not.
         let overlapping = [at(1, 4, delete(id)), at(2, 5, read(vec![id]))];
         assert!(

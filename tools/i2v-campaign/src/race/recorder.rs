@@ -53,7 +53,7 @@ pub enum Op {
     Reset { uid: i64 },
     /// `videos_by_ids` (every poll reads through it) answered with `found`, the caller's videos
     /// it still saw.
-    Read { uid: i64, found: Vec<ObjectId> },
+    Read { found: Vec<ObjectId> },
     /// One delete request's committed outcome.
     Delete {
         uid: i64,
@@ -201,7 +201,7 @@ impl Videos for Recorder {
         let start = self.tick();
         let videos = self.inner.videos_by_ids(uid, ids).await?;
         let found = videos.iter().map(|v| v.id).collect();
-        self.push(start, Op::Read { uid, found });
+        self.push(start, Op::Read { found });
         Ok(videos)
     }
 
