@@ -1,15 +1,10 @@
-//! The process's allocators: mimalloc for everything Rust allocates, and how glibc malloc (still
-//! what the C code in the process uses: SQLite's page cache and statements) hands memory back to
-//! the operating system.
+//! How the process's C allocator (glibc malloc, which Rust's `System` allocator uses) hands
+//! memory back to the operating system.
 //!
-//! mimalloc: under polling load glibc's malloc, free and `malloc_consolidate` were 15-20% of the
-//! server's CPU (a request allocates and frees hundreds of small strings, often on another
-//! thread than the one that allocated them, which glibc handles slowly and mimalloc cheaply). It
-//! is the global allocator of the library, so the server, the tools and the tests all run on it.
-//! It returns freed memory to the OS on its own, a few milliseconds later (the render memory
-//! report in tests/api/render.rs checks the peak).
+//! (mimalloc was tried as the global allocator, issue #14: about 10% less server CPU per poll,
+//! but 50% more idle memory, twice the peak under load, and the render memory report over its
+//! limit unless it returns memory at once, which gave the gain back; docs/benchmarks.md.)
 //!
-//! glibc:
 //! Rendering allocates a few very large, short-lived buffers (a decoded 7000x7000 image is
 //! 150-200 MB, a 4k frame 33 MB). glibc's default *dynamic* mmap threshold rises to the size of
 //! the last freed mmapped chunk, so after the first big render, buffers of up to 32 MB come from
@@ -17,9 +12,6 @@
 //! touched them), and the next render's peak lands on top of them: measured 436 MiB for two
 //! huge-image renders where a fixed threshold gives 315 MiB (tests/api/render.rs, the memory
 //! report). A fixed threshold keeps every buffer above it mmapped, so freeing it returns it.
-
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Allocations at or above this size are mmapped and returned to the OS when freed. Requests and
 /// rows are far below it; image and frame buffers far above it.
