@@ -44,13 +44,7 @@ pub struct Answer {
 pub async fn deleter(stage: &Stage, mut rng: StdRng, requests: usize) {
     for _ in 0..requests {
         tokio::time::sleep(Duration::from_millis(rng.random_range(0..6))).await;
-        let picked: Vec<(ObjectId, i64)> = {
-            let targets = stage.targets.lock().unwrap();
-            let k = rng.random_range(1..=5);
-            (0..k)
-                .filter_map(|_| targets.choose(&mut rng).copied())
-                .collect()
-        };
+        let picked = pick(stage, &mut rng, 5);
         let Some(&(_, owner)) = picked.first() else {
             continue;
         };
@@ -84,6 +78,15 @@ pub async fn deleter(stage: &Stage, mut rng: StdRng, requests: usize) {
             }
         }
     }
+}
+
+/// One to `most` of the round's targets, at random (repeats possible), with their owners.
+fn pick(stage: &Stage, rng: &mut StdRng, most: usize) -> Vec<(ObjectId, i64)> {
+    let targets = stage.targets.lock().unwrap();
+    let k = rng.random_range(1..=most);
+    (0..k)
+        .filter_map(|_| targets.choose(rng).copied())
+        .collect()
 }
 
 /// The `_ids` text of a request: the picked ids, sometimes with an unknown id, a malformed
@@ -132,13 +135,7 @@ pub async fn creator(stage: &Stage, mut rng: StdRng, creates: usize) {
 pub async fn poller(stage: &Stage, mut rng: StdRng, polls: usize) {
     for _ in 0..polls {
         tokio::time::sleep(Duration::from_millis(rng.random_range(0..4))).await;
-        let picked: Vec<(ObjectId, i64)> = {
-            let targets = stage.targets.lock().unwrap();
-            let k = rng.random_range(1..=10);
-            (0..k)
-                .filter_map(|_| targets.choose(&mut rng).copied())
-                .collect()
-        };
+        let picked = pick(stage, &mut rng, 10);
         let Some(&(_, owner)) = picked.first() else {
             continue;
         };
