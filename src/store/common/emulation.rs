@@ -3,16 +3,27 @@
 /// account take turns on it) and `row_lock` (ends the read of a video an operator takes over).
 /// Retention of one account is `video_control`'s.
 /// The backend's `tx` module supplies `enqueue_webhook`, `leased_attempts`, `fail_and_refund`
-/// and `drop_output`; the store itself `has_polled_scripts` (every poll of an unfinished video
-/// asks it, so SQLite answers it on its read path).
+/// and `drop_output`. `has_polled` names the store's method that tells whether an account has
+/// videos scripted to move on polls (every poll of an unfinished video asks it): the
+/// `polled_scripts_in_pool` made here, or SQLite's read path in front of it.
 macro_rules! emulation {
     (
         $store:ty,
         begin = $begin:ident,
         balance = $balance:path,
-        row_lock = $row_lock:literal $(,)?
+        row_lock = $row_lock:literal,
+        has_polled = $has_polled:ident $(,)?
     ) => {
         impl $store {
+            /// Whether `uid` has videos scripted to move on polls, read through the pool.
+            async fn polled_scripts_in_pool(&self, uid: i64) -> $crate::store::StoreResult<bool> {
+                let polled: i64 = ::sqlx::query_scalar($crate::store::sql::HAS_POLLED_SCRIPTS)
+                    .bind(uid)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(polled > 0)
+            }
+
             /// The scripts' JSON read back; a row the domain cannot read fails the read.
             fn stored_script(
                 stored: &str,
@@ -390,7 +401,7 @@ macro_rules! emulation {
                 ids: &[$crate::domain::ObjectId],
             ) -> $crate::store::StoreResult<Vec<$crate::domain::ObjectId>> {
                 // Most accounts have no such videos: find that out without a write.
-                if ids.is_empty() || !self.has_polled_scripts(uid).await? {
+                if ids.is_empty() || !self.$has_polled(uid).await? {
                     return Ok(Vec::new());
                 }
                 let mut tx = self.$begin().await?;

@@ -61,15 +61,6 @@ impl PgStore {
     async fn tx(&self) -> StoreResult<Tx> {
         Ok(self.pool.begin().await?)
     }
-
-    /// Whether `uid` has videos scripted to move on polls.
-    async fn has_polled_scripts(&self, uid: i64) -> StoreResult<bool> {
-        let polled: i64 = sqlx::query_scalar(super::sql::HAS_POLLED_SCRIPTS)
-            .bind(uid)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(polled > 0)
-    }
 }
 
 /// `ids` as the array parameter `= ANY($n)` reads.
@@ -121,6 +112,7 @@ common::emulation!(
     begin = tx,
     balance = tx::lock_balance,
     row_lock = " FOR UPDATE",
+    has_polled = polled_scripts_in_pool,
 );
 // A take locks the account's row: takes of one account take turns, other accounts' do not wait.
 common::faults!(PgStore, begin = tx, row_lock = " FOR UPDATE");

@@ -69,20 +69,22 @@ impl SqliteStore {
         })
     }
 
+    /// `read`'s answer on the read path; `None` (no read path, or it failed) leaves the read to
+    /// sqlx.
+    fn on_read_path<T>(&self, read: impl FnOnce(&Readers) -> StoreResult<T>) -> Option<T> {
+        let readers = self.readers.as_ref()?;
+        read(readers)
+            .inspect_err(|e| tracing::debug!("read path failed, reading through sqlx: {e}"))
+            .ok()
+    }
+
     /// Whether `uid` has videos scripted to move on polls: asked on every poll of an unfinished
     /// video, so it takes the read path.
     async fn has_polled_scripts(&self, uid: i64) -> StoreResult<bool> {
-        if let Some(readers) = &self.readers {
-            match readers.has_polled_scripts(uid) {
-                Ok(polled) => return Ok(polled),
-                Err(e) => tracing::debug!("read path failed, reading through sqlx: {e}"),
-            }
+        match self.on_read_path(|readers| readers.has_polled_scripts(uid)) {
+            Some(polled) => Ok(polled),
+            None => self.polled_scripts_in_pool(uid).await,
         }
-        let polled: i64 = sqlx::query_scalar(super::sql::HAS_POLLED_SCRIPTS)
-            .bind(uid)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(polled > 0)
     }
 
     async fn write_tx(&self) -> StoreResult<Tx> {
@@ -175,6 +177,7 @@ common::emulation!(
     begin = write_tx,
     balance = tx::balance_of,
     row_lock = "",
+    has_polled = has_polled_scripts,
 );
 // No lock clause: BEGIN IMMEDIATE's write lock already makes takes (and appends) take turns.
 common::faults!(SqliteStore, begin = write_tx, row_lock = "");

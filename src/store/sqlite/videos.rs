@@ -25,11 +25,8 @@ impl Videos for SqliteStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        if let Some(readers) = &self.readers {
-            match readers.videos_by_ids(uid, ids) {
-                Ok(videos) => return Ok(videos),
-                Err(e) => tracing::debug!("read path failed, reading through sqlx: {e}"),
-            }
+        if let Some(videos) = self.on_read_path(|readers| readers.videos_by_ids(uid, ids)) {
+            return Ok(videos);
         }
         let rows = sqlx::query(
             "SELECT * FROM videos WHERE uid = ?1 AND _id IN (SELECT value FROM json_each(?2))",
