@@ -19,7 +19,7 @@ use serde_json::json;
 
 use crate::lanes::{CreateLane, GroupedLane, ReadLane, StoreLane};
 use crate::load::{self, Auth, Expect, HttpCall, HttpLane, Lane, Tally, Work};
-use crate::report::{count, default_figures, thousands, Figures, Goal, Table};
+use crate::report::{at_least, count, thousands, Figures, FiguresArgs, Goal, Table};
 use crate::seed::{self, Tenant};
 use crate::server::{Child, Memory};
 
@@ -62,45 +62,6 @@ pub struct HttpArgs {
     #[command(flatten)]
     figures: FiguresArgs,
 }
-
-/// Where the previous run's figures come from, and whether this run's replace them.
-#[derive(clap::Args, Clone)]
-pub struct FiguresArgs {
-    /// The figures file the "previous run" column reads and this run then replaces (default:
-    /// tools/i2v-bench/figures/<bench>-<backend>.json in the source tree).
-    #[arg(long)]
-    pub figures: Option<std::path::PathBuf>,
-    /// Compare with the figures file but leave it as it is.
-    #[arg(long)]
-    pub no_save: bool,
-}
-
-impl FiguresArgs {
-    pub fn path(&self, bench: &str, backend: &str) -> std::path::PathBuf {
-        self.figures
-            .clone()
-            .unwrap_or_else(|| default_figures(bench, backend))
-    }
-
-    /// Saves the table's figures unless told not to, and says where.
-    pub fn save(
-        &self,
-        table: &Table,
-        path: &std::path::Path,
-        before: String,
-    ) -> anyhow::Result<()> {
-        if self.no_save {
-            return Ok(());
-        }
-        table.save(path, before, load_average())?;
-        println!(
-            "figures saved to {} (the next run's \"previous run\")",
-            path.display()
-        );
-        Ok(())
-    }
-}
-
 /// The figures of one stored-video count.
 struct AtSize {
     rows: usize,
@@ -174,24 +135,14 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
             &n,
             &s.delete,
             Some((&store_name, &s.store_loop)),
-            |r| {
-                Some(Goal {
-                    text: ">= 90%".into(),
-                    met: r >= 0.90,
-                })
-            },
+            at_least(0.90),
         );
         table.measured(
             &format!("resultsByIds, {} ids", args.ids),
             &n,
             &s.results,
             Some(("bare axum hello", &hello)),
-            |r| {
-                Some(Goal {
-                    text: ">= 35%".into(),
-                    met: r >= 0.35,
-                })
-            },
+            at_least(0.35),
         );
         table.measured(
             "bare store loop: create, 1 charged video (no HTTP)",
@@ -205,12 +156,7 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
             &n,
             &s.create,
             Some((&format!("bare store loop: create ({n})"), &s.create_loop)),
-            |r| {
-                Some(Goal {
-                    text: ">= 90%".into(),
-                    met: r >= 0.90,
-                })
-            },
+            at_least(0.90),
         );
         let idle = mib(s.idle.rss_kib);
         table.figure(
@@ -253,7 +199,8 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
     println!();
     table.print();
     println!();
-    args.figures.save(&table, &figures, before)?;
+    args.figures
+        .save(&table, &figures, before, load_average())?;
     println!(
         "{} connections (store loop: {0} tasks), {} s measured per case, {} tenants. Stored videos: \
          the seeded rows plus {} for resultsByIds; a delete case adds {} fresh videos before each \

@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use anyhow::ensure;
 
-use crate::http::FiguresArgs;
 use crate::http::{ids_call, load_average, warm_then_measure, DELETE_PATH, RESULTS_PATH};
 use crate::load::{self, Expect, HttpLane, Tally};
-use crate::report::{count, Figures, Goal, Table};
+use crate::report::{at_least, count, Figures, FiguresArgs, Table};
 use crate::seed;
 use crate::server::Child;
 
@@ -135,12 +134,6 @@ pub async fn run(args: JournalArgs) -> anyhow::Result<()> {
     let [delete_off, delete_on] = deletes.map(best);
     let [read_off, read_on] = reads.map(best);
     let n = count(args.rows);
-    let goal = |r: f64| {
-        Some(Goal {
-            text: ">= 90%".into(),
-            met: r >= 0.90,
-        })
-    };
     let mut table = Table::after(previous);
     let delete_case = format!("delbyids, {ids} ids");
     let read_case = format!("resultsByIds, {ids} ids");
@@ -156,7 +149,7 @@ pub async fn run(args: JournalArgs) -> anyhow::Result<()> {
         &n,
         &delete_on,
         Some((&format!("{delete_case}, journal off"), &delete_off)),
-        goal,
+        at_least(0.90),
     );
     table.measured(
         &format!("{read_case}, journal off"),
@@ -170,7 +163,7 @@ pub async fn run(args: JournalArgs) -> anyhow::Result<()> {
         &n,
         &read_on,
         Some((&format!("{read_case}, journal off"), &read_off)),
-        goal,
+        at_least(0.90),
     );
     println!();
     println!("load average before the run: {before}");
@@ -178,7 +171,8 @@ pub async fn run(args: JournalArgs) -> anyhow::Result<()> {
     println!();
     table.print();
     println!();
-    args.figures.save(&table, &figures, before.clone())?;
+    args.figures
+        .save(&table, &figures, before.clone(), load_average())?;
     println!("| round | delbyids on/off | resultsByIds on/off |");
     println!("|---|---:|---:|");
     for (round, (d, r)) in delete_pairs.iter().zip(&read_pairs).enumerate() {

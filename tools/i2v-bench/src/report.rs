@@ -78,10 +78,59 @@ pub struct Row {
     pub previous: String,
 }
 
+/// Where the previous run's figures come from, and whether this run's replace them.
+#[derive(clap::Args, Clone)]
+pub struct FiguresArgs {
+    /// The figures file the "previous run" column reads and this run then replaces (default:
+    /// tools/i2v-bench/figures/<bench>-<backend>.json in the source tree).
+    #[arg(long)]
+    pub figures: Option<PathBuf>,
+    /// Compare with the figures file but leave it as it is.
+    #[arg(long)]
+    pub no_save: bool,
+}
+
+impl FiguresArgs {
+    pub fn path(&self, bench: &str, backend: &str) -> PathBuf {
+        self.figures
+            .clone()
+            .unwrap_or_else(|| default_figures(bench, backend))
+    }
+
+    /// Saves the table's figures unless told not to, and says where.
+    pub fn save(
+        &self,
+        table: &Table,
+        path: &Path,
+        before: String,
+        after: String,
+    ) -> anyhow::Result<()> {
+        if self.no_save {
+            return Ok(());
+        }
+        table.save(path, before, after)?;
+        println!(
+            "figures saved to {} (the next run's \"previous run\")",
+            path.display()
+        );
+        Ok(())
+    }
+}
+
 /// A goal and whether it was met.
 pub struct Goal {
     pub text: String,
     pub met: bool,
+}
+
+/// The goal "at least `share` of the reference", for `Table::measured`.
+pub fn at_least(share: f64) -> impl FnOnce(f64) -> Option<Goal> {
+    move |ratio| {
+        Some(Goal {
+            text: format!(">= {:.0}%", share * 100.0),
+            met: ratio >= share,
+        })
+    }
 }
 
 #[derive(Default)]
