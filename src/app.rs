@@ -12,7 +12,7 @@ use crate::domain::catalogue::Catalogue;
 use crate::journal::Recorder;
 use crate::keys::Keys;
 use crate::net::{NetPolicy, Outbound};
-use crate::render::{FfmpegRenderer, Renderer, StillClips};
+use crate::render::{Renderer, StillClips};
 use crate::store::Store;
 use crate::video_urls::VideoUrls;
 
@@ -38,11 +38,11 @@ pub struct App {
 
 impl App {
     /// Opens the store (running migrations), the file storage and the master key, with the
-    /// built-in ffmpeg renderer.
+    /// render backends the configuration names (the built-in one, and ComfyUI's models).
     pub async fn build(config: Config) -> anyhow::Result<App> {
         let outbound = Outbound::new(net_policy(&config));
-        let renderer = FfmpegRenderer::new(config.render.clone(), config.worker_count().max(1));
-        App::build_with(config, Arc::new(renderer), outbound).await
+        let renderer = crate::render::renderer_for(&config)?;
+        App::build_with(config, renderer, outbound).await
     }
 
     /// Like `build`, with another render backend.

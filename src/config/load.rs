@@ -84,7 +84,12 @@ impl<'a> Sources<'a> {
         figment = figment
             .merge(Layer::new(Kind::Env, env))
             .merge(Layer::new(Kind::Flag, serialized(&self.flags)?));
-        let config: Config = figment.extract_lossy().map_err(value_error)?;
+        let mut config: Config = figment.extract_lossy().map_err(value_error)?;
+        config.comfyui.base_dir = self
+            .file
+            .and_then(Path::parent)
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .map(Path::to_path_buf);
         config.validate()?;
         Ok(Loaded {
             config,

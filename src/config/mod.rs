@@ -13,6 +13,7 @@
 mod auth;
 mod blob_location;
 mod blobs;
+mod comfyui;
 mod database;
 mod duration;
 mod emulator;
@@ -37,6 +38,7 @@ mod webhooks;
 pub use auth::Auth;
 pub use blob_location::{BadBlobUrl, BlobLocation};
 pub use blobs::{BlobsConfig, VideoUrlMode, MAX_PRESIGN_EXPIRY};
+pub use comfyui::{ComfyInputs, ComfyModel, ComfyServer, ComfyUi};
 pub use database::{Backend, Database};
 pub use emulator::Emulator;
 pub use error::ConfigError;

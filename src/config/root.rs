@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::Auth;
 use super::blob_location::BlobLocation;
 use super::blobs::{BlobsConfig, VideoUrlMode};
+use super::comfyui::ComfyUi;
 use super::database::{Backend, Database};
 use super::emulator::Emulator;
 use super::error::{invalid, ConfigError};
@@ -65,6 +66,7 @@ pub struct Config {
     pub outbound: Outbound,
     pub webhooks: Webhooks,
     pub blobs: BlobsConfig,
+    pub comfyui: ComfyUi,
 }
 
 impl Default for Config {
@@ -93,6 +95,7 @@ impl Default for Config {
             outbound: Outbound::default(),
             webhooks: Webhooks::default(),
             blobs: BlobsConfig::default(),
+            comfyui: ComfyUi::default(),
         }
     }
 }
@@ -127,6 +130,7 @@ impl Config {
         self.journal.validate()?;
         self.database.validate()?;
         self.outbound.validate()?;
+        self.comfyui.validate()?;
         let location = self.blob_location()?;
         self.blobs.validate()?;
         if self.blobs.video_urls == VideoUrlMode::Presigned && !location.is_s3() {

@@ -377,9 +377,19 @@ fn every_key_is_documented() {
     let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/configuration.md");
     let text = std::fs::read_to_string(&docs).unwrap();
     let mut keys = Vec::new();
+    // Tables of tables (`[[comfyui.servers]]`) are set in the file only: no variable.
+    let mut tables = Vec::new();
     for (name, value) in load::serialized(&Config::default()).unwrap() {
         match value.as_dict() {
-            Some(section) => keys.extend(section.keys().map(|key| format!("{name}.{key}"))),
+            Some(section) => {
+                for (key, value) in section {
+                    let key = format!("{name}.{key}");
+                    match value.as_array() {
+                        Some(_) => tables.push(key),
+                        None => keys.push(key),
+                    }
+                }
+            }
             None => keys.push(name),
         }
     }
@@ -390,7 +400,141 @@ fn every_key_is_documented() {
             let var = env::name(&key.split('.').collect::<Vec<_>>());
             !text.contains(&format!("`{key}`")) || !text.contains(&format!("`{var}`"))
         })
+        .chain(
+            tables
+                .iter()
+                .filter(|key| !text.contains(&format!("`[[{key}]]`"))),
+        )
         .cloned()
         .collect();
     assert!(missing.is_empty(), "not in {}: {missing:?}", docs.display());
+}
+
+const COMFYUI: &str = r#"
+[comfyui]
+history_poll_ms = 500
+
+[[comfyui.servers]]
+url = "http://10.0.0.5:8188"
+max_jobs = 2
+headers = { Authorization = "Bearer proxy-secret-123" }
+
+[[comfyui.servers]]
+url = "http://10.0.0.6:8188"
+
+[[comfyui.models]]
+name = "Wan2.2-I2V"
+label = "Wan 2.2 Image to Video"
+provider = "wan"
+workflow = "workflows/wan22_i2v.json"
+output_node = "58"
+resolutions = { "480p" = 4, "720p" = 6 }
+durations = [5]
+fps = 16
+supported_last_frame = false
+timeout_secs = 1800
+[comfyui.models.inputs]
+image = "52.image"
+last_image = ""
+prompt = "6.text"
+negative_prompt = "7.text"
+width = "50.width"
+height = "50.height"
+frames = "50.length"
+fps = ""
+seed = "3.seed"
+"#;
+
+#[test]
+fn comfyui_servers_and_models_read_with_the_documented_names() {
+    let loaded = load_with(
+        Some(COMFYUI),
+        &[("I2V_COMFYUI__REQUEST_TIMEOUT_SECS", "5")],
+        Overrides::default(),
+    )
+    .unwrap();
+    let comfyui = &loaded.config.comfyui;
+    assert_eq!(comfyui.servers.len(), 2);
+    assert_eq!(comfyui.servers[0].max_jobs, 2);
+    assert_eq!(comfyui.servers[1].max_jobs, 1, "max_jobs defaults to 1");
+    assert_eq!(
+        comfyui.servers[0].headers["Authorization"].expose_secret(),
+        "Bearer proxy-secret-123"
+    );
+    assert_eq!(comfyui.request_timeout, Duration::from_secs(5));
+    assert_eq!(comfyui.history_poll, Duration::from_millis(500));
+    let model = &comfyui.models[0];
+    assert_eq!(
+        (model.name.as_str(), model.fps, model.timeout_secs),
+        ("Wan2.2-I2V", 16, 1800)
+    );
+    assert_eq!(model.resolutions["480p"], 4);
+    assert_eq!(model.inputs.frames, "50.length");
+    // Workflows are found beside the config file.
+    let base = comfyui
+        .base_dir
+        .as_ref()
+        .expect("the config file's directory");
+    assert_eq!(
+        comfyui.workflow_path(Path::new("workflows/wan22_i2v.json")),
+        base.join("workflows/wan22_i2v.json")
+    );
+    assert_eq!(
+        comfyui.workflow_path(Path::new("/srv/w.json")),
+        Path::new("/srv/w.json")
+    );
+    let printed = loaded.config.redacted_toml().unwrap();
+    assert!(!printed.contains("proxy-secret-123"), "{printed}");
+    assert!(
+        printed.contains("Authorization = \"<redacted>\""),
+        "{printed}"
+    );
+}
+
+#[test]
+fn comfyui_shapes_that_cannot_work_are_refused_naming_the_key() {
+    let cases = [
+        (
+            COMFYUI.replace("http://10.0.0.6:8188", "ftp://10.0.0.6"),
+            "comfyui.servers[1].url must be an http:// or https:// URL",
+        ),
+        (
+            COMFYUI.replace("max_jobs = 2", "max_jobs = 0"),
+            "comfyui.servers[0].max_jobs must be at least 1",
+        ),
+        (
+            COMFYUI.replace("image = \"52.image\"", "image = \"\""),
+            "comfyui.models[0].inputs.image must name",
+        ),
+        (
+            COMFYUI.replace("durations = [5]", "durations = []"),
+            "comfyui.models[0].durations",
+        ),
+        (
+            COMFYUI.replace("fps = 16", "fps = 0"),
+            "comfyui.models[0].fps must be between 1 and 120",
+        ),
+    ];
+    for (toml, expected) in &cases {
+        let err = load_file(toml).unwrap_err().to_string();
+        assert!(err.contains(expected), "{err}");
+    }
+    let models_only = COMFYUI
+        .split("[[comfyui.models]]")
+        .nth(1)
+        .map(|m| format!("[[comfyui.models]]{m}"))
+        .unwrap();
+    let err = load_file(&models_only).unwrap_err().to_string();
+    assert!(
+        err.contains("comfyui.servers: [[comfyui.models]] are configured but there is no [[comfyui.servers]]"),
+        "{err}"
+    );
+    let servers_only = COMFYUI.split("[[comfyui.models]]").next().unwrap();
+    let err = load_file(servers_only).unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "comfyui.models: [[comfyui.servers]] are configured but no [[comfyui.models]]"
+        ),
+        "{err}"
+    );
 }

@@ -108,7 +108,7 @@ async fn complete(app: &App, video: &Video, now: i64) -> anyhow::Result<bool> {
     let seconds = u32::try_from(video.video_length.max(1)).unwrap_or(u32::MAX);
     let bytes = match app
         .clips
-        .get(width, height, seconds, app.renderer.fps())
+        .get(width, height, seconds, app.config.render.fps)
         .await
     {
         Ok(bytes) => bytes,

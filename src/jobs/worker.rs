@@ -225,7 +225,8 @@ async fn render(
         _ => None,
     };
     let renderer = &app.renderer;
-    let request = RenderRequest::resolve(video, renderer.catalogue(), renderer.fps());
+    let fps = renderer.fps(video.model.as_str());
+    let request = RenderRequest::resolve(video, renderer.catalogue(), fps);
     let request = fetch_inputs(&app.outbound, &app.config.render, request).await?;
     let _slot = slots.acquire(video.uid).await;
     let job = RenderJob {

@@ -15,10 +15,12 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::sync::{mpsc, Semaphore};
 
-use super::ffmpeg::{self, AudioFormat, AudioSource, EncodeSpec, FfmpegError, InputFile};
+use super::ffmpeg::{self, EncodeSpec, InputFile};
 use super::frames::{self, FrameRenderer, SourceImage};
 use super::plan::{output_size, OutputSize, RenderPlan};
+use super::reasons::ffmpeg_error;
 use super::request::{ClipRequest, RenderWork, Soundtrack};
+use super::soundtrack;
 use super::{RenderError, RenderJob, Rendered, Renderer};
 use crate::config::Render;
 use crate::domain::catalogue::{Catalogue, Resolution};
@@ -46,6 +48,10 @@ impl FfmpegRenderer {
             decodes,
             large_renders: Semaphore::new(1),
         }
+    }
+
+    pub fn settings(&self) -> &Render {
+        &self.settings
     }
 
     /// Waits for the large-render turn when `resolution` is larger than 1080p.
@@ -90,46 +96,6 @@ impl FfmpegRenderer {
         .map_err(|e| RenderError::Input(format!("{field}: {e}")))
     }
 
-    /// The soundtrack to encode. Audio from a URL must be a plain audio container with an audio
-    /// stream (checked by sniffing, then by ffprobe under the same restrictions as ffmpeg).
-    async fn audio_for(
-        &self,
-        audio: &Soundtrack,
-        work_dir: &Path,
-    ) -> Result<AudioSource, RenderError> {
-        let bytes = match audio {
-            Soundtrack::None => return Ok(AudioSource::None),
-            Soundtrack::Generated => return Ok(AudioSource::Generated),
-            Soundtrack::File(bytes) => bytes,
-        };
-        let format = AudioFormat::sniff(bytes).ok_or_else(|| {
-            RenderError::Input(format!(
-                "audio_url: not a supported audio file ({})",
-                AudioFormat::ACCEPTED
-            ))
-        })?;
-        let path = work_dir.join("audio.input");
-        tokio::fs::write(&path, bytes)
-            .await
-            .map_err(io_unavailable)?;
-        let file = InputFile::audio(path, format);
-        let streams =
-            ffmpeg::audio_streams(&self.settings.ffprobe, &file, self.settings.timeout).await;
-        match streams {
-            Ok(0) => Err(RenderError::Input(
-                "audio_url: the file has no audio track".into(),
-            )),
-            Ok(_) => Ok(AudioSource::File(file)),
-            Err(e @ (FfmpegError::Probe(_) | FfmpegError::Failed { .. })) => {
-                log_ffmpeg("probing audio_url", &e);
-                Err(RenderError::Input(
-                    "audio_url: the audio could not be decoded".into(),
-                ))
-            }
-            Err(e) => Err(ffmpeg_error("probing audio_url", e)),
-        }
-    }
-
     async fn render_motion(
         &self,
         clip: &ClipRequest<Bytes>,
@@ -137,7 +103,7 @@ impl FfmpegRenderer {
         work_dir: &Path,
     ) -> Result<PathBuf, RenderError> {
         // A bad audio file is refused before it costs a decode.
-        let audio = self.audio_for(audio, work_dir).await?;
+        let audio = soundtrack::audio_source(&self.settings, audio, work_dir).await?;
         let _turn = self.large_render_turn(clip.resolution).await?;
         let resolution = clip.resolution;
         let first = self
@@ -221,7 +187,7 @@ impl FfmpegRenderer {
         let seconds = ffmpeg::duration(&self.settings.ffprobe, &source, self.settings.timeout)
             .await
             .map_err(|e| ffmpeg_error("reading the source video", e))?;
-        let audio = self.audio_for(audio, work_dir).await?;
+        let audio = soundtrack::audio_source(&self.settings, audio, work_dir).await?;
         let output = work_dir.join("output.mp4");
         let args = ffmpeg::mux_audio_args(&source, &audio, seconds, &output);
         let _permit = self
@@ -242,32 +208,6 @@ fn frame_queue_len(frame_len: usize) -> usize {
     (QUEUE_BYTES / frame_len.max(1)).clamp(1, 4)
 }
 
-fn io_unavailable(e: std::io::Error) -> RenderError {
-    tracing::warn!(error = %e, "render work dir");
-    RenderError::Unavailable("local disk error".into())
-}
-
-/// Logs everything ffmpeg said, paths included; users never see it.
-fn log_ffmpeg(stage: &str, e: &FfmpegError) {
-    tracing::warn!(stage, error = %e, detail = e.detail(), "ffmpeg/ffprobe failed");
-}
-
-/// A clean reason for `error_reason` (what failed, never ffmpeg's stderr or a server path);
-/// the detail goes to the log.
-fn ffmpeg_error(stage: &str, e: FfmpegError) -> RenderError {
-    log_ffmpeg(stage, &e);
-    match e {
-        FfmpegError::NotInstalled => RenderError::Unavailable(e.to_string()),
-        FfmpegError::Failed { .. } => RenderError::Input(format!("{stage} failed")),
-        FfmpegError::TimedOut(limit) => {
-            RenderError::Unavailable(format!("{stage} timed out after {}s", limit.as_secs()))
-        }
-        FfmpegError::Io(_) | FfmpegError::Probe(_) => {
-            RenderError::Unavailable(format!("{stage} failed: {e}"))
-        }
-    }
-}
-
 #[async_trait]
 impl Renderer for FfmpegRenderer {
     fn name(&self) -> &'static str {
@@ -278,7 +218,7 @@ impl Renderer for FfmpegRenderer {
         Catalogue::builtin()
     }
 
-    fn fps(&self) -> u32 {
+    fn fps(&self, _model: &str) -> u32 {
         self.settings.fps
     }
 
@@ -295,15 +235,20 @@ impl Renderer for FfmpegRenderer {
                 ))
             }
         };
-        let duration = ffmpeg::duration(
-            &self.settings.ffprobe,
-            &InputFile::mp4(file.clone()),
-            self.settings.timeout,
-        )
-        .await
-        .map_err(|e| ffmpeg_error("measuring the output", e))?;
-        Ok(Rendered { file, duration })
+        measured(&self.settings, file).await
     }
+}
+
+/// `file` with its length, as ffprobe reads it.
+pub(super) async fn measured(settings: &Render, file: PathBuf) -> Result<Rendered, RenderError> {
+    let duration = ffmpeg::duration(
+        &settings.ffprobe,
+        &InputFile::mp4(file.clone()),
+        settings.timeout,
+    )
+    .await
+    .map_err(|e| ffmpeg_error("measuring the output", e))?;
+    Ok(Rendered { file, duration })
 }
 
 #[cfg(test)]
@@ -311,39 +256,6 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-
-    #[test]
-    fn ffmpeg_failures_reach_users_without_paths_or_addresses() {
-        let stderr = "[http @ 0x55aa3c1e2f40] HTTP error 404\n\
-                      /srv/i2v/data/tmp/render-1dALj4/audio.input: Invalid data found";
-        for stage in ["encoding", "reading the source video", "probing audio_url"] {
-            let failures = [
-                FfmpegError::Failed {
-                    status: "exit status: 1".into(),
-                    stderr_tail: stderr.into(),
-                },
-                FfmpegError::Probe(stderr.into()),
-                FfmpegError::Io(stderr.into()),
-            ];
-            for failure in failures {
-                let shown = ffmpeg_error(stage, failure).to_string();
-                for leak in ["0x55aa", "/srv", "render-1dALj4", "audio.input", "404", "["] {
-                    assert!(!shown.contains(leak), "{leak:?} in {shown:?}");
-                }
-                assert!(shown.starts_with(stage), "{shown}");
-            }
-        }
-        assert!(matches!(
-            ffmpeg_error(
-                "encoding",
-                FfmpegError::Failed {
-                    status: "exit status: 1".into(),
-                    stderr_tail: stderr.into()
-                }
-            ),
-            RenderError::Input(reason) if reason == "encoding failed"
-        ));
-    }
 
     fn png(width: u32, height: u32) -> Bytes {
         let image = image::RgbImage::from_fn(width, height, |x, y| {

@@ -3,18 +3,23 @@
 //! child process per job that encodes them. `Renderer` is the plug-in point for other backends;
 //! `FfmpegRenderer` is the built-in one.
 
+mod backends;
 mod builtin;
 mod camera;
+pub mod comfyui;
 pub mod ffmpeg;
 pub mod frames;
 pub mod plan;
+mod reasons;
 pub mod request;
+mod soundtrack;
 pub mod still_clips;
 
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
+pub use backends::{renderer_for, Backends};
 pub use builtin::FfmpegRenderer;
 pub use request::{ClipRequest, RenderRequest, RenderWork, Soundtrack};
 pub use still_clips::StillClips;
@@ -61,8 +66,8 @@ pub enum RenderError {
 pub trait Renderer: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn catalogue(&self) -> &'static Catalogue;
-    /// Frames per second of the clips it makes; requests are resolved with it.
-    fn fps(&self) -> u32;
+    /// Frames per second of the clips it makes of `model`; requests are resolved with it.
+    fn fps(&self, model: &str) -> u32;
     /// Renders into a new file under `work_dir` (a private temporary directory).
     async fn render(&self, job: RenderJob<'_>, work_dir: &Path) -> Result<Rendered, RenderError>;
 }

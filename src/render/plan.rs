@@ -338,7 +338,7 @@ mod tests {
         fn sizes_are_exact_even_and_oriented(res in any_resolution(), w in 1u32..20_000, h in 1u32..20_000) {
             let size = output_size(res, w, h);
             let (short, long) = (size.width.min(size.height), size.width.max(size.height));
-            let expected = match res { Resolution::P720 => (720, 1280), Resolution::P1080 => (1080, 1920), Resolution::K4 => (2160, 3840) };
+            let expected = match res { Resolution::P480 => (480, 854), Resolution::P720 => (720, 1280), Resolution::P1080 => (1080, 1920), Resolution::K4 => (2160, 3840) };
             prop_assert_eq!((short, long), expected);
             prop_assert_eq!(size.height > size.width, h > w);
             prop_assert!(size.width % 2 == 0 && size.height % 2 == 0);

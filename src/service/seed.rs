@@ -131,7 +131,8 @@ async fn upload_outputs(app: &App, videos: &[Video]) -> Result<(), ServiceError>
     let keys: Vec<String> = outputs.iter().map(|(key, ..)| key.clone()).collect();
     let grace = app.config.jobs.stage_grace.as_millis() as i64;
     app.store.stage_blobs(&keys, now_ms() + grace).await?;
-    let fps = app.renderer.fps();
+    // Seeded outputs are stand-ins at the built-in renderer's frame rate, whatever the model.
+    let fps = app.config.render.fps;
     stream::iter(outputs)
         .map(|(key, width, height, seconds)| {
             let (clips, blobs) = (app.clips.clone(), app.blobs.clone());

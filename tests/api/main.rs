@@ -8,6 +8,7 @@ mod catalogue;
 mod chaos;
 mod cli;
 mod client;
+mod comfyui;
 mod connections;
 mod create;
 mod delete;

@@ -19,7 +19,7 @@ pub const IMAGE_TO_VIDEO: i64 = 1501;
 
 /// A resolution a model offers, at its price. `value`, `width` and `height` are copied from
 /// `resolution` (by [`ResolutionOption::priced`]), so the served list reads them as plain data.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ResolutionOption {
     pub resolution: Resolution,
     pub value: &'static str,
@@ -42,13 +42,13 @@ impl ResolutionOption {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct GeneratedAudio {
     /// Price factor applied when `generate_audio` is requested.
     pub extra_credit_multiplier: f64,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Model {
     pub value: &'static str,
     pub label: &'static str,
@@ -87,6 +87,32 @@ pub struct Catalogue {
 impl Catalogue {
     pub fn builtin() -> &'static Catalogue {
         &builtin::BUILTIN
+    }
+
+    /// This catalogue with `extra` models after its own, for as long as the process runs (it is
+    /// built once, at start-up, from the configuration).
+    pub fn with_models(&'static self, extra: &[Model]) -> &'static Catalogue {
+        if extra.is_empty() {
+            return self;
+        }
+        let models: &'static [Model] = Box::leak(
+            self.models
+                .iter()
+                .chain(extra)
+                .cloned()
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
+        );
+        let single = self
+            .models
+            .iter()
+            .position(|m| std::ptr::eq(m, self.single_endpoint_model))
+            .unwrap_or(0);
+        Box::leak(Box::new(Catalogue {
+            models,
+            effects: self.effects,
+            single_endpoint_model: &models[single],
+        }))
     }
 
     pub fn model(&self, value: &str) -> Option<&'static Model> {

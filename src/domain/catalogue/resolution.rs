@@ -13,26 +13,39 @@ pub struct Pixels {
 /// failing. A backend offering another resolution adds a variant here (and its pixels below).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Resolution {
+    /// Offered by ComfyUI-backed models (`[[comfyui.models]]`), not by the built-in ones.
+    P480,
     P720,
     P1080,
     K4,
 }
 
 impl Resolution {
-    pub const ALL: [Resolution; 3] = [Resolution::P720, Resolution::P1080, Resolution::K4];
+    pub const ALL: [Resolution; 4] = [
+        Resolution::P480,
+        Resolution::P720,
+        Resolution::P1080,
+        Resolution::K4,
+    ];
 
     /// The name on the wire and in the database.
     pub const fn value(self) -> &'static str {
         match self {
+            Resolution::P480 => "480p",
             Resolution::P720 => "720p",
             Resolution::P1080 => "1080p",
             Resolution::K4 => "4k",
         }
     }
 
-    /// The landscape frame (16:9, even sides); a portrait video swaps the sides.
+    /// The landscape frame (16:9, even sides; 480p is Akool's 854x480, as near 16:9 as even
+    /// sides get); a portrait video swaps the sides.
     pub const fn pixels(self) -> Pixels {
         match self {
+            Resolution::P480 => Pixels {
+                width: 854,
+                height: 480,
+            },
             Resolution::P720 => Pixels {
                 width: 1280,
                 height: 720,
@@ -70,9 +83,10 @@ mod tests {
             assert_eq!(Resolution::parse(resolution.value()), Some(resolution));
             let Pixels { width, height } = resolution.pixels();
             assert_eq!((width % 2, height % 2), (0, 0));
-            assert_eq!(width * 9, height * 16);
+            let off_16_by_9 = (f64::from(width) / f64::from(height) - 16.0 / 9.0).abs();
+            assert!(off_16_by_9 < 0.002, "{width}x{height}");
         }
         assert_eq!(Resolution::parse("4K"), None);
-        assert_eq!(Resolution::parse("480p"), None);
+        assert_eq!(Resolution::parse("360p"), None);
     }
 }

@@ -102,6 +102,55 @@ pub fn encode_args(spec: &EncodeSpec) -> Vec<String> {
     args
 }
 
+/// ffmpeg arguments that make a clip another program generated (a ComfyUI workflow's output)
+/// into the Akool output: exactly `spec.width` x `spec.height` (scaled to fit, then padded
+/// with black, never stretched), `spec.fps`, exactly `spec.seconds` long (a short clip holds its
+/// last frame), H.264 with the soundtrack of `spec.audio`.
+pub fn conform_args(input: &InputFile, spec: &EncodeSpec) -> Vec<String> {
+    let mut args = strings(&["-hide_banner", "-loglevel", "error", "-y"]);
+    args.extend(input.args());
+    args.extend(audio_input_args(&spec.audio, spec.seconds));
+    let (w, h) = (spec.width, spec.height);
+    let filter = format!(
+        "scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,\
+         setsar=1,fps={fps},tpad=stop_mode=clone:stop_duration={seconds}",
+        fps = spec.fps,
+        seconds = spec.seconds,
+    );
+    let crf = spec.crf.to_string();
+    let fps = spec.fps.to_string();
+    args.extend(strings(&[
+        "-map",
+        "0:v:0",
+        "-vf",
+        &filter,
+        "-c:v",
+        "libx264",
+        "-preset",
+        &spec.preset,
+        "-crf",
+        &crf,
+        "-pix_fmt",
+        "yuv420p",
+        "-r",
+        &fps,
+    ]));
+    if spec.audio != AudioSource::None {
+        args.extend(strings(&[
+            "-map",
+            "1:a:0",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-af",
+            &audio_fades(spec.seconds),
+        ]));
+    }
+    args.extend(mp4_output_args(spec.seconds, &spec.output));
+    args
+}
+
 /// The output half every render shares: cut to `seconds`, playable while downloading, no
 /// metadata carried over from the inputs.
 fn mp4_output_args(seconds: f64, output: &Path) -> Vec<String> {
@@ -237,6 +286,10 @@ mod tests {
             encode_args(&spec(mp3("/w/a"))),
             mux_audio_args(&source, &wav, 3.0, Path::new("/w/out.mp4")),
             probe_args(&source),
+            conform_args(
+                &InputFile::video("/w/c".into(), "matroska"),
+                &spec(mp3("/w/a")),
+            ),
             audio_streams_args(&InputFile::audio("/w/a".into(), AudioFormat::Flac)),
         ];
         for args in lists {
@@ -276,6 +329,24 @@ mod tests {
         let at = args.iter().position(|a| a == "lavfi").unwrap();
         assert_eq!(args[at + 1], "-i");
         assert!(args[at + 2].starts_with("aevalsrc=") && args[at + 2].ends_with(":d=5"));
+    }
+
+    #[test]
+    fn generated_clips_are_fitted_padded_and_held_to_the_exact_size_and_length() {
+        let input = InputFile::video("/w/comfy.output".into(), "mov");
+        let args = joined(&conform_args(&input, &spec(AudioSource::Generated)));
+        assert!(
+            args.contains("-format_whitelist mov -f mov -enable_drefs 0 -i file:/w/comfy.output")
+        );
+        assert!(args.contains(
+            "-vf scale=1280:720:force_original_aspect_ratio=decrease,pad=1280:720:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=24,tpad=stop_mode=clone:stop_duration=5"
+        ));
+        assert!(args.contains("-map 1:a:0 -c:a aac"));
+        assert!(args.contains("-pix_fmt yuv420p -r 24"));
+        assert!(args
+            .ends_with("-t 5.000 -movflags +faststart -map_metadata -1 -f mp4 file:/tmp/out.mp4"));
+        let silent = joined(&conform_args(&input, &spec(AudioSource::None)));
+        assert!(!silent.contains("-c:a") && !silent.contains("lavfi"));
     }
 
     #[test]

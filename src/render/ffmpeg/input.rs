@@ -27,6 +27,11 @@ impl InputFile {
         }
     }
 
+    /// A generated video (a ComfyUI output), read by `demuxer` alone: see [`video_demuxer`].
+    pub fn video(path: PathBuf, demuxer: &'static str) -> InputFile {
+        InputFile { path, demuxer }
+    }
+
     /// The options that pin this input to its file and demuxer, up to and including `-i`.
     pub(super) fn args(&self) -> Vec<String> {
         let mut args: Vec<String> = [
@@ -46,6 +51,20 @@ impl InputFile {
         }
         args.extend(["-i".to_string(), file_url(&self.path)]);
         args
+    }
+}
+
+/// The demuxer for a generated video, from its first bytes: MP4/MOV (`ftyp`), WebM/Matroska
+/// (EBML) or GIF; `None` for anything else, which is then refused rather than probed.
+pub fn video_demuxer(head: &[u8]) -> Option<&'static str> {
+    if head.len() >= 8 && &head[4..8] == b"ftyp" {
+        Some("mov")
+    } else if head.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
+        Some("matroska")
+    } else if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
+        Some("gif")
+    } else {
+        None
     }
 }
 
@@ -98,6 +117,19 @@ mod tests {
 
     /// The second line of defence on its own: even a playlist mistaken for audio is read by an
     /// audio demuxer only, which opens nothing else.
+    #[test]
+    fn generated_videos_are_recognised_by_their_first_bytes_only() {
+        assert_eq!(video_demuxer(b"\0\0\0\x18ftypisom...."), Some("mov"));
+        assert_eq!(
+            video_demuxer(&[0x1A, 0x45, 0xDF, 0xA3, 1]),
+            Some("matroska")
+        );
+        assert_eq!(video_demuxer(b"GIF89a.."), Some("gif"));
+        for other in [&b"#EXTM3U\n"[..], b"ffconcat version 1.0", b"", b"\0\0\0"] {
+            assert_eq!(video_demuxer(other), None);
+        }
+    }
+
     #[tokio::test]
     async fn ffmpeg_follows_no_playlist_even_when_told_it_is_audio() {
         if !available("ffmpeg").await || !available("ffprobe").await {

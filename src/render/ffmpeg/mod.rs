@@ -18,11 +18,12 @@ mod process;
 mod still_clip;
 
 pub use args::{
-    audio_streams_args, encode_args, mux_audio_args, probe_args, AudioSource, EncodeSpec,
+    audio_streams_args, conform_args, encode_args, mux_audio_args, probe_args, AudioSource,
+    EncodeSpec,
 };
 pub use audio_format::AudioFormat;
 pub use error::FfmpegError;
-pub use input::InputFile;
+pub use input::{video_demuxer, InputFile};
 pub use probe::{audio_streams, duration};
 pub use process::{available, encode, run};
 pub use still_clip::{encode_still_clip, still_clip_args};

@@ -24,7 +24,7 @@ impl Renderer for QuickRenderer {
         Catalogue::builtin()
     }
 
-    fn fps(&self) -> u32 {
+    fn fps(&self, _model: &str) -> u32 {
         24
     }
 
