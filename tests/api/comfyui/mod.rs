@@ -453,3 +453,42 @@ async fn bad_comfyui_configs_are_refused_at_start_up_naming_the_field() {
         assert!(err.contains(expected), "{err}");
     }
 }
+
+/// The README's example configuration loads, and both shipped workflows pass the start-up
+/// checks with it.
+#[test]
+fn the_readme_configuration_starts_with_the_shipped_workflows() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let section = readme
+        .split("## Real AI video with ComfyUI")
+        .nth(1)
+        .expect("the README section");
+    let toml = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a toml block in the section");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("i2v.toml");
+    std::fs::write(&file, toml).unwrap();
+    let loaded = i2v::config::Sources {
+        file: Some(&file),
+        ..Default::default()
+    }
+    .load();
+    let mut config = loaded.unwrap().config;
+    assert_eq!(config.comfyui.base_dir.as_deref(), Some(dir.path()));
+    // The workflows are at the repository's root, not beside this copy of the file.
+    config.comfyui.base_dir = Some(repo_root());
+    let renderer = i2v::render::renderer_for(&config).expect("the README config starts");
+    let catalogue = renderer.catalogue();
+    for (name, fps) in [("Wan2.2-I2V", 24), ("LTXV-I2V", 24)] {
+        assert!(catalogue.model(name).is_some(), "{name}");
+        assert_eq!(renderer.fps(name), fps);
+    }
+    assert_eq!(
+        renderer.fps("AkoolImage2VideoFastV1"),
+        24,
+        "built-in models stay"
+    );
+}
