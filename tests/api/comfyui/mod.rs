@@ -424,7 +424,8 @@ async fn bad_comfyui_configs_are_refused_at_start_up_naming_the_field() {
         }];
         c.comfyui.models = vec![wan_model(60)];
     };
-    let cases: Vec<(Box<dyn Fn(&mut Config)>, &str)> = vec![
+    type Tweak = Box<dyn Fn(&mut Config)>;
+    let cases: Vec<(Tweak, &str)> = vec![
         (
             Box::new(|c| c.comfyui.models[0].inputs.image = "99.image".into()),
             "comfyui.models[0].inputs.image: node \"99\" is not in the workflow",
