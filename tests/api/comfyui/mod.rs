@@ -169,7 +169,10 @@ async fn a_comfyui_model_is_listed_renders_a_playable_mp4_and_deletes_like_any_o
         .collect();
     assert_eq!(offered, [("480p", 854, 4), ("720p", 1280, 6)], "{wan}");
 
-    let ids = create(&app, &me, order(&assets, 1)).await;
+    let receiver = crate::webhooks::spawn_receiver(0).await;
+    let mut body = order(&assets, 1);
+    body["webhookurl"] = json!(receiver.url);
+    let ids = create(&app, &me, body).await;
     assert_eq!(
         app.balance(&me).await,
         100 - 4 * 5,
@@ -177,6 +180,19 @@ async fn a_comfyui_model_is_listed_renders_a_playable_mp4_and_deletes_like_any_o
     );
     let done = wait_done(&app, &me, &ids).await;
     assert_eq!(done[0]["status"], 3, "{done:?}");
+    // The same callbacks as for a built-in model: processing, then done with the URL.
+    let got = crate::webhooks::wait_for(&receiver, 2).await;
+    let opened: Vec<Value> = got
+        .iter()
+        .map(|b| crate::webhooks::open(b, &me.client_id, &me.key))
+        .collect();
+    assert_eq!(
+        opened,
+        [
+            json!({"_id": ids[0], "status": 2, "type": "image2video", "url": ""}),
+            json!({"_id": ids[0], "status": 3, "type": "image2video", "url": done[0]["video_url"]}),
+        ]
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let url = done[0]["video_url"].as_str().unwrap();
@@ -491,5 +507,34 @@ fn the_readme_configuration_starts_with_the_shipped_workflows() {
         renderer.fps("AkoolImage2VideoFastV1"),
         24,
         "built-in models stay"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_shutting_down_stops_the_comfyui_job_and_hands_the_video_back() {
+    let comfy = fake(Mode::NeverFinishes, 50).await;
+    require_ffmpeg();
+    let assets = spawn_assets().await;
+    let app = spawn_with(|c| {
+        with_comfyui(c, &[&comfy], 600);
+        c.workers = Some(0);
+    })
+    .await;
+    let me = app.create_account(100).await;
+    let ids = create(&app, &me, order(&assets, 1)).await;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let worker = tokio::spawn(i2v::jobs::run_worker(
+        app.app.clone(),
+        "w".into(),
+        stop.clone(),
+    ));
+    until_seen(&comfy, "the prompt", |s| !s.prompts.is_empty()).await;
+    stop.cancel();
+    worker.await.unwrap();
+    until_seen(&comfy, "the interrupt", |s| !s.interrupts.is_empty()).await;
+    let answer = app.results(&me, &ids[0]).await;
+    assert_eq!(
+        answer["data"]["result"][0]["status"], 1,
+        "back in the queue: {answer}"
     );
 }
