@@ -54,6 +54,8 @@ pub struct Seen {
     pub interrupts: Vec<Value>,
     pub queue_deletes: Vec<String>,
     pub sockets: usize,
+    /// The `Authorization` header of each `/prompt` request ("" when absent).
+    pub authorizations: Vec<String>,
 }
 
 struct Inner {
@@ -151,7 +153,22 @@ async fn upload(State(state): State<Arc<Inner>>, headers: HeaderMap, body: Bytes
 
 /// `POST /prompt`: validates like ComfyUI (a `LoadImage` must name an uploaded file), queues,
 /// answers `{"prompt_id", "number", "node_errors"}`.
-async fn queue_prompt(State(state): State<Arc<Inner>>, Json(body): Json<Value>) -> Response {
+async fn queue_prompt(
+    State(state): State<Arc<Inner>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    state
+        .seen
+        .lock()
+        .unwrap()
+        .authorizations
+        .push(authorization);
     let mode = mode(&state);
     if mode == Mode::ServerError {
         return server_error();

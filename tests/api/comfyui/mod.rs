@@ -304,13 +304,25 @@ async fn refused_and_failed_workflows_fail_the_video_with_a_reason_and_a_refund(
 async fn a_server_answering_500_is_passed_over_for_a_working_one() {
     let broken = fake(Mode::ServerError, 20).await;
     let working = fake(Mode::Works, 20).await;
-    let (app, assets) = spawn(&[&broken, &working], 120).await;
+    require_ffmpeg();
+    let assets = spawn_assets().await;
+    let app = spawn_with(|c| {
+        with_comfyui(c, &[&broken, &working], 120);
+        // A proxy's credentials, sent with every request to that server.
+        c.comfyui.servers[1].headers =
+            [("Authorization".to_string(), "Bearer proxy-123".into())].into();
+    })
+    .await;
     let me = app.create_account(100).await;
     let ids = create(&app, &me, order(&assets, 1)).await;
     let done = wait_done(&app, &me, &ids).await;
     assert_eq!(done[0]["status"], 3, "{done:?}");
     assert_eq!(working.seen(|s| s.prompts.len()), 1);
     assert_eq!(broken.seen(|s| s.prompts.len()), 0);
+    assert_eq!(
+        working.seen(|s| s.authorizations.clone()),
+        ["Bearer proxy-123"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
