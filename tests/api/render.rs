@@ -27,7 +27,7 @@ async fn spawn_renderer(workers: usize) -> (TestApp, Assets) {
 }
 
 /// Polls results until every id is 3 or 4 (or gone); returns the final records.
-async fn wait_done(app: &TestApp, account: &Account, ids: &[String]) -> Vec<Value> {
+pub(crate) async fn wait_done(app: &TestApp, account: &Account, ids: &[String]) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(240);
     loop {
         let answer = app.results(account, &ids.join(",")).await;

@@ -70,35 +70,7 @@ pub fn encode_args(spec: &EncodeSpec) -> Vec<String> {
     args.extend(strings(&[
         "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", &size, "-r", &fps, "-i", "pipe:0",
     ]));
-    args.extend(audio_input_args(&spec.audio, spec.seconds));
-    let crf = spec.crf.to_string();
-    args.extend(strings(&[
-        "-map",
-        "0:v:0",
-        "-c:v",
-        "libx264",
-        "-preset",
-        &spec.preset,
-        "-crf",
-        &crf,
-        "-pix_fmt",
-        "yuv420p",
-        "-r",
-        &fps,
-    ]));
-    if spec.audio != AudioSource::None {
-        args.extend(strings(&[
-            "-map",
-            "1:a:0",
-            "-c:a",
-            "aac",
-            "-b:a",
-            "128k",
-            "-af",
-            &audio_fades(spec.seconds),
-        ]));
-    }
-    args.extend(mp4_output_args(spec.seconds, &spec.output));
+    args.extend(h264_output_args(spec, None));
     args
 }
 
@@ -109,7 +81,6 @@ pub fn encode_args(spec: &EncodeSpec) -> Vec<String> {
 pub fn conform_args(input: &InputFile, spec: &EncodeSpec) -> Vec<String> {
     let mut args = strings(&["-hide_banner", "-loglevel", "error", "-y"]);
     args.extend(input.args());
-    args.extend(audio_input_args(&spec.audio, spec.seconds));
     let (w, h) = (spec.width, spec.height);
     let filter = format!(
         "scale={w}:{h}:force_original_aspect_ratio=decrease,pad={w}:{h}:(ow-iw)/2:(oh-ih)/2,\
@@ -117,13 +88,21 @@ pub fn conform_args(input: &InputFile, spec: &EncodeSpec) -> Vec<String> {
         fps = spec.fps,
         seconds = spec.seconds,
     );
+    args.extend(h264_output_args(spec, Some(&filter)));
+    args
+}
+
+/// After the picture input: the soundtrack input, then the picture (through `filter`, if any)
+/// as H.264 at `spec.fps`, the soundtrack as AAC with fades, and the MP4 output.
+fn h264_output_args(spec: &EncodeSpec, filter: Option<&str>) -> Vec<String> {
+    let mut args = audio_input_args(&spec.audio, spec.seconds);
+    args.extend(strings(&["-map", "0:v:0"]));
+    if let Some(filter) = filter {
+        args.extend(strings(&["-vf", filter]));
+    }
     let crf = spec.crf.to_string();
     let fps = spec.fps.to_string();
     args.extend(strings(&[
-        "-map",
-        "0:v:0",
-        "-vf",
-        &filter,
         "-c:v",
         "libx264",
         "-preset",

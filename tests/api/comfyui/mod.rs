@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use self::fake::{FakeComfy, Layout, Mode};
 use crate::assets::{spawn_assets, Assets};
 use crate::helpers::*;
+use crate::render::wait_done;
 
 const BATCH: &str = "/api/open/v4/image2Video/createBySourcePrompt/batch";
 const MODEL: &str = "Wan2.2-I2V";
@@ -110,24 +111,22 @@ async fn create(app: &TestApp, me: &Account, body: Value) -> Vec<String> {
         .collect()
 }
 
-/// Polls results until every id is 3 or 4; the records.
-async fn wait_done(app: &TestApp, me: &Account, ids: &[String]) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let answer = app.results(me, &ids.join(",")).await;
-        let items = answer["data"]["result"].as_array().unwrap().clone();
-        if items
-            .iter()
-            .all(|v| matches!(v["status"].as_i64(), Some(3) | Some(4)))
-        {
-            return items;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "renders did not finish: {items:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+/// ffprobe of a finished video's file.
+async fn probe_output(app: &TestApp, record: &Value) -> Probe {
+    let dir = tempfile::tempdir().unwrap();
+    let url = record["video_url"]
+        .as_str()
+        .expect("a finished video has a URL");
+    let bytes = app
+        .client
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    probe_mp4(&bytes, dir.path())
 }
 
 /// Waits until `check` holds of what the fake saw.
@@ -194,18 +193,7 @@ async fn a_comfyui_model_is_listed_renders_a_playable_mp4_and_deletes_like_any_o
         ]
     );
 
-    let dir = tempfile::tempdir().unwrap();
-    let url = done[0]["video_url"].as_str().unwrap();
-    let bytes = app
-        .client
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let probe = probe_mp4(&bytes, dir.path());
+    let probe = probe_output(&app, &done[0]).await;
     assert_eq!((probe.width, probe.height), (854, 480), "{probe:?}");
     assert!((probe.duration - 5.0).abs() < 0.1, "{probe:?}");
     assert_eq!(
@@ -237,6 +225,7 @@ async fn a_comfyui_model_is_listed_renders_a_playable_mp4_and_deletes_like_any_o
         .await
         .unwrap();
     assert!(app.blob_keys().await.is_empty(), "the output file is gone");
+    let url = done[0]["video_url"].as_str().unwrap();
     let gone = app.client.get(url).send().await.unwrap();
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
 }
@@ -253,18 +242,7 @@ async fn generated_audio_and_a_portrait_image_are_honoured() {
     let ids = create(&app, &me, body).await;
     let done = wait_done(&app, &me, &ids).await;
     assert_eq!(done[0]["status"], 3, "{done:?}");
-    let dir = tempfile::tempdir().unwrap();
-    let url = done[0]["video_url"].as_str().unwrap();
-    let bytes = app
-        .client
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let probe = probe_mp4(&bytes, dir.path());
+    let probe = probe_output(&app, &done[0]).await;
     assert_eq!((probe.width, probe.height), (720, 1280), "{probe:?}");
     assert!(
         probe.has_audio,
