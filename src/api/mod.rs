@@ -9,6 +9,7 @@ pub mod error;
 mod fallback;
 mod files;
 mod health;
+mod i2v;
 mod intercept;
 mod json;
 mod metrics;
@@ -43,6 +44,7 @@ pub fn router(app: App) -> Router {
 fn documented_routes(app: &App) -> OpenApiRouter<App> {
     let mut router = OpenApiRouter::with_openapi(openapi::base())
         .merge(akool::routes(app.clone()))
+        .merge(i2v::routes())
         .merge(files::routes())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

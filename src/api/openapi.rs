@@ -34,6 +34,7 @@ use super::fallback::RouteError;
     tags(
         (name = "image2video", description = "Akool's Image to Video OpenAPI"),
         (name = "auth", description = "Akool's token and credit routes"),
+        (name = "i2v extensions", description = "i2v's own routes where Akool has none (`/api/i2v/v1`), authenticated like the Akool routes; not part of Akool's API"),
         (name = "files", description = "Rendered videos"),
         (name = "ops", description = "Health, readiness, metrics and this document"),
         (name = "admin", description = "Operator controls, mounted only when an admin token is configured"),

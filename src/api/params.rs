@@ -41,3 +41,14 @@ where
             .map_err(|rejection| ApiError::param(rejection.body_text()))
     }
 }
+
+/// Reads an optional integer query parameter; empty counts as absent.
+pub fn int_param(name: &str, raw: Option<&str>) -> Result<Option<i64>, ApiError> {
+    match raw {
+        None | Some("") => Ok(None),
+        Some(raw) => raw
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| ApiError::param(format!("{name} must be an integer, got {raw:?}"))),
+    }
+}

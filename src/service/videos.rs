@@ -8,7 +8,7 @@ use crate::domain::video::{AudioType, Order, Video, VideoKind};
 use crate::domain::{IdList, ObjectId, VideoStatus};
 use crate::emulator;
 use crate::outbox;
-use crate::store::ForcedStatus;
+use crate::store::{ForcedStatus, VideoFilter};
 
 /// Shown for every id that cannot be deleted for any reason other than processing: unknown,
 /// malformed, already deleted and other accounts' ids all read alike, so nothing leaks.
@@ -116,6 +116,16 @@ pub async fn results(app: &App, caller: &Caller, ids: &IdList) -> Result<Vec<Vid
         return Ok(videos);
     }
     Ok(app.store.videos_by_ids(caller.uid, &ids).await?)
+}
+
+/// The caller's videos `filter` selects, newest first (web console, `GET /api/i2v/v1/videos`).
+/// Unlike `results` it moves no emulated video: listing is looking, not polling.
+pub async fn list(
+    app: &App,
+    caller: &Caller,
+    filter: &VideoFilter,
+) -> Result<Vec<Video>, ServiceError> {
+    Ok(app.store.list_videos(caller.uid, filter).await?)
 }
 
 /// What happened to one requested id.

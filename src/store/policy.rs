@@ -171,6 +171,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn wildcards_in_the_search_are_literal() {
+        assert_eq!(contains_pattern("Sunset"), "%sunset%");
+        assert_eq!(contains_pattern("100%_a\\b"), "%100\\%\\_a\\\\b%");
+    }
+
+    #[test]
     fn a_balance_never_goes_below_zero() {
         assert_eq!(balance_after(10, -10).unwrap(), 0);
         assert_eq!(balance_after(10, 5).unwrap(), 15);
@@ -257,4 +263,19 @@ mod tests {
         let dropped = after_fault(FaultStep::Drop, 10);
         assert_eq!((dropped.state, dropped.finished_at), ("dropped", Some(10)));
     }
+}
+
+/// A `LIKE ... ESCAPE '\'` pattern matching lower-cased text that contains `text` (lower-cased,
+/// its `%`, `_` and `\` taken literally).
+pub(super) fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }

@@ -57,6 +57,15 @@ pub(super) const LEDGER_SUM: &str =
 /// _id.
 pub(super) const VIDEO: &str = "SELECT * FROM videos WHERE _id = $1";
 
+/// An account's videos newest first, one page: `$2` status or NULL, `$3` a `LIKE` pattern on
+/// the lower-cased prompt or NULL, `$4` the cursor id or NULL, `$5` the page size. Walks the
+/// `videos_by_account` index backwards from the cursor.
+pub(super) const LIST_VIDEOS: &str = "SELECT * FROM videos WHERE uid = $1 \
+     AND ($2 IS NULL OR status = $2) \
+     AND ($3 IS NULL OR lower(prompt) LIKE $3 ESCAPE '\\') \
+     AND ($4 IS NULL OR _id < $4) \
+     ORDER BY _id DESC LIMIT $5";
+
 /// _id.
 pub(super) const BLOB_KEY_OF_COMPLETED: &str =
     "SELECT blob_key FROM videos WHERE _id = $1 AND status = 3";

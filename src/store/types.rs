@@ -48,6 +48,18 @@ pub struct DeleteRequest {
     pub ids: Vec<ObjectId>,
 }
 
+/// Which of an account's videos to list (`Videos::list_videos`), newest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VideoFilter {
+    /// Only videos with this status (1..4).
+    pub status: Option<i64>,
+    /// Only videos whose prompt contains this, ignoring ASCII case.
+    pub prompt_contains: Option<String>,
+    /// Only videos older than this one (the page cursor: the last id of the previous page).
+    pub before: Option<ObjectId>,
+    pub limit: i64,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteOutcome {
     /// Deleted now, in the order of the request.

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::{DeleteOutcome, ForcedStatus, StoreResult};
+use super::{DeleteOutcome, ForcedStatus, StoreResult, VideoFilter};
 use crate::domain::ObjectId;
 use crate::domain::Video;
 
@@ -13,6 +13,9 @@ pub trait Videos: Send + Sync + 'static {
     async fn create_videos(&self, uid: i64, videos: Vec<Video>, now: i64) -> StoreResult<()>;
     /// The caller's videos among `ids`, in the order of `ids`; others are left out.
     async fn videos_by_ids(&self, uid: i64, ids: &[ObjectId]) -> StoreResult<Vec<Video>>;
+    /// The caller's videos that `filter` selects, newest first (ids decrease), at most
+    /// `filter.limit`.
+    async fn list_videos(&self, uid: i64, filter: &VideoFilter) -> StoreResult<Vec<Video>>;
     /// DESIGN §4 step 2: in one transaction delete the caller's videos among `ids` that are not
     /// processing, stage their files in the deletion outbox, and report which of the remaining ids
     /// are the caller's processing videos. Concurrent calls are each answered exactly as if they

@@ -15,6 +15,7 @@ mod delete;
 mod emulator;
 mod fairness;
 mod helpers;
+mod listing;
 mod migrate_store;
 mod multiprocess;
 mod openapi;

@@ -200,6 +200,12 @@ async fn akool_answers(app: &TestApp, c: &mut Contract, me: &Account, key: &[(&s
     .await;
     c.send(app, Method::GET, models, models, key, None).await;
 
+    let listing = "/api/i2v/v1/videos";
+    for query in ["?limit=2&status=1", "?limit=0"] {
+        let path = format!("{listing}{query}");
+        c.send(app, Method::GET, listing, &path, key, None).await;
+    }
+
     let effects = "/api/open/v4/image2Video/effects";
     c.get(app, effects, key).await;
     c.get(app, effects, &[("authorization", "Bearer nope")])

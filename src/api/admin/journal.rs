@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::api::answer::{ok, Answer, ApiResult};
 use crate::api::error::ApiError;
 use crate::api::openapi::AdminUnauthorized;
-use crate::api::params::QueryParams;
+use crate::api::params::{int_param, QueryParams};
 use crate::app::App;
 use crate::service::ServiceError;
 use crate::store::{JournalEntry, JournalFilter};
@@ -88,17 +88,6 @@ pub struct ListQuery {
 #[derive(Deserialize)]
 pub struct ClearQuery {
     uid: Option<String>,
-}
-
-/// Reads an optional integer query parameter; empty counts as absent.
-fn int_param(name: &str, raw: Option<&str>) -> Result<Option<i64>, ApiError> {
-    match raw {
-        None | Some("") => Ok(None),
-        Some(raw) => raw
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| ApiError::param(format!("{name} must be an integer, got {raw:?}"))),
-    }
 }
 
 /// Requests to the Akool routes, newest first

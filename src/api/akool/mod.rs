@@ -2,7 +2,7 @@
 
 mod catalogue;
 mod quota;
-mod record;
+pub(super) mod record;
 mod record_shapes;
 mod token;
 mod videos;

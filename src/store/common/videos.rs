@@ -12,6 +12,27 @@ macro_rules! video_control {
         expire_lock = $expire_lock:literal $(,)?
     ) => {
         impl $store {
+            pub(super) async fn listed_videos(
+                &self,
+                uid: i64,
+                filter: &$crate::store::VideoFilter,
+            ) -> $crate::store::StoreResult<Vec<$crate::domain::Video>> {
+                let pattern = filter
+                    .prompt_contains
+                    .as_deref()
+                    .filter(|q| !q.is_empty())
+                    .map($crate::store::policy::contains_pattern);
+                let rows = ::sqlx::query($crate::store::sql::LIST_VIDEOS)
+                    .bind(uid)
+                    .bind(filter.status)
+                    .bind(pattern)
+                    .bind(filter.before.map(|id| id.to_hex()))
+                    .bind(filter.limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map($crate::store::rows::video).collect()
+            }
+
             pub(super) async fn forced_status(
                 &self,
                 id: $crate::domain::ObjectId,

@@ -8,7 +8,9 @@ use super::{delete, hexes, PgStore};
 use crate::domain::emulation::Lifecycle;
 use crate::domain::ObjectId;
 use crate::domain::Video;
-use crate::store::{rows, sql, DeleteOutcome, Emulation, ForcedStatus, StoreResult, Videos};
+use crate::store::{
+    rows, sql, DeleteOutcome, Emulation, ForcedStatus, StoreResult, VideoFilter, Videos,
+};
 
 #[async_trait]
 impl Videos for PgStore {
@@ -34,6 +36,10 @@ impl Videos for PgStore {
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(rows::in_request_order(ids, videos, |v| v.id))
     }
+    async fn list_videos(&self, uid: i64, filter: &VideoFilter) -> StoreResult<Vec<Video>> {
+        self.listed_videos(uid, filter).await
+    }
+
     async fn delete_videos(
         &self,
         uid: i64,

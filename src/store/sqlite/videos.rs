@@ -9,7 +9,8 @@ use crate::domain::emulation::Lifecycle;
 use crate::domain::ObjectId;
 use crate::domain::Video;
 use crate::store::{
-    rows, sql, DeleteOutcome, DeleteRequest, Emulation, ForcedStatus, StoreResult, Videos,
+    rows, sql, DeleteOutcome, DeleteRequest, Emulation, ForcedStatus, StoreResult, VideoFilter,
+    Videos,
 };
 
 #[async_trait]
@@ -40,6 +41,10 @@ impl Videos for SqliteStore {
             .map(rows::video)
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(rows::in_request_order(ids, videos, |v| v.id))
+    }
+
+    async fn list_videos(&self, uid: i64, filter: &VideoFilter) -> StoreResult<Vec<Video>> {
+        self.listed_videos(uid, filter).await
     }
 
     async fn delete_videos(

@@ -205,6 +205,11 @@ impl Videos for Recorder {
         Ok(videos)
     }
 
+    async fn list_videos(&self, uid: i64, filter: &VideoFilter) -> StoreResult<Vec<Video>> {
+        // Listing is not part of the race model: the web console's view, not an Akool route.
+        self.inner.list_videos(uid, filter).await
+    }
+
     async fn delete_videos(
         &self,
         uid: i64,
