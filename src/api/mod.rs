@@ -14,7 +14,7 @@ mod intercept;
 mod json;
 mod metrics;
 pub mod openapi;
-mod params;
+pub(crate) mod params;
 pub mod sample_image;
 pub mod server;
 
@@ -31,6 +31,7 @@ pub fn router(app: App) -> Router {
     let body_limit = app.config.limits.max_body_bytes;
     let (router, document) = documented_routes(&app).split_for_parts();
     router
+        .merge(crate::console::routes(&app))
         .layer(Extension(openapi::Document::new(&document)))
         .fallback(fallback::not_found)
         .method_not_allowed_fallback(fallback::method_not_allowed)

@@ -11,6 +11,7 @@ use super::auth::Auth;
 use super::blob_location::BlobLocation;
 use super::blobs::{BlobsConfig, VideoUrlMode};
 use super::comfyui::ComfyUi;
+use super::console::Console;
 use super::database::{Backend, Database};
 use super::emulator::Emulator;
 use super::error::{invalid, ConfigError};
@@ -67,6 +68,7 @@ pub struct Config {
     pub webhooks: Webhooks,
     pub blobs: BlobsConfig,
     pub comfyui: ComfyUi,
+    pub console: Console,
 }
 
 impl Default for Config {
@@ -96,6 +98,7 @@ impl Default for Config {
             webhooks: Webhooks::default(),
             blobs: BlobsConfig::default(),
             comfyui: ComfyUi::default(),
+            console: Console::default(),
         }
     }
 }

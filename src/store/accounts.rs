@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{Account, AuthRecord, NewAccount, StoreResult};
+use super::{Account, AuthRecord, LedgerEntry, NewAccount, StoreResult};
 
 #[async_trait]
 pub trait Accounts: Send + Sync + 'static {
@@ -31,4 +31,6 @@ pub trait Accounts: Send + Sync + 'static {
     ) -> StoreResult<bool>;
     /// Sum of the account's ledger rows; equals the balance unless something is broken.
     async fn ledger_sum(&self, uid: i64) -> StoreResult<i64>;
+    /// The account's newest `limit` ledger rows, newest first.
+    async fn ledger(&self, uid: i64, limit: i64) -> StoreResult<Vec<LedgerEntry>>;
 }

@@ -48,6 +48,17 @@ pub struct DeleteRequest {
     pub ids: Vec<ObjectId>,
 }
 
+/// One credit change: a charge (negative), a refund or a top-up.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LedgerEntry {
+    pub id: i64,
+    pub amount: i64,
+    pub reason: String,
+    pub video_id: Option<String>,
+    /// Milliseconds since the epoch (the account's clock).
+    pub at: i64,
+}
+
 /// Which of an account's videos to list (`Videos::list_videos`), newest first.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VideoFilter {

@@ -151,6 +151,29 @@ macro_rules! accounts {
                     .fetch_one(&self.pool)
                     .await?)
             }
+
+            async fn ledger(
+                &self,
+                uid: i64,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::LedgerEntry>> {
+                let rows: Vec<(i64, i64, String, Option<String>, i64)> =
+                    ::sqlx::query_as($crate::store::sql::LEDGER)
+                        .bind(uid)
+                        .bind(limit)
+                        .fetch_all(&self.pool)
+                        .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, amount, reason, video_id, at)| $crate::store::LedgerEntry {
+                        id,
+                        amount,
+                        reason,
+                        video_id,
+                        at,
+                    })
+                    .collect())
+            }
         }
     };
 }

@@ -189,6 +189,10 @@ impl Accounts for Recorder {
     async fn ledger_sum(&self, uid: i64) -> StoreResult<i64> {
         self.inner.ledger_sum(uid).await
     }
+
+    async fn ledger(&self, uid: i64, limit: i64) -> StoreResult<Vec<LedgerEntry>> {
+        self.inner.ledger(uid, limit).await
+    }
 }
 
 #[async_trait]

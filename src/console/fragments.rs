@@ -1,0 +1,156 @@
+//! HTML fragments the console's script asks for with the caller's credentials: a page of
+//! videos, and the account's credits and ledger. Authenticated by the same extractor as the
+//! Akool routes; bad input gets the same Akool answers (JSON with `code` and `msg`).
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+
+use super::pages::render;
+use super::time::utc;
+use crate::api::error::ApiError;
+use crate::api::params::{int_param, QueryParams};
+use crate::app::App;
+use crate::domain::{ObjectId, Video, VideoStatus};
+use crate::service::{videos, Caller, ServiceError};
+use crate::store::VideoFilter;
+
+/// Videos per page in the console.
+const PAGE: i64 = 24;
+/// Ledger rows shown.
+const LEDGER_ROWS: i64 = 20;
+
+#[derive(serde::Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    q: Option<String>,
+    cursor: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/videos.html")]
+struct VideosFragment {
+    items: Vec<Item>,
+    next_cursor: Option<String>,
+    unfinished: bool,
+}
+
+struct Item {
+    id: String,
+    status: i64,
+    status_label: &'static str,
+    prompt: String,
+    model: String,
+    resolution: &'static str,
+    seconds: i64,
+    created: String,
+    video_url: Option<String>,
+    error_reason: Option<String>,
+}
+
+pub async fn videos(
+    State(app): State<App>,
+    caller: Caller,
+    QueryParams(q): QueryParams<ListQuery>,
+) -> Result<Response, ApiError> {
+    let status = int_param("status", q.status.as_deref())?;
+    let before = match q.cursor.as_deref() {
+        None | Some("") => None,
+        Some(cursor) => Some(ObjectId::parse(cursor).ok_or_else(|| ApiError::param("bad cursor"))?),
+    };
+    let filter = VideoFilter {
+        status,
+        prompt_contains: q.q.filter(|q| !q.trim().is_empty()),
+        before,
+        limit: PAGE,
+    };
+    let found = videos::list(&app, &caller, &filter).await?;
+    let next_cursor = match found.last() {
+        Some(last) if found.len() as i64 == PAGE => Some(last.id.to_hex()),
+        _ => None,
+    };
+    let mut items = Vec::with_capacity(found.len());
+    for video in &found {
+        items.push(item(&app, video).await?);
+    }
+    let unfinished = found
+        .iter()
+        .any(|v| matches!(v.status, VideoStatus::Queued | VideoStatus::Processing));
+    Ok(render(&VideosFragment {
+        items,
+        next_cursor,
+        unfinished,
+    }))
+}
+
+async fn item(app: &App, video: &Video) -> Result<Item, ServiceError> {
+    let video_url = match (&video.status, &video.blob_key) {
+        (VideoStatus::Completed, Some(key)) => Some(
+            app.video_urls
+                .of(key)
+                .await
+                .map_err(|e| ServiceError::Internal(e.to_string()))?,
+        ),
+        _ => None,
+    };
+    let status = video.status.code();
+    Ok(Item {
+        id: video.id.to_hex(),
+        status,
+        status_label: match video.status {
+            VideoStatus::Queued => "queued",
+            VideoStatus::Processing => "processing",
+            VideoStatus::Completed => "completed",
+            VideoStatus::Failed => "failed",
+        },
+        prompt: video.prompt.clone(),
+        model: video.model.as_str().to_owned(),
+        resolution: video.resolution.value(),
+        seconds: video.video_length,
+        created: utc(video.create_time),
+        video_url,
+        error_reason: video.error_reason.clone().filter(|r| !r.is_empty()),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "console/account_summary.html")]
+struct AccountFragment {
+    uid: i64,
+    credits: i64,
+    ledger: Vec<LedgerRow>,
+}
+
+struct LedgerRow {
+    at: String,
+    amount: i64,
+    reason: String,
+    video_id: String,
+}
+
+pub async fn account(State(app): State<App>, caller: Caller) -> Result<Response, ApiError> {
+    let account = app
+        .store
+        .account(caller.uid)
+        .await
+        .map_err(ServiceError::from)?
+        .ok_or_else(|| ServiceError::Internal("the caller's account is gone".into()))?;
+    let ledger = app
+        .store
+        .ledger(caller.uid, LEDGER_ROWS)
+        .await
+        .map_err(ServiceError::from)?
+        .into_iter()
+        .map(|e| LedgerRow {
+            at: utc(e.at),
+            amount: e.amount,
+            reason: e.reason,
+            video_id: e.video_id.unwrap_or_default(),
+        })
+        .collect();
+    Ok(render(&AccountFragment {
+        uid: caller.uid,
+        credits: account.credits,
+        ledger,
+    }))
+}
