@@ -26,9 +26,7 @@ pub async fn to_console() -> Redirect {
     Redirect::permanent("/console/")
 }
 
-pub async fn account(
-    axum::extract::State(app): axum::extract::State<crate::app::App>,
-) -> Response {
+pub async fn account(axum::extract::State(app): axum::extract::State<crate::app::App>) -> Response {
     render(&account_page(app.catalogue))
 }
 
@@ -56,7 +54,11 @@ pub(super) fn render(template: &impl Template) -> Response {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "console template failed");
-            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "console error").into_response()
+            (
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "console error",
+            )
+                .into_response()
         }
     }
 }

@@ -50,7 +50,8 @@ pub(super) const LEDGER_REFUND: &str =
 
 /// uid.
 /// An account's newest ledger rows: `$1` uid, `$2` how many.
-pub(super) const LEDGER: &str = "SELECT id, amount, reason, video_id, created_at FROM credit_ledger \
+pub(super) const LEDGER: &str =
+    "SELECT id, amount, reason, video_id, created_at FROM credit_ledger \
      WHERE uid = $1 ORDER BY id DESC LIMIT $2";
 pub(super) const LEDGER_SUM: &str =
     "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM credit_ledger WHERE uid = $1";

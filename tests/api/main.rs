@@ -10,6 +10,7 @@ mod cli;
 mod client;
 mod comfyui;
 mod connections;
+mod console;
 mod create;
 mod delete;
 mod emulator;

@@ -165,13 +165,15 @@ macro_rules! accounts {
                         .await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(id, amount, reason, video_id, at)| $crate::store::LedgerEntry {
-                        id,
-                        amount,
-                        reason,
-                        video_id,
-                        at,
-                    })
+                    .map(
+                        |(id, amount, reason, video_id, at)| $crate::store::LedgerEntry {
+                            id,
+                            amount,
+                            reason,
+                            video_id,
+                            at,
+                        },
+                    )
                     .collect())
             }
         }
