@@ -1,6 +1,6 @@
 //! HTTP: the only module that knows axum and the Akool envelope.
 
-mod admin;
+pub(crate) mod admin;
 mod akool;
 mod answer;
 mod auth;

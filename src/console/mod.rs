@@ -9,6 +9,7 @@
 //! every action goes through the same extractors and service code as the API: an account sees
 //! only its own videos, and a processing video is refused here too.
 
+mod admin;
 mod assets;
 mod fragments;
 mod pages;
@@ -31,12 +32,23 @@ pub fn routes(app: &App) -> Router<App> {
     if !app.config.console.enabled {
         return Router::new();
     }
-    Router::new()
+    let mut router = Router::new()
         .route("/console", get(pages::to_console))
         .route("/console/", get(pages::account))
         .route("/console/assets/{name}", get(assets::asset))
         .route("/console/fragments/videos", get(fragments::videos))
         .route("/console/fragments/account", get(fragments::account))
+        .route("/console/admin", get(admin::page));
+    if app.config.admin_token.is_some() {
+        router = router.route(
+            "/console/fragments/admin/accounts",
+            get(admin::accounts).route_layer(axum::middleware::from_fn_with_state(
+                app.clone(),
+                crate::api::admin::require_admin,
+            )),
+        );
+    }
+    router
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),

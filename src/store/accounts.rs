@@ -8,6 +8,8 @@ use super::{Account, AuthRecord, LedgerEntry, NewAccount, StoreResult};
 pub trait Accounts: Send + Sync + 'static {
     async fn create_account(&self, new: NewAccount) -> StoreResult<Account>;
     async fn account(&self, uid: i64) -> StoreResult<Option<Account>>;
+    /// Up to `limit` accounts with a uid above `after`, in uid order (the admin console).
+    async fn accounts_after(&self, after: i64, limit: i64) -> StoreResult<Vec<Account>>;
     async fn auth_by_key_hash(&self, secret_hash: &str) -> StoreResult<Option<AuthRecord>>;
     async fn auth_by_client_id(&self, client_id: &str) -> StoreResult<Option<AuthRecord>>;
     async fn auth_by_uid(&self, uid: i64) -> StoreResult<Option<AuthRecord>>;

@@ -7,6 +7,11 @@
 
 // --- accounts --------------------------------------------------------------------------------
 
+/// A page of accounts in uid order: `$1` the last uid of the previous page (0 for the first),
+/// `$2` how many.
+pub(super) const ACCOUNTS_AFTER: &str = "SELECT uid, team_id, name, credits, banned, created_at \
+     FROM accounts WHERE uid > $1 ORDER BY uid LIMIT $2";
+
 /// uid.
 pub(super) const ACCOUNT: &str =
     "SELECT uid, team_id, name, credits, banned, created_at FROM accounts WHERE uid = $1";

@@ -240,10 +240,85 @@ def run(args):
             page.wait_for_selector("#workspace:not([hidden])")
             check(page.inner_text("#uid") == str(created["uid"]), "client ID and secret sign in too")
 
+            admin_flows(i2v, browser, args, failures, more[1])
             check(not failures, f"no script errors ({failures})")
             browser.close()
     finally:
         i2v.stop()
+
+
+def admin_flows(i2v, browser, args, failures, processing_id):
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.on("pageerror", lambda e: failures.append(str(e)))
+    page.goto(i2v.base + "/console/admin")
+
+    # (The browser logs the refused request's 401 as an error: expected here, so script errors
+    # are collected only after this step.)
+    page.fill("#admin-token", "not-the-admin-token-000")
+    page.click("#login-admin button")
+    page.wait_for_selector("#login-error:not([hidden])")
+    check(page.is_hidden("#workspace"), "a wrong admin token is refused")
+    page.on("console", lambda m: m.type == "error" and failures.append(m.text))
+
+    page.fill("#admin-token", ADMIN_TOKEN)
+    page.click("#login-admin button")
+    page.wait_for_selector("#workspace:not([hidden])")
+    check(page.query_selector("tr.account") is not None, "the accounts are listed")
+
+    # Create an account; it appears with its credits.
+    page.fill("#account-name", "made in the console")
+    page.fill("#account-credits", "250")
+    page.click("#create-account button")
+    page.wait_for_selector("#account-result.ok")
+    uid = page.get_attribute("#account-result", "data-uid")
+    row = f"tr.account[data-uid='{uid}']"
+    page.wait_for_selector(row)
+    check(page.inner_text(f"{row} td.credits") == "250", "a new account shows its credits")
+    key = page.inner_text("#account-result").split("API key ")[1].split(" ")[0]
+
+    # Top up, ban (its key is then refused), unban, rotate the secret.
+    page.fill(f"{row} input.amount", "50")
+    page.click(f"{row} button[data-action='credits']")
+    wait_until(lambda: page.inner_text(f"{row} td.credits") == "300", "the top-up to show")
+    check(True, "a top-up shows in the table")
+    page.click(f"{row} button[data-action='ban']")
+    page.wait_for_selector(f"{row}[data-banned='true']")
+    refused = i2v.call("GET", "/api/open/v3/faceswap/quota/info", headers={"x-api-key": key})
+    check(refused["code"] != 1000, f"a banned account's key is refused ({refused['code']})")
+    page.click(f"{row} button[data-action='unban']")
+    page.wait_for_selector(f"{row}[data-banned='false']")
+    page.click(f"{row} button[data-action='rotate-secret']")
+    wait_until(lambda: "new API key" in page.inner_text("#account-result"), "the new key to show")
+    new_key = page.inner_text("#account-result").split("new API key ")[1].split(" ")[0]
+    check(i2v.call("GET", "/api/open/v3/faceswap/quota/info", headers={"x-api-key": key})["code"] != 1000,
+          "the old key stops working after a rotation")
+    check(i2v.call("GET", "/api/open/v3/faceswap/quota/info", headers={"x-api-key": new_key})["code"] == 1000,
+          "the new key works")
+
+    # Any video's status: fail the processing video (with a refund).
+    page.fill("#status-video-id", processing_id)
+    page.select_option("#status-value", "4")
+    page.click("#video-status button")
+    page.wait_for_selector("#status-result.ok")
+    check("status 4" in page.inner_text("#status-result"), "an operator can fail a video")
+
+    # Webhook deliveries and the test controls.
+    page.click("#webhooks-form button")
+    page.click(f"{row} button[data-action='controls']")
+    page.wait_for_selector("#controls-card:not([hidden])")
+    wait_until(lambda: page.input_value("#control-json").strip().startswith("{"), "the lifecycle JSON")
+    check("lifecycle" in page.inner_text("#control-result"), "the account's lifecycle is read")
+    page.select_option("#control", "faults")
+    page.fill("#control-json", json.dumps({"seed": 7, "rules": [{"route": "delbyids", "next": 1, "effect": {"http_status": 503}}]}))
+    page.click("#control-save")
+    wait_until(lambda: "PUT done" in page.inner_text("#control-result"), "the faults to be saved")
+    faults = i2v.admin("GET", f"/accounts/{uid}/faults")["data"]
+    check(faults["rules"][0]["route"] == "delbyids", "faults set in the console reach the admin API")
+    page.click("#control-clear")
+    wait_until(lambda: "DELETE done" in page.inner_text("#control-result"), "the faults to be cleared")
+    if args.screenshots:
+        page.screenshot(path=os.path.join(args.screenshots, "console-admin.png"), full_page=True)
+    page.close()
 
 
 def main():

@@ -65,7 +65,7 @@ pub fn routes(app: App) -> OpenApiRouter<App> {
         .layer(middleware::from_fn_with_state(app, require_admin))
 }
 
-async fn require_admin(State(app): State<App>, req: Request, next: Next) -> Response {
+pub(crate) async fn require_admin(State(app): State<App>, req: Request, next: Next) -> Response {
     let expected = app
         .config
         .admin_token

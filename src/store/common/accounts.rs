@@ -62,6 +62,19 @@ macro_rules! accounts {
                 row.as_ref().map($crate::store::rows::account).transpose()
             }
 
+            async fn accounts_after(
+                &self,
+                after: i64,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::Account>> {
+                let rows = ::sqlx::query($crate::store::sql::ACCOUNTS_AFTER)
+                    .bind(after)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map($crate::store::rows::account).collect()
+            }
+
             async fn auth_by_key_hash(
                 &self,
                 secret_hash: &str,

@@ -6,6 +6,7 @@
 //! and seeding (run on its own); `journal` the request journal's cost (on its own). The servers under load run as child processes of this
 //! binary (see `server.rs`), so they never share a runtime or a process with the load generator.
 
+mod console;
 mod emulator;
 mod http;
 mod journal;
@@ -43,6 +44,8 @@ enum Bench {
     /// The request journal's cost (#13): delbyids and resultsByIds with the journal off and on.
     /// Not part of `all`.
     Journal(journal::JournalArgs),
+    /// The web console's pages with many videos in one account (#17). Not part of `all`.
+    Console(console::ConsoleArgs),
     /// render, then http.
     All(http::HttpArgs),
 }
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
             Bench::Http(args) => http::run(args).await,
             Bench::Emulator(args) => emulator::run(args).await,
             Bench::Journal(args) => journal::run(args).await,
+            Bench::Console(args) => console::run(args).await,
             Bench::All(args) => {
                 render::run().await?;
                 println!();

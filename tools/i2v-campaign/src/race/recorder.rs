@@ -149,6 +149,10 @@ impl Accounts for Recorder {
         self.inner.account(uid).await
     }
 
+    async fn accounts_after(&self, after: i64, limit: i64) -> StoreResult<Vec<Account>> {
+        self.inner.accounts_after(after, limit).await
+    }
+
     async fn auth_by_key_hash(&self, secret_hash: &str) -> StoreResult<Option<AuthRecord>> {
         self.inner.auth_by_key_hash(secret_hash).await
     }
