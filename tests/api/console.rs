@@ -117,3 +117,75 @@ async fn the_console_can_be_turned_off() {
     let page = app.client.get(app.url("/console/")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_admin_accounts_fragment_needs_the_admin_token_and_pages_by_uid() {
+    let app = spawn_app().await;
+    let mut made = Vec::new();
+    for _ in 0..3 {
+        made.push(app.create_account(10).await.uid);
+    }
+    let path = "/console/fragments/admin/accounts";
+    let (_, kind, text) = fragment(&app, None, path).await;
+    assert!(kind.starts_with("application/json"), "{kind}: {text}");
+    let key = app.create_account(0).await.key;
+    let as_account = app
+        .client
+        .get(app.url(path))
+        .header("authorization", format!("Bearer {key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        as_account.status(),
+        StatusCode::UNAUTHORIZED,
+        "an API key is not the admin token"
+    );
+    let html = app
+        .client
+        .get(app.url(&format!("{path}?after={}", made[0])))
+        .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains(&format!("data-uid=\"{}\"", made[0])),
+        "{html}"
+    );
+    for uid in &made[1..] {
+        assert!(html.contains(&format!("data-uid=\"{uid}\"")), "{html}");
+    }
+    let page = app
+        .client
+        .get(app.url("/console/admin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("login-admin"));
+}
+
+#[tokio::test]
+async fn without_an_admin_token_the_admin_view_says_so() {
+    let app = spawn_with(|c| c.admin_token = None).await;
+    let html = app
+        .client
+        .get(app.url("/console/admin"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("The admin API is off"), "{html}");
+    let fragment = app
+        .client
+        .get(app.url("/console/fragments/admin/accounts"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fragment.status(), StatusCode::NOT_FOUND);
+}
