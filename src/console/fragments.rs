@@ -64,11 +64,9 @@ pub async fn videos(
         before,
         limit: PAGE,
     };
-    let found = videos::list(&app, &caller, &filter).await?;
-    let next_cursor = match found.last() {
-        Some(last) if found.len() as i64 == PAGE => Some(last.id.to_hex()),
-        _ => None,
-    };
+    let page = videos::list(&app, &caller, &filter).await?;
+    let next_cursor = page.next.map(|id| id.to_hex());
+    let found = page.videos;
     let mut items = Vec::with_capacity(found.len());
     for video in &found {
         items.push(item(&app, video).await?);

@@ -8,7 +8,7 @@ use crate::domain::video::{AudioType, Order, Video, VideoKind};
 use crate::domain::{IdList, ObjectId, VideoStatus};
 use crate::emulator;
 use crate::outbox;
-use crate::store::{ForcedStatus, VideoFilter};
+use crate::store::{ForcedStatus, VideoFilter, VideoPage};
 
 /// Shown for every id that cannot be deleted for any reason other than processing: unknown,
 /// malformed, already deleted and other accounts' ids all read alike, so nothing leaks.
@@ -124,7 +124,7 @@ pub async fn list(
     app: &App,
     caller: &Caller,
     filter: &VideoFilter,
-) -> Result<Vec<Video>, ServiceError> {
+) -> Result<VideoPage, ServiceError> {
     Ok(app.store.list_videos(caller.uid, filter).await?)
 }
 

@@ -71,6 +71,16 @@ pub struct VideoFilter {
     pub limit: i64,
 }
 
+/// A page of `Videos::list_videos`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VideoPage {
+    pub videos: Vec<crate::domain::Video>,
+    /// Where the next page starts (`VideoFilter::before`); `None` after the last page. A
+    /// filtered page may hold fewer than `limit` videos and still have a next page: each looks
+    /// at a bounded window of the account's videos.
+    pub next: Option<ObjectId>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DeleteOutcome {
     /// Deleted now, in the order of the request.

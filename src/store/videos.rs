@@ -3,9 +3,13 @@
 
 use async_trait::async_trait;
 
-use super::{DeleteOutcome, ForcedStatus, StoreResult, VideoFilter};
+use super::{DeleteOutcome, ForcedStatus, StoreResult, VideoFilter, VideoPage};
 use crate::domain::ObjectId;
 use crate::domain::Video;
+
+/// Videos a filtered page looks at, at most: the bound on its cost however many videos an
+/// account has and however few match.
+pub const LIST_WINDOW: i64 = 5_000;
 
 #[async_trait]
 pub trait Videos: Send + Sync + 'static {
@@ -14,8 +18,9 @@ pub trait Videos: Send + Sync + 'static {
     /// The caller's videos among `ids`, in the order of `ids`; others are left out.
     async fn videos_by_ids(&self, uid: i64, ids: &[ObjectId]) -> StoreResult<Vec<Video>>;
     /// The caller's videos that `filter` selects, newest first (ids decrease), at most
-    /// `filter.limit`.
-    async fn list_videos(&self, uid: i64, filter: &VideoFilter) -> StoreResult<Vec<Video>>;
+    /// `filter.limit`, and where the next page starts. With a status or prompt filter a page
+    /// looks at no more than `LIST_WINDOW` of the account's videos.
+    async fn list_videos(&self, uid: i64, filter: &VideoFilter) -> StoreResult<VideoPage>;
     /// DESIGN §4 step 2: in one transaction delete the caller's videos among `ids` that are not
     /// processing, stage their files in the deletion outbox, and report which of the remaining ids
     /// are the caller's processing videos. Concurrent calls are each answered exactly as if they

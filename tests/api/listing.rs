@@ -105,3 +105,75 @@ async fn bad_parameters_and_credentials_get_akool_errors() {
     let wrong = page(&app, "not-a-key-0123456789abcdef012345", "").await;
     assert_ne!(wrong["code"], 1000, "{wrong}");
 }
+
+/// A filter that matches little costs one window of the account's videos per page, not the whole
+/// account: pages may come back short, or empty, with a cursor to go on from.
+#[tokio::test]
+async fn filtered_pages_look_at_a_bounded_window_and_go_on_from_its_end() {
+    let app = spawn_app().await;
+    let me = app.create_account(0).await;
+    let seed = |videos: Value| {
+        let app = &app;
+        let uid = me.uid;
+        async move {
+            let (status, body) = app
+                .admin(
+                    &format!("/accounts/{uid}/seed"),
+                    json!({ "videos": videos }),
+                )
+                .await;
+            assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+            ids_of(&body["data"]["ids"])
+        }
+    };
+    // Two needles first (the oldest), then more haystack than one window holds.
+    let needles = seed(json!([
+        {"status": 4, "prompt": "a needle in the hay", "error_reason": "x"},
+        {"status": 4, "prompt": "another Needle", "error_reason": "x"}
+    ]))
+    .await;
+    let window = 5_000;
+    let hay: Vec<Value> = (0..window + 100)
+        .map(|_| json!({"status": 1, "prompt": "hay"}))
+        .collect();
+    seed(Value::Array(hay)).await;
+
+    let first = page(&app, &me.key, "?q=needle&limit=10").await;
+    assert_eq!(
+        ids(&first),
+        Vec::<String>::new(),
+        "the newest window holds only hay"
+    );
+    let cursor = first["data"]["next_cursor"]
+        .as_str()
+        .expect("a window to go on from")
+        .to_owned();
+    let second = page(
+        &app,
+        &me.key,
+        &format!("?q=needle&limit=10&cursor={cursor}"),
+    )
+    .await;
+    let newest_first: Vec<String> = needles.iter().rev().cloned().collect();
+    assert_eq!(ids(&second), newest_first);
+    assert_eq!(
+        second["data"]["next_cursor"],
+        Value::Null,
+        "nothing is older"
+    );
+
+    let failed = page(&app, &me.key, "?status=4&limit=10").await;
+    assert!(ids(&failed).is_empty());
+    let cursor = failed["data"]["next_cursor"].as_str().unwrap().to_owned();
+    let failed = page(
+        &app,
+        &me.key,
+        &format!("?status=4&limit=10&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(ids(&failed), newest_first);
+
+    // Unfiltered pages are full pages.
+    let all = page(&app, &me.key, "?limit=100").await;
+    assert_eq!(ids(&all).len(), 100);
+}

@@ -33,7 +33,9 @@ pub struct ListQuery {
 pub struct VideoPage {
     /// The videos, newest first, each as `resultsByIds` shows it.
     pub result: Vec<ResultVideo>,
-    /// Pass as `cursor` for the next page; `null` on the last page.
+    /// Pass as `cursor` for the next page; `null` on the last page. With `status` or `q` a page
+    /// looks at no more than 5,000 of the account's videos, so it may hold fewer than `limit`
+    /// (even none) and still have a next page.
     pub next_cursor: Option<String>,
 }
 
@@ -63,14 +65,10 @@ pub async fn list_videos(
     QueryParams(q): QueryParams<ListQuery>,
 ) -> ApiResult<VideoPage> {
     let filter = filter_of(q)?;
-    let limit = filter.limit;
-    let found = videos::list(&app, &caller, &filter).await?;
-    let next_cursor = match found.last() {
-        Some(last) if found.len() as i64 == limit => Some(last.id.to_hex()),
-        _ => None,
-    };
-    let mut result = Vec::with_capacity(found.len());
-    for v in &found {
+    let page = videos::list(&app, &caller, &filter).await?;
+    let next_cursor = page.next.map(|id| id.to_hex());
+    let mut result = Vec::with_capacity(page.videos.len());
+    for v in &page.videos {
         let item = record::result(v, &app.video_urls)
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))?;

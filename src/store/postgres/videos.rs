@@ -9,7 +9,7 @@ use crate::domain::emulation::Lifecycle;
 use crate::domain::ObjectId;
 use crate::domain::Video;
 use crate::store::{
-    rows, sql, DeleteOutcome, Emulation, ForcedStatus, StoreResult, VideoFilter, Videos,
+    rows, sql, DeleteOutcome, Emulation, ForcedStatus, StoreResult, VideoFilter, VideoPage, Videos,
 };
 
 #[async_trait]
@@ -36,7 +36,7 @@ impl Videos for PgStore {
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(rows::in_request_order(ids, videos, |v| v.id))
     }
-    async fn list_videos(&self, uid: i64, filter: &VideoFilter) -> StoreResult<Vec<Video>> {
+    async fn list_videos(&self, uid: i64, filter: &VideoFilter) -> StoreResult<VideoPage> {
         self.listed_videos(uid, filter).await
     }
 

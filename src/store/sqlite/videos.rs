@@ -10,7 +10,7 @@ use crate::domain::ObjectId;
 use crate::domain::Video;
 use crate::store::{
     rows, sql, DeleteOutcome, DeleteRequest, Emulation, ForcedStatus, StoreResult, VideoFilter,
-    Videos,
+    VideoPage, Videos,
 };
 
 #[async_trait]
@@ -43,7 +43,7 @@ impl Videos for SqliteStore {
         Ok(rows::in_request_order(ids, videos, |v| v.id))
     }
 
-    async fn list_videos(&self, uid: i64, filter: &VideoFilter) -> StoreResult<Vec<Video>> {
+    async fn list_videos(&self, uid: i64, filter: &VideoFilter) -> StoreResult<VideoPage> {
         self.listed_videos(uid, filter).await
     }
 

@@ -213,7 +213,7 @@ impl Videos for Recorder {
         Ok(videos)
     }
 
-    async fn list_videos(&self, uid: i64, filter: &VideoFilter) -> StoreResult<Vec<Video>> {
+    async fn list_videos(&self, uid: i64, filter: &VideoFilter) -> StoreResult<VideoPage> {
         // Listing is not part of the race model: the web console's view, not an Akool route.
         self.inner.list_videos(uid, filter).await
     }
