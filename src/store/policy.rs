@@ -166,6 +166,21 @@ pub(super) fn after_fault(step: FaultStep, at: i64) -> FaultUpdate {
     }
 }
 
+/// A `LIKE ... ESCAPE '\'` pattern matching lower-cased text that contains `text` (lower-cased,
+/// its `%`, `_` and `\` taken literally).
+pub(super) fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,19 +278,4 @@ mod tests {
         let dropped = after_fault(FaultStep::Drop, 10);
         assert_eq!((dropped.state, dropped.finished_at), ("dropped", Some(10)));
     }
-}
-
-/// A `LIKE ... ESCAPE '\'` pattern matching lower-cased text that contains `text` (lower-cased,
-/// its `%`, `_` and `\` taken literally).
-pub(super) fn contains_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for c in text.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
 }
