@@ -141,12 +141,18 @@ async fn copy_files(
     Ok(())
 }
 
-/// The file's size once copied, `None` when the source does not have it. Files are read whole:
+/// The file's size once copied, `None` when the source does not have it; its poster, when
+/// there is one, goes along (the poster first, as a worker writes them). Files are read whole:
 /// rendered videos are a few megabytes.
 async fn copy_file(from: &Blobs, to: &Blobs, key: &str) -> anyhow::Result<Option<u64>> {
     let Some(bytes) = from.get(key).await? else {
         return Ok(None);
     };
+    if let Some(poster) = Blobs::poster_key(key) {
+        if let Some(image) = from.get(&poster).await? {
+            to.put(&poster, image).await?;
+        }
+    }
     let expected = bytes.len() as u64;
     to.put(key, bytes).await?;
     let stored = to.size(key).await?;

@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::app::App;
+use crate::blobs::Blobs;
 use crate::domain::ObjectId;
 
 pub fn routes() -> OpenApiRouter<App> {
@@ -77,12 +78,12 @@ fn byte_pos(digits: &str) -> Result<u64, ()> {
     tag = "files",
     params(
         ("id" = String, Path, description = "The video's `_id`"),
-        ("name" = String, Path, description = "The file name in its `video_url`"),
+        ("name" = String, Path, description = "The file name in its `video_url` (`.mp4`), or the same name ending in `.jpg` for its poster (a JPEG frame, the web console's thumbnail; rendered videos only)"),
         ("Range" = Option<String>, Header, description = "One `bytes=first-last` range"),
     ),
     responses(
-        (status = 200, description = "The whole MP4", content(("video/mp4"))),
-        (status = 206, description = "The requested range", content(("video/mp4"))),
+        (status = 200, description = "The whole MP4, or its JPEG poster", content(("video/mp4"), ("image/jpeg"))),
+        (status = 206, description = "The requested range", content(("video/mp4"), ("image/jpeg"))),
         (status = 404, description = "No such file (`not found`)", content_type = "text/plain", body = String),
         (status = 416, description = "Range outside the file; `Content-Range: bytes */<size>`"),
     ),
@@ -101,11 +102,15 @@ async fn video_file(
         return missing();
     };
     let key = format!("videos/{id}/{name}");
-    match app.store.blob_key_of(id).await {
-        Ok(Some(current)) if current == key => {}
+    // The video's current file, or that file's poster: never a file of an earlier attempt.
+    let content_type = match app.store.blob_key_of(id).await {
+        Ok(Some(current)) if current == key => "video/mp4",
+        Ok(Some(current)) if Blobs::poster_key(&current).as_deref() == Some(key.as_str()) => {
+            "image/jpeg"
+        }
         Ok(_) => return missing(),
         Err(e) => return server_error("file lookup", e),
-    }
+    };
     let size = match app.blobs.size(&key).await {
         Ok(Some(size)) => size,
         Ok(None) => return missing(),
@@ -113,7 +118,7 @@ async fn video_file(
     };
     let range_header = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let common = [
-        (header::CONTENT_TYPE, "video/mp4"),
+        (header::CONTENT_TYPE, content_type),
         (header::ACCEPT_RANGES, "bytes"),
     ];
     match parse_range(range_header, size) {

@@ -101,6 +101,13 @@ impl Blobs {
         format!("videos/{video_id}/{attempt}.mp4")
     }
 
+    /// The poster (a JPEG frame, the console's thumbnail) that goes with the video file `key`:
+    /// `videos/<id>/<attempt>.jpg`. Its life is the video file's: written under the same
+    /// deletion-outbox row before the video file, and removed by [`Blobs::delete`] with it.
+    pub fn poster_key(key: &str) -> Option<String> {
+        key.strip_suffix(".mp4").map(|stem| format!("{stem}.jpg"))
+    }
+
     pub async fn put(&self, key: &str, data: Bytes) -> Result<(), BlobError> {
         let path = Path::from(key);
         let payload = PutPayload::from(data);
@@ -152,8 +159,19 @@ impl Blobs {
         Ok(self.inner.get_range(&Path::from(key), start..end).await?)
     }
 
-    /// Removes the file; a file that is already gone counts as removed.
+    /// Removes the file, and a video file's poster after it; a file that is already gone counts
+    /// as removed. Every removal of a video file (delete, retention, the outbox sweeper, a lost
+    /// lease) comes here, so a poster never outlives its video: if the poster's removal fails,
+    /// the caller's outbox row stays and the next sweep removes it.
     pub async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        self.delete_one(key).await?;
+        match Blobs::poster_key(key) {
+            Some(poster) => self.delete_one(&poster).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn delete_one(&self, key: &str) -> Result<(), BlobError> {
         match self.inner.delete(&Path::from(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
@@ -197,6 +215,26 @@ mod tests {
             .await
             .unwrap_err();
         assert!(err.to_string().contains("need S3"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_video_file_goes_with_its_poster() {
+        let blobs = Blobs::in_memory();
+        let video = Blobs::key_for("6b0f00000000000000000001", "a1");
+        let poster = Blobs::poster_key(&video).unwrap();
+        assert_eq!(poster, "videos/6b0f00000000000000000001/a1.jpg");
+        assert_eq!(Blobs::poster_key(&poster), None, "a poster has no poster");
+        blobs.put(&video, Bytes::from_static(b"mp4")).await.unwrap();
+        blobs
+            .put(&poster, Bytes::from_static(b"jpg"))
+            .await
+            .unwrap();
+        blobs.delete(&video).await.unwrap();
+        assert!(blobs.list_keys().await.unwrap().is_empty());
+        // Without a poster, the same.
+        blobs.put(&video, Bytes::from_static(b"mp4")).await.unwrap();
+        blobs.delete(&video).await.unwrap();
+        assert!(blobs.list_keys().await.unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -11,6 +11,7 @@ use super::time::utc;
 use crate::api::error::ApiError;
 use crate::api::params::{int_param, QueryParams};
 use crate::app::App;
+use crate::blobs::Blobs;
 use crate::domain::{ObjectId, Video, VideoStatus};
 use crate::service::{videos, Caller, ServiceError};
 use crate::store::VideoFilter;
@@ -45,6 +46,7 @@ struct Item {
     seconds: i64,
     created: String,
     video_url: Option<String>,
+    poster_url: Option<String>,
     error_reason: Option<String>,
 }
 
@@ -82,14 +84,22 @@ pub async fn videos(
 }
 
 async fn item(app: &App, video: &Video) -> Result<Item, ServiceError> {
-    let video_url = match (&video.status, &video.blob_key) {
-        (VideoStatus::Completed, Some(key)) => Some(
-            app.video_urls
-                .of(key)
-                .await
-                .map_err(|e| ServiceError::Internal(e.to_string()))?,
-        ),
-        _ => None,
+    let url_of = |key: String| async move {
+        app.video_urls
+            .of(&key)
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))
+    };
+    let (video_url, poster_url) = match (&video.status, &video.blob_key) {
+        (VideoStatus::Completed, Some(key)) => {
+            // Emulated and seeded videos have no poster: the page drops an image that fails.
+            let poster = match Blobs::poster_key(key) {
+                Some(poster) => Some(url_of(poster).await?),
+                None => None,
+            };
+            (Some(url_of(key.clone()).await?), poster)
+        }
+        _ => (None, None),
     };
     let status = video.status.code();
     Ok(Item {
@@ -107,6 +117,7 @@ async fn item(app: &App, video: &Video) -> Result<Item, ServiceError> {
         seconds: video.video_length,
         created: utc(video.create_time),
         video_url,
+        poster_url,
         error_reason: video.error_reason.clone().filter(|r| !r.is_empty()),
     })
 }

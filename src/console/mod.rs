@@ -22,9 +22,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::App;
 
-/// Where the console's script may send requests and load videos from: this server only.
+/// The console's script and styles come from this server only, and its requests go to this
+/// server only; videos and their posters may come from the file storage (presigned S3 URLs).
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data:; media-src 'self' https: http:; connect-src 'self'; form-action 'none'; \
+     img-src 'self' data: https: http:; media-src 'self' https: http:; connect-src 'self'; form-action 'none'; \
      frame-ancestors 'none'; base-uri 'none'";
 
 /// The console's routes (all under `/console`), or none when it is turned off.

@@ -19,6 +19,7 @@ use crate::clock::now_ms;
 use crate::config::Jobs;
 use crate::domain::{ObjectId, Video, VideoKind};
 use crate::emulator::account_now;
+use crate::render::poster::poster_of;
 use crate::render::{RenderError, RenderJob, RenderRequest, Rendered};
 use crate::store::Completion;
 
@@ -132,7 +133,9 @@ async fn process(
             crate::metrics::render_outcome("lease_lost");
             tracing::warn!("lease lost; render abandoned");
         }
-        Some(Ok((rendered, _work_dir))) => finish(app, &video, owner, rendered).await?,
+        Some(Ok((rendered, work_dir))) => {
+            finish(app, &video, owner, rendered, work_dir.path()).await?
+        }
         Some(Err(RenderError::Transient(reason))) => {
             let delay = retry_delay(&app.config.jobs, video.attempts);
             let run_after = now_ms() + delay.as_millis() as i64;
@@ -270,16 +273,27 @@ async fn fetch_source(
     Ok(Some(path))
 }
 
-/// Stages, uploads and completes. The staged outbox row means a crash anywhere here leaves a
-/// file the sweeper removes; completion takes the row back in the same transaction.
-async fn finish(app: &App, video: &Video, owner: &str, rendered: Rendered) -> anyhow::Result<()> {
+/// Stages, uploads (the poster, then the video) and completes. The staged outbox row means a
+/// crash anywhere here leaves files the sweeper removes (the video's poster goes with it);
+/// completion takes the row back in the same transaction.
+async fn finish(
+    app: &App,
+    video: &Video,
+    owner: &str,
+    rendered: Rendered,
+    work_dir: &std::path::Path,
+) -> anyhow::Result<()> {
     let key = Blobs::key_for(
         &video.id.to_hex(),
         &format!("{:016x}", rand::random::<u64>()),
     );
+    let poster = poster_of(&app.config.render, &rendered.file, work_dir).await;
     let grace = app.config.jobs.stage_grace.as_millis() as i64;
     let removal_due = now_ms() + grace;
     app.store.stage_blob(&key, removal_due).await?;
+    if let (Some(poster), Some(poster_key)) = (poster, Blobs::poster_key(&key)) {
+        app.blobs.put(&poster_key, poster).await?;
+    }
     let bytes = tokio::fs::read(&rendered.file).await?;
     app.blobs.put(&key, bytes.into()).await?;
     if now_ms() > removal_due - grace / 2 {

@@ -10,6 +10,7 @@ pub mod comfyui;
 pub mod ffmpeg;
 pub mod frames;
 pub mod plan;
+pub mod poster;
 mod reasons;
 pub mod request;
 mod soundtrack;

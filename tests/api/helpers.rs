@@ -352,6 +352,25 @@ impl TestApp {
         self.app.blobs.list_keys().await.unwrap()
     }
 
+    /// The video files in storage, leaving out their posters (`Blobs::poster_key`).
+    pub async fn video_file_keys(&self) -> Vec<String> {
+        let mut keys = self.blob_keys().await;
+        keys.retain(|k| k.ends_with(".mp4"));
+        keys
+    }
+
+    /// Every file in storage is a video file or the poster of one that is there.
+    pub async fn assert_posters_have_videos(&self) {
+        let keys = self.blob_keys().await;
+        for key in keys.iter().filter(|k| !k.ends_with(".mp4")) {
+            assert!(
+                keys.iter()
+                    .any(|v| i2v::blobs::Blobs::poster_key(v).as_deref() == Some(key.as_str())),
+                "file {key} is no video's poster: {keys:?}"
+            );
+        }
+    }
+
     pub async fn balance(&self, account: &Account) -> i64 {
         let body = self
             .get_as(&account.key, "/api/open/v3/faceswap/quota/info")

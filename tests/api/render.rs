@@ -281,8 +281,10 @@ async fn deletes_racing_workers_never_leave_a_file_or_render_a_deleted_video() {
         i2v::outbox::sweep(app.app.store.as_ref(), &app.app.blobs)
             .await
             .unwrap();
-        let keys: std::collections::HashSet<String> = app.blob_keys().await.into_iter().collect();
+        let keys: std::collections::HashSet<String> =
+            app.video_file_keys().await.into_iter().collect();
         if keys == expected {
+            app.assert_posters_have_videos().await;
             break;
         }
         assert!(
@@ -341,9 +343,10 @@ async fn a_worker_that_lost_its_lease_writes_nothing_and_the_job_is_rendered_aga
     i2v::outbox::sweep(store.as_ref(), &app.app.blobs)
         .await
         .unwrap();
-    let keys = app.blob_keys().await;
+    let keys = app.video_file_keys().await;
     assert_eq!(keys.len(), 1, "{keys:?}");
     assert!(!keys[0].contains("stale"));
+    app.assert_posters_have_videos().await;
     assert!(done[0]["video_url"].as_str().unwrap().ends_with(&keys[0]));
     stop.cancel();
     live.await.unwrap();
@@ -657,4 +660,55 @@ async fn two_huge_images_rendering_at_once_stay_under_400_mib() {
         );
         assert!(peak < 400 * 1024, "{route}: peak RSS {} MiB", peak / 1024);
     }
+}
+
+/// Each render leaves a poster (the console's thumbnail) beside its file, served only for the
+/// video's current file, and gone with the video.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rendered_video_has_a_poster_that_goes_with_it() {
+    let (app, assets) = spawn_renderer(1).await;
+    let me = app.create_account(100).await;
+    let id = create(&app, &me, landscape(&assets)).await;
+    let done = wait_done(&app, &me, std::slice::from_ref(&id)).await;
+    assert_eq!(done[0]["status"], 3, "{done:?}");
+    let video_url = done[0]["video_url"].as_str().unwrap();
+    let poster_url = video_url.replace(".mp4", ".jpg");
+    let poster = app.client.get(&poster_url).send().await.unwrap();
+    assert_eq!(poster.status(), StatusCode::OK);
+    assert_eq!(poster.headers()["content-type"], "image/jpeg");
+    let bytes = poster.bytes().await.unwrap();
+    let image = image::load_from_memory(&bytes).expect("a JPEG");
+    assert_eq!(
+        (image.width(), image.height()),
+        (320, 180),
+        "landscape 720p, 320 wide"
+    );
+    let mut keys = app.blob_keys().await;
+    keys.sort();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(
+        keys[0].ends_with(".jpg") && keys[1].ends_with(".mp4"),
+        "{keys:?}"
+    );
+
+    // Only the current file's poster is served.
+    let other = poster_url.replace(&format!("/{id}/"), "/6b0000000000000000000000/");
+    assert_eq!(
+        app.client.get(&other).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let deleted = app.delete(&me, &id).await;
+    assert_eq!(deleted["data"]["successIds"], json!([id]), "{deleted}");
+    i2v::outbox::sweep(app.app.store.as_ref(), &app.app.blobs)
+        .await
+        .unwrap();
+    assert!(
+        app.blob_keys().await.is_empty(),
+        "the poster went with the video"
+    );
+    assert_eq!(
+        app.client.get(&poster_url).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
 }

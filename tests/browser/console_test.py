@@ -184,6 +184,13 @@ def run(args):
             check(page.inner_text("#credits") == str(1000 - 20), "the charge shows in the credits")
             check("-20" in page.inner_text("table.ledger"), "the ledger shows the charge")
 
+            # Its thumbnail is the render's poster.
+            thumb = f"{row} img.poster"
+            page.wait_for_selector(thumb)
+            natural = wait_until(lambda: page.evaluate(
+                f"document.querySelector(\"{thumb}\").naturalWidth"), "the poster to load", 30)
+            check(natural == 320, f"the thumbnail is the 320-pixel poster ({natural})")
+
             # Play it: the media element reports its length and size.
             page.click(f"{row} button.play")
             # (wait_for_function would evaluate a string in the page, which the CSP forbids.)

@@ -282,6 +282,10 @@ document.addEventListener("DOMContentLoaded", () => {
     const button = event.target.closest("button.play");
     if (button) play(button);
   });
+  // A video without a poster (emulated or seeded) keeps the plain tile.
+  $("videos").addEventListener("error", (event) => {
+    if (event.target.classList && event.target.classList.contains("poster")) event.target.remove();
+  }, true);
   $("player").addEventListener("close", () => {
     $("player-video").pause();
   });

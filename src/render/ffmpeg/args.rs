@@ -180,6 +180,28 @@ pub fn mux_audio_args(
     args
 }
 
+/// ffmpeg arguments that write a poster of `video`: a JPEG `width` pixels wide of its most
+/// representative frame among the first 48 (ffmpeg's `thumbnail` filter).
+pub fn poster_args(video: &InputFile, width: u32, output: &Path) -> Vec<String> {
+    let mut args = strings(&["-hide_banner", "-loglevel", "error", "-y"]);
+    args.extend(video.args());
+    let filter = format!("thumbnail=48,scale={width}:-2");
+    args.extend(strings(&[
+        "-map",
+        "0:v:0",
+        "-vf",
+        &filter,
+        "-frames:v",
+        "1",
+        "-q:v",
+        "5",
+        "-f",
+        "image2",
+    ]));
+    args.push(file_url(output));
+    args
+}
+
 /// ffprobe arguments that print the container duration of `file`.
 pub fn probe_args(file: &InputFile) -> Vec<String> {
     let mut args = strings(&[
@@ -265,6 +287,7 @@ mod tests {
             encode_args(&spec(mp3("/w/a"))),
             mux_audio_args(&source, &wav, 3.0, Path::new("/w/out.mp4")),
             probe_args(&source),
+            poster_args(&source, 320, Path::new("/w/p.jpg")),
             conform_args(
                 &InputFile::video("/w/c".into(), "matroska"),
                 &spec(mp3("/w/a")),

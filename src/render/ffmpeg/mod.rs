@@ -18,8 +18,8 @@ mod process;
 mod still_clip;
 
 pub use args::{
-    audio_streams_args, conform_args, encode_args, mux_audio_args, probe_args, AudioSource,
-    EncodeSpec,
+    audio_streams_args, conform_args, encode_args, mux_audio_args, poster_args, probe_args,
+    AudioSource, EncodeSpec,
 };
 pub use audio_format::AudioFormat;
 pub use error::FfmpegError;

@@ -233,10 +233,11 @@ async fn a_reset_during_a_render_leaves_no_row_file_or_callback() {
         .await
         .unwrap();
     assert_eq!(
-        app.blob_keys().await,
+        app.video_file_keys().await,
         vec![url_of(&done).split("/files/").nth(1).unwrap().to_owned()],
         "only the sentinel's file"
     );
+    app.assert_posters_have_videos().await;
     assert!(app.records(&me, std::slice::from_ref(&id)).await.is_empty());
     assert!(deliveries(&app, &id).await.is_empty());
     // Whatever reached the receiver before the reset was the processing callback, nothing after.

@@ -252,7 +252,9 @@ impl<'a> Audit<'a> {
                 Some(id) => self.store.blob_key_of(parse(id)?).await.map_err(text)?,
                 None => None,
             };
-            if owner.as_deref() != Some(key.as_str()) {
+            // A completed video's file, or that file's poster.
+            let poster = owner.as_deref().and_then(Blobs::poster_key);
+            if owner.as_deref() != Some(key.as_str()) && poster.as_deref() != Some(key.as_str()) {
                 problems.push(format!("file {key} belongs to no completed video"));
             }
         }

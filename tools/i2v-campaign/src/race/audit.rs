@@ -2,6 +2,7 @@
 //! ledger). First the deletion outbox is swept as if far in the future, so staged files whose
 //! grace has not run out yet are gone too: every worker has stopped, so none is still in use.
 
+use i2v::blobs::Blobs;
 use std::collections::{HashMap, HashSet};
 
 use i2v::clock::now_ms;
@@ -172,11 +173,16 @@ fn has_files(completed: &HashSet<String>, files: &[String]) -> Result<(), String
     )
 }
 
+/// Every file is a completed video's, or that file's poster.
 fn no_orphans(completed: &HashSet<String>, files: &[String]) -> Result<(), String> {
+    let posters: HashSet<String> = completed
+        .iter()
+        .filter_map(|k| Blobs::poster_key(k))
+        .collect();
     all_ok(
         files
             .iter()
-            .filter(|k| !completed.contains(*k))
+            .filter(|k| !completed.contains(*k) && !posters.contains(*k))
             .map(|k| format!("{k} has no completed video"))
             .collect(),
     )
