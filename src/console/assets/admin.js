@@ -8,26 +8,8 @@ const $ = (id) => document.getElementById(id);
 let after = [0];
 let controlsUid = null;
 
-async function admin(method, path, body) {
-  const headers = { Authorization: "Bearer " + sessionStorage.getItem(TOKEN) };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: "omit",
-    cache: "no-store",
-  });
-  const type = response.headers.get("content-type") || "";
-  if (type.includes("application/json")) {
-    const answer = await response.json();
-    if (answer.code !== 1000) {
-      throw new Error(answer.msg || "code " + answer.code);
-    }
-    return answer.data === undefined ? answer : answer.data;
-  }
-  if (!response.ok) throw new Error("HTTP " + response.status);
-  return response.text();
+function admin(method, path, body) {
+  return callServer({ Authorization: "Bearer " + sessionStorage.getItem(TOKEN) }, method, path, body);
 }
 
 function show(signedIn) {

@@ -16,29 +16,8 @@ function credentials() {
   return null;
 }
 
-// An Akool-style error (`code`, `msg`) as an Error; HTML fragments come back as text.
-async function request(method, path, body) {
-  const headers = Object.assign({}, credentials() || {});
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: "omit",
-    cache: "no-store",
-  });
-  const type = response.headers.get("content-type") || "";
-  if (type.includes("application/json")) {
-    const answer = await response.json();
-    if (answer.code !== 1000) {
-      const error = new Error(answer.msg || "request failed (code " + answer.code + ")");
-      error.code = answer.code;
-      throw error;
-    }
-    return answer.data;
-  }
-  if (!response.ok) throw new Error("HTTP " + response.status);
-  return response.text();
+function request(method, path, body) {
+  return callServer(credentials(), method, path, body);
 }
 
 // ---- signing in and out ----
