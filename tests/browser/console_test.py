@@ -309,8 +309,31 @@ def admin_flows(i2v, browser, args, failures, processing_id):
     page.wait_for_selector("#status-result.ok")
     check("status 4" in page.inner_text("#status-result"), "an operator can fail a video")
 
-    # Webhook deliveries and the test controls.
-    page.click("#webhooks-form button")
+    # Webhook deliveries with their attempts, and redelivery: a video whose receiver is a closed
+    # local port gets failed attempts.
+    hooked = i2v.call("POST", "/api/open/v4/image2Video/createBySourcePrompt", {
+        "image_url": "http://127.0.0.1:9/none.png", "prompt": "hooked", "resolution": "720p",
+        "audio_type": 3, "video_length": 5, "webhookUrl": f"http://127.0.0.1:{free_port()}/hook"},
+        {"x-api-key": new_key})["data"]["_id"]
+    page.fill("#webhooks-video-id", hooked)
+
+    def attempted():
+        page.click("#webhooks-form button")
+        page.wait_for_timeout(300)
+        return page.query_selector("#webhooks tr.delivery ol.attempts li")
+
+    wait_until(attempted, "a failed delivery attempt to show", 60)
+    delivery = page.get_attribute("#webhooks tr.delivery", "data-id")
+    shown = page.inner_text("#webhooks tr.delivery ol.attempts")
+    check(" UTC: " in shown, f"a delivery shows its attempts ({shown!r})")
+    page.click(f"#webhooks tr.delivery[data-id='{delivery}'] button")
+    wait_until(lambda: page.get_attribute(f"#webhooks tr.delivery[data-id='{delivery}']", "data-state") == "pending",
+               "the redelivered delivery to be pending", 10)
+    redelivered = [d for d in i2v.admin("GET", f"/webhooks?video_id={hooked}")["data"]["result"]
+                   if str(d["id"]) == delivery]
+    check(redelivered and redelivered[0]["state"] == "pending", "redeliver makes the delivery pending again")
+
+    # The test controls.
     page.click(f"{row} button[data-action='controls']")
     page.wait_for_selector("#controls-card:not([hidden])")
     wait_until(lambda: page.input_value("#control-json").strip().startswith("{"), "the lifecycle JSON")

@@ -134,9 +134,24 @@ async function showWebhooks(event) {
   }
   for (const d of data.result || []) {
     const row = tbody.insertRow();
-    for (const value of [d.id, d.video_id, d.video_status, d.state, d.attempts]) {
+    row.className = "delivery";
+    row.dataset.id = d.id;
+    row.dataset.state = d.state;
+    for (const value of [d.id, d.video_id, d.video_status, d.state]) {
       row.insertCell().textContent = String(value);
     }
+    // Each attempt: when, and what the receiver answered (or why nothing arrived).
+    const attempts = document.createElement("ol");
+    attempts.className = "attempts";
+    for (const a of d.attempt_log || []) {
+      const li = document.createElement("li");
+      const outcome = a.http_status ? "HTTP " + a.http_status : a.error || "no answer";
+      li.textContent = new Date(a.at).toISOString().replace("T", " ").slice(0, 19) + " UTC: " + outcome;
+      attempts.appendChild(li);
+    }
+    const cell = row.insertCell();
+    cell.textContent = String(d.attempts);
+    cell.appendChild(attempts);
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = "Redeliver";
