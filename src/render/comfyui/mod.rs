@@ -16,7 +16,6 @@ mod pool;
 mod workflow;
 
 use std::collections::HashMap;
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -27,6 +26,7 @@ pub use workflow::{Filled, Workflow};
 
 use self::pool::{Pool, Slot};
 use super::ffmpeg::{self, EncodeSpec, InputFile};
+use super::frames;
 use super::plan::output_size;
 use super::reasons::{ffmpeg_error, io_unavailable};
 use super::request::{ClipRequest, Soundtrack};
@@ -334,34 +334,21 @@ fn seed_of(video: &Video) -> u64 {
     hash & ((1 << 53) - 1)
 }
 
-/// An image's file extension and size from its header (nothing decoded); refuses what is not a
-/// PNG, JPEG or WebP image, or is larger than `render.max_image_pixels`.
+/// An image's file extension and upright size from its header (nothing decoded), refused as the
+/// built-in renderer refuses it (`frames::inspect`): not PNG, JPEG or WebP, or over
+/// `render.max_image_pixels`.
 fn image_header(
     bytes: &Bytes,
     field: &str,
     render: &Render,
 ) -> Result<(&'static str, u32, u32), RenderError> {
-    let refused = || {
-        RenderError::Input(format!(
-            "{field}: not a supported image (PNG, JPEG or WebP)"
-        ))
+    let (format, width, height) = frames::inspect(bytes, render.max_image_pixels)
+        .map_err(|e| RenderError::Input(format!("{field}: {e}")))?;
+    let ext = match format {
+        image::ImageFormat::Png => "png",
+        image::ImageFormat::WebP => "webp",
+        _ => "jpg",
     };
-    let reader = image::ImageReader::new(Cursor::new(bytes.as_ref()))
-        .with_guessed_format()
-        .map_err(|_| refused())?;
-    let ext = match reader.format() {
-        Some(image::ImageFormat::Png) => "png",
-        Some(image::ImageFormat::Jpeg) => "jpg",
-        Some(image::ImageFormat::WebP) => "webp",
-        _ => return Err(refused()),
-    };
-    let (width, height) = reader.into_dimensions().map_err(|_| refused())?;
-    if u64::from(width) * u64::from(height) > render.max_image_pixels {
-        return Err(RenderError::Input(format!(
-            "{field}: image is too large: {width}x{height} (at most {} pixels)",
-            render.max_image_pixels
-        )));
-    }
     Ok((ext, width, height))
 }
 
@@ -427,6 +414,39 @@ mod tests {
         assert_eq!(generation_side(854), 832);
         assert_eq!(generation_side(1080), 1056);
         assert_eq!(generation_side(3), 32);
+    }
+
+    #[test]
+    fn images_are_refused_from_their_header_as_the_built_in_renderer_refuses_them() {
+        let mut png = std::io::Cursor::new(Vec::new());
+        image::RgbImage::new(64, 48)
+            .write_to(&mut png, image::ImageFormat::Png)
+            .unwrap();
+        let png = Bytes::from(png.into_inner());
+        let render = Render::default();
+        assert_eq!(
+            image_header(&png, "image_url", &render).unwrap(),
+            ("png", 64, 48)
+        );
+        let gif = Bytes::from_static(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;");
+        let err = image_header(&gif, "image_url", &render)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "image_url: unsupported image format: only PNG, JPEG and WebP are accepted"
+        );
+        let small = Render {
+            max_image_pixels: 1000,
+            ..Render::default()
+        };
+        let err = image_header(&png, "last_image_url", &small)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "last_image_url: image is too large: 64x48 (at most 1000 pixels)"
+        );
     }
 
     #[test]

@@ -31,28 +31,14 @@ pub fn decode(
     fit: impl FnOnce(u32, u32) -> (u32, u32),
 ) -> Result<SourceImage, FrameError> {
     let budget = max_pixels.saturating_mul(BYTES_PER_CAPPED_PIXEL);
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| FrameError::Decode(e.to_string()))?;
-    if !matches!(
-        reader.format(),
-        Some(ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP)
-    ) {
-        return Err(FrameError::UnsupportedFormat);
-    }
+    let (mut reader, _) = accepted_reader(bytes)?;
     let mut limits = Limits::default();
     limits.max_alloc = Some(budget);
     // PNG takes its limits when the decoder is made, the others from `set_limits`.
     reader.limits(limits.clone());
     let mut decoder = reader.into_decoder().map_err(decode_error)?;
     let (width, height) = decoder.dimensions();
-    if u64::from(width) * u64::from(height) > max_pixels {
-        return Err(FrameError::TooLarge {
-            width,
-            height,
-            max: max_pixels,
-        });
-    }
+    check_pixels(width, height, max_pixels)?;
     // `from_decoder` allocates this much at once without asking the limits.
     let needed = decoder.total_bytes();
     if needed > budget {
@@ -85,6 +71,46 @@ pub fn decode(
     let mut source = SourceImage::from_dynamic(image)?;
     source.source_size = (upright_w, upright_h);
     Ok(source)
+}
+
+/// What a source's header says, nothing decoded: its format (PNG, JPEG or WebP) and its upright
+/// size (EXIF orientation applied), refused like [`decode`] refuses it when over `max_pixels`.
+/// For backends that hand the bytes on (ComfyUI) but need the shape of the image first.
+pub fn inspect(bytes: &[u8], max_pixels: u64) -> Result<(ImageFormat, u32, u32), FrameError> {
+    let (reader, format) = accepted_reader(bytes)?;
+    let mut decoder = reader.into_decoder().map_err(decode_error)?;
+    let (width, height) = decoder.dimensions();
+    check_pixels(width, height, max_pixels)?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    Ok(if swaps_axes(orientation) {
+        (format, height, width)
+    } else {
+        (format, width, height)
+    })
+}
+
+/// A reader for `bytes` if they are a PNG, JPEG or WebP image (sniffed, never believed).
+fn accepted_reader(bytes: &[u8]) -> Result<(ImageReader<Cursor<&[u8]>>, ImageFormat), FrameError> {
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| FrameError::Decode(e.to_string()))?;
+    match reader.format() {
+        Some(format @ (ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP)) => {
+            Ok((reader, format))
+        }
+        _ => Err(FrameError::UnsupportedFormat),
+    }
+}
+
+fn check_pixels(width: u32, height: u32, max_pixels: u64) -> Result<(), FrameError> {
+    if u64::from(width) * u64::from(height) > max_pixels {
+        return Err(FrameError::TooLarge {
+            width,
+            height,
+            max: max_pixels,
+        });
+    }
+    Ok(())
 }
 
 /// True when the orientation turns the image a quarter, so width and height trade places.

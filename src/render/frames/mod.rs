@@ -20,7 +20,7 @@ mod source;
 #[cfg(test)]
 mod tests;
 
-pub use decode::{decode, MAX_PIXELS};
+pub use decode::{decode, inspect, MAX_PIXELS};
 pub use draw::FrameRenderer;
 pub use error::FrameError;
 pub use source::SourceImage;
