@@ -9,7 +9,7 @@ pub mod error;
 mod fallback;
 mod files;
 mod health;
-mod i2v;
+pub(crate) mod i2v;
 mod intercept;
 mod json;
 mod metrics;

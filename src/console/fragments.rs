@@ -9,24 +9,17 @@ use axum::response::Response;
 use super::pages::render;
 use super::time::utc;
 use crate::api::error::ApiError;
-use crate::api::params::{int_param, QueryParams};
+use crate::api::i2v::videos::{filter_of, ListQuery};
+use crate::api::params::QueryParams;
 use crate::app::App;
 use crate::blobs::Blobs;
-use crate::domain::{ObjectId, Video, VideoStatus};
+use crate::domain::{Video, VideoStatus};
 use crate::service::{videos, Caller, ServiceError};
-use crate::store::VideoFilter;
 
 /// Videos per page in the console.
 const PAGE: i64 = 24;
 /// Ledger rows shown.
 const LEDGER_ROWS: i64 = 20;
-
-#[derive(serde::Deserialize)]
-pub struct ListQuery {
-    status: Option<String>,
-    q: Option<String>,
-    cursor: Option<String>,
-}
 
 #[derive(Template)]
 #[template(path = "console/videos.html")]
@@ -55,17 +48,7 @@ pub async fn videos(
     caller: Caller,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let status = int_param("status", q.status.as_deref())?;
-    let before = match q.cursor.as_deref() {
-        None | Some("") => None,
-        Some(cursor) => Some(ObjectId::parse(cursor).ok_or_else(|| ApiError::param("bad cursor"))?),
-    };
-    let filter = VideoFilter {
-        status,
-        prompt_contains: q.q.filter(|q| !q.trim().is_empty()),
-        before,
-        limit: PAGE,
-    };
+    let filter = filter_of(q, PAGE)?;
     let page = videos::list(&app, &caller, &filter).await?;
     let next_cursor = page.next.map(|id| id.to_hex());
     let found = page.videos;

@@ -109,6 +109,10 @@ async fn fragments_need_credentials_show_only_the_callers_videos_and_escape_them
     let (_, _, text) = fragment(&app, Some(&me.key), "/console/fragments/videos?status=x").await;
     let bad: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(bad["code"], 1003, "{bad}");
+    // The same parameter rules as GET /api/i2v/v1/videos.
+    let (_, _, text) = fragment(&app, Some(&me.key), "/console/fragments/videos?status=9").await;
+    let bad: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(bad["code"], 1003, "{bad}");
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! exactly like the Akool routes, answered in the same envelope, documented in `/openapi.json`
 //! as i2v extensions.
 
-mod videos;
+pub(crate) mod videos;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

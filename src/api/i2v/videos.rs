@@ -20,6 +20,7 @@ const DEFAULT_PAGE: i64 = 50;
 /// Longest prompt search, in characters.
 const MAX_QUERY_CHARS: usize = 200;
 
+/// The listing's query parameters, as this route and the web console's list take them.
 #[derive(Deserialize)]
 pub struct ListQuery {
     status: Option<String>,
@@ -64,7 +65,7 @@ pub async fn list_videos(
     caller: Caller,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> ApiResult<VideoPage> {
-    let filter = filter_of(q)?;
+    let filter = filter_of(q, DEFAULT_PAGE)?;
     let page = videos::list(&app, &caller, &filter).await?;
     let next_cursor = page.next.map(|id| id.to_hex());
     let mut result = Vec::with_capacity(page.videos.len());
@@ -83,8 +84,10 @@ pub async fn list_videos(
     ))
 }
 
-fn filter_of(q: ListQuery) -> Result<VideoFilter, ApiError> {
-    let limit = int_param("limit", q.limit.as_deref())?.unwrap_or(DEFAULT_PAGE);
+/// The filter `q` asks for (`limit` defaulting to `default_limit`), or the 1003 answer naming
+/// the bad parameter.
+pub fn filter_of(q: ListQuery, default_limit: i64) -> Result<VideoFilter, ApiError> {
+    let limit = int_param("limit", q.limit.as_deref())?.unwrap_or(default_limit);
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(ApiError::param(format!(
             "limit must be an integer from 1 to {MAX_PAGE}"
