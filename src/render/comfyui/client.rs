@@ -110,7 +110,7 @@ impl ComfyClient {
         let mut request = url
             .as_str()
             .into_client_request()
-            .map_err(|e| self.down("opening the progress socket", e))?;
+            .map_err(|e| self.fault("opening the progress socket", e))?;
         request.headers_mut().extend(self.headers.clone());
         Ok(request)
     }
@@ -248,13 +248,13 @@ impl ComfyClient {
         }
     }
 
-    fn down(&self, stage: &str, e: impl std::fmt::Display) -> ComfyError {
-        // reqwest's messages name the URL; ours name the server without path or query.
-        let e = e.to_string();
-        let e = match e.find(" for url (") {
-            Some(at) => e[..at].to_owned(),
-            None => e,
-        };
+    /// A failed call as a passing fault. reqwest's message would name the URL, userinfo and
+    /// query included: `without_url` drops it, and ours names the server by its label.
+    fn down(&self, stage: &str, e: reqwest::Error) -> ComfyError {
+        self.fault(stage, e.without_url())
+    }
+
+    fn fault(&self, stage: &str, e: impl std::fmt::Display) -> ComfyError {
         ComfyError::Down(format!("{}: {stage} failed: {e}", self.label))
     }
 
@@ -272,10 +272,7 @@ impl ComfyClient {
 
     async fn json(&self, stage: &str, response: Response) -> Result<Value, ComfyError> {
         let response = self.success(stage, response)?;
-        response
-            .json()
-            .await
-            .map_err(|e| self.down(stage, e.without_url()))
+        response.json().await.map_err(|e| self.down(stage, e))
     }
 }
 
@@ -464,22 +461,27 @@ mod tests {
         assert_eq!(files.len(), 2);
     }
 
-    #[test]
-    fn labels_and_reasons_carry_no_userinfo_path_or_query() {
+    #[tokio::test]
+    async fn labels_and_reasons_carry_no_userinfo_path_or_query() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
         let server = ComfyServer {
-            url: "http://user:pw@10.0.0.5:8188/comfy?token=x".into(),
+            url: format!("http://user:pw@127.0.0.1:{port}/comfy?token=x"),
             max_jobs: 1,
             headers: Default::default(),
         };
         let client = ComfyClient::new(&server, reqwest::Client::new(), "s").unwrap();
-        assert_eq!(client.label, "http://10.0.0.5:8188");
-        let e = client.down(
-            "queueing",
-            "error sending request for url (http://user:pw@10.0.0.5:8188/comfy/prompt?token=x)",
+        assert_eq!(client.label, format!("http://127.0.0.1:{port}"));
+        let e = client.history("p", "58").await.unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "http://127.0.0.1:{port}: reading the history failed: "
+            )),
+            "{e}"
         );
-        assert_eq!(
-            e.to_string(),
-            "http://10.0.0.5:8188: queueing failed: error sending request"
-        );
+        for leak in ["pw", "token", "/comfy", "/history"] {
+            assert!(!e.contains(leak), "{leak:?} in {e:?}");
+        }
     }
 }
