@@ -66,44 +66,27 @@ pub(super) const LEDGER_SUM: &str =
 /// _id.
 pub(super) const VIDEO: &str = "SELECT * FROM videos WHERE _id = $1";
 
-/// An account's videos newest first, one page (`Videos::list_videos`), each statement in two
-/// forms, without and with a cursor (`_id < cursor`), so that each is one index range on
-/// `videos_by_account`.
-macro_rules! listing {
-    ($name:ident, $cursor_name:ident, $head:literal, $cursor:literal, $tail:literal) => {
-        pub(super) const $name: &str = concat!($head, $tail);
-        pub(super) const $cursor_name: &str = concat!($head, " AND _id < ", $cursor, $tail);
-    };
-}
+/// An account's videos newest first, one page (`Videos::list_videos`): `$1` uid, `$2` the cursor
+/// (the last id of the previous page, or `ABOVE_EVERY_ID` for the first page), so each is one
+/// index range on `videos_by_account`; `$3` the page size.
+pub(super) const LIST_VIDEOS: &str =
+    "SELECT * FROM videos WHERE uid = $1 AND _id < $2 ORDER BY _id DESC LIMIT $3";
 
-// `$1` uid, `$2` page size; with a cursor `$3` the last id of the previous page.
-listing!(
-    LIST_VIDEOS,
-    LIST_VIDEOS_AFTER,
-    "SELECT * FROM videos WHERE uid = $1",
-    "$3",
-    " ORDER BY _id DESC LIMIT $2"
-);
-// The filtered page looks at a window of at most `$3` rows and keeps those of status `$4` (or
-// any, NULL) whose lower-cased prompt matches the `LIKE` pattern `$5` (or any, NULL), at most
-// `$2`: a filter that matches little costs one window, not the whole account. Cursor `$6`.
-listing!(
-    LIST_FILTERED,
-    LIST_FILTERED_AFTER,
-    "SELECT * FROM (SELECT * FROM videos WHERE uid = $1",
-    "$6",
-    " ORDER BY _id DESC LIMIT $3) AS window_rows \
+/// A filtered page looks at a window of at most `$3` rows below the cursor and keeps those of
+/// status `$4` (or any, NULL) whose lower-cased prompt matches the `LIKE` pattern `$5` (or any,
+/// NULL), at most `$6`: a filter that matches little costs one window, not the whole account.
+pub(super) const LIST_FILTERED: &str = "SELECT * FROM (SELECT * FROM videos \
+     WHERE uid = $1 AND _id < $2 ORDER BY _id DESC LIMIT $3) AS window_rows \
      WHERE ($4 IS NULL OR status = $4) AND ($5 IS NULL OR lower(prompt) LIKE $5 ESCAPE '\\') \
-     ORDER BY _id DESC LIMIT $2"
-);
-// The last row of that window, when the window is full (`$2` = window size - 1). Cursor `$3`.
-listing!(
-    WINDOW_END,
-    WINDOW_END_AFTER,
-    "SELECT _id FROM videos WHERE uid = $1",
-    "$3",
-    " ORDER BY _id DESC LIMIT 1 OFFSET $2"
-);
+     ORDER BY _id DESC LIMIT $6";
+
+/// The last row of that window when the window is full (`$3` = window size - 1).
+pub(super) const WINDOW_END: &str =
+    "SELECT _id FROM videos WHERE uid = $1 AND _id < $2 ORDER BY _id DESC LIMIT 1 OFFSET $3";
+
+/// A cursor above every id: ids are 24 lowercase hex digits, all of which sort before `g`
+/// (bytewise, and in the collations PostgreSQL uses: digits and `a`..`f` before `g`).
+pub(super) const ABOVE_EVERY_ID: &str = "g";
 
 /// _id.
 pub(super) const BLOB_KEY_OF_COMPLETED: &str =

@@ -17,70 +17,52 @@ macro_rules! video_control {
                 uid: i64,
                 filter: &$crate::store::VideoFilter,
             ) -> $crate::store::StoreResult<$crate::store::VideoPage> {
-                use $crate::store::sql;
-                let cursor = filter.before.map(|id| id.to_hex());
+                use $crate::store::{rows, sql, VideoPage};
+                let cursor = filter
+                    .before
+                    .map_or_else(|| sql::ABOVE_EVERY_ID.to_owned(), |id| id.to_hex());
                 let pattern = filter
                     .prompt_contains
                     .as_deref()
                     .filter(|q| !q.is_empty())
                     .map($crate::store::policy::contains_pattern);
-                let videos = if filter.status.is_none() && pattern.is_none() {
-                    let query = match &cursor {
-                        None => ::sqlx::query(sql::LIST_VIDEOS),
-                        Some(_) => ::sqlx::query(sql::LIST_VIDEOS_AFTER),
-                    }
-                    .bind(uid)
-                    .bind(filter.limit);
-                    let rows = match &cursor {
-                        None => query.fetch_all(&self.pool).await?,
-                        Some(c) => query.bind(c).fetch_all(&self.pool).await?,
-                    };
-                    let videos = rows
-                        .iter()
-                        .map($crate::store::rows::video)
-                        .collect::<$crate::store::StoreResult<Vec<_>>>()?;
-                    let next = match videos.last() {
-                        Some(last) if videos.len() as i64 == filter.limit => Some(last.id),
-                        _ => None,
-                    };
-                    return Ok($crate::store::VideoPage { videos, next });
+                let filtered = filter.status.is_some() || pattern.is_some();
+                let found = if filtered {
+                    ::sqlx::query(sql::LIST_FILTERED)
+                        .bind(uid)
+                        .bind(&cursor)
+                        .bind($crate::store::videos::LIST_WINDOW)
+                        .bind(filter.status)
+                        .bind(pattern)
+                        .bind(filter.limit)
+                        .fetch_all(&self.pool)
+                        .await?
                 } else {
-                    let window = $crate::store::videos::LIST_WINDOW;
-                    let query = match &cursor {
-                        None => ::sqlx::query(sql::LIST_FILTERED),
-                        Some(_) => ::sqlx::query(sql::LIST_FILTERED_AFTER),
-                    }
-                    .bind(uid)
-                    .bind(filter.limit)
-                    .bind(window)
-                    .bind(filter.status)
-                    .bind(pattern);
-                    let rows = match &cursor {
-                        None => query.fetch_all(&self.pool).await?,
-                        Some(c) => query.bind(c).fetch_all(&self.pool).await?,
-                    };
-                    rows.iter()
-                        .map($crate::store::rows::video)
-                        .collect::<$crate::store::StoreResult<Vec<_>>>()?
+                    ::sqlx::query(sql::LIST_VIDEOS)
+                        .bind(uid)
+                        .bind(&cursor)
+                        .bind(filter.limit)
+                        .fetch_all(&self.pool)
+                        .await?
                 };
+                let videos = found.iter().map(rows::video).collect::<$crate::store::StoreResult<Vec<_>>>()?;
                 if let Some(last) = videos.last().filter(|_| videos.len() as i64 == filter.limit) {
                     let next = Some(last.id);
-                    return Ok($crate::store::VideoPage { videos, next });
+                    return Ok(VideoPage { videos, next });
+                }
+                if !filtered {
+                    return Ok(VideoPage { videos, next: None });
                 }
                 // Fewer matches than asked for: the next page starts after this window, if the
                 // window was full.
-                let query = match &cursor {
-                    None => ::sqlx::query_scalar(sql::WINDOW_END),
-                    Some(_) => ::sqlx::query_scalar(sql::WINDOW_END_AFTER),
-                }
-                .bind(uid)
-                .bind($crate::store::videos::LIST_WINDOW - 1);
-                let end: Option<String> = match &cursor {
-                    None => query.fetch_optional(&self.pool).await?,
-                    Some(c) => query.bind(c).fetch_optional(&self.pool).await?,
-                };
+                let end: Option<String> = ::sqlx::query_scalar(sql::WINDOW_END)
+                    .bind(uid)
+                    .bind(&cursor)
+                    .bind($crate::store::videos::LIST_WINDOW - 1)
+                    .fetch_optional(&self.pool)
+                    .await?;
                 let next = end.as_deref().and_then($crate::domain::ObjectId::parse);
-                Ok($crate::store::VideoPage { videos, next })
+                Ok(VideoPage { videos, next })
             }
 
             pub(super) async fn forced_status(
