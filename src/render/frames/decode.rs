@@ -89,8 +89,11 @@ pub fn inspect(bytes: &[u8], max_pixels: u64) -> Result<(ImageFormat, u32, u32),
     })
 }
 
+/// A reader of an accepted image, and the format its bytes showed.
+type Sniffed<'a> = (ImageReader<Cursor<&'a [u8]>>, ImageFormat);
+
 /// A reader for `bytes` if they are a PNG, JPEG or WebP image (sniffed, never believed).
-fn accepted_reader(bytes: &[u8]) -> Result<(ImageReader<Cursor<&[u8]>>, ImageFormat), FrameError> {
+fn accepted_reader(bytes: &[u8]) -> Result<Sniffed<'_>, FrameError> {
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| FrameError::Decode(e.to_string()))?;
