@@ -1,15 +1,17 @@
 //! How a journaled body (a request's or an answer's text) is kept by each backend.
 //!
-//! PostgreSQL compresses long text values itself (TOAST), so it gets the text. SQLite has no such
-//! thing: a ten-record `resultsByIds` answer (~5 KB) spills over a page into an overflow chain,
-//! and at thousands of polls a second the journal's writes were most of its cost (issue #13). So
-//! SQLite gets long bodies LZ4-compressed, as a BLOB in the same TEXT column (SQLite keeps a
-//! value's own type; TEXT affinity converts only numbers), and reading takes either form: entries
-//! written before compression, or short ones, are text.
+//! A ten-record `resultsByIds` answer is ~5 KB, and at thousands of polls a second keeping it was
+//! most of the journal's cost (issue #13): on SQLite it spills over a page into an overflow
+//! chain; on PostgreSQL it travelled as text in the bind message, to be compressed by TOAST and
+//! kept out of line. So bodies of `COMPRESS_FROM_BYTES` and more are kept LZ4-compressed:
+//! - SQLite: as a BLOB in the same TEXT column (SQLite keeps a value's own type; TEXT affinity
+//!   converts only numbers), short bodies (and entries written before compression) as text;
+//! - PostgreSQL: in a BYTEA column (migration 0009), a compressed body behind the byte
+//!   `COMPRESSED_TAG`, which never starts UTF-8 text, a short body as its UTF-8 bytes.
 
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef};
+use sqlx::postgres::{PgTypeInfo, PgValueRef};
 use sqlx::sqlite::{SqliteArgumentsBuffer, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{Decode, Encode, Postgres, Sqlite, Type, TypeInfo, ValueRef};
 
@@ -19,8 +21,22 @@ const COMPRESS_FROM_BYTES: usize = 512;
 /// larger size prefix means the value is not one of ours, and it is refused, not allocated.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// A body on its way into the journal table.
+/// Marks a compressed body in PostgreSQL's BYTEA column: 0xFF is never a byte of UTF-8.
+const COMPRESSED_TAG: u8 = 0xFF;
+
+/// A body on its way into SQLite's journal table.
 pub struct BodyToStore<'a>(pub &'a str);
+
+/// A body as PostgreSQL's journal table keeps it (see the module's comment).
+pub fn for_postgres(text: &str) -> Vec<u8> {
+    if text.len() < COMPRESS_FROM_BYTES {
+        return text.as_bytes().to_vec();
+    }
+    let mut kept = Vec::with_capacity(1 + 4 + text.len() / 2);
+    kept.push(COMPRESSED_TAG);
+    kept.extend_from_slice(&compress(text));
+    kept
+}
 
 /// A body read back from the journal table, whichever form it was kept in.
 pub struct StoredBody(pub String);
@@ -57,18 +73,6 @@ impl<'q> Encode<'q, Sqlite> for BodyToStore<'_> {
     }
 }
 
-impl Type<Postgres> for BodyToStore<'_> {
-    fn type_info() -> PgTypeInfo {
-        <str as Type<Postgres>>::type_info()
-    }
-}
-
-impl<'q> Encode<'q, Postgres> for BodyToStore<'_> {
-    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
-        <&str as Encode<Postgres>>::encode_by_ref(&self.0, buf)
-    }
-}
-
 impl Type<Sqlite> for StoredBody {
     fn type_info() -> SqliteTypeInfo {
         <str as Type<Sqlite>>::type_info()
@@ -93,17 +97,17 @@ impl<'r> Decode<'r, Sqlite> for StoredBody {
 
 impl Type<Postgres> for StoredBody {
     fn type_info() -> PgTypeInfo {
-        <String as Type<Postgres>>::type_info()
-    }
-
-    fn compatible(ty: &PgTypeInfo) -> bool {
-        <String as Type<Postgres>>::compatible(ty)
+        <[u8] as Type<Postgres>>::type_info()
     }
 }
 
 impl<'r> Decode<'r, Postgres> for StoredBody {
     fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
-        <String as Decode<Postgres>>::decode(value).map(StoredBody)
+        let bytes = <&[u8] as Decode<Postgres>>::decode(value)?;
+        Ok(StoredBody(match bytes.split_first() {
+            Some((&COMPRESSED_TAG, compressed)) => decompress(compressed)?,
+            _ => String::from_utf8(bytes.to_vec())?,
+        }))
     }
 }
 
@@ -125,6 +129,16 @@ mod tests {
             body.len()
         );
         assert_eq!(decompress(&kept).unwrap(), body);
+    }
+
+    #[test]
+    fn postgres_keeps_short_bodies_as_utf8_and_long_ones_tagged() {
+        assert_eq!(for_postgres("{\"code\":1000}"), b"{\"code\":1000}");
+        let body = "\u{e9}t\u{e9} ".repeat(200);
+        let kept = for_postgres(&body);
+        assert_eq!(kept[0], COMPRESSED_TAG);
+        assert!(kept.len() * 4 < body.len());
+        assert_eq!(decompress(&kept[1..]).unwrap(), body);
     }
 
     #[test]

@@ -342,48 +342,40 @@ pub(super) const SET_WEBHOOK_FAULTS: &str =
 
 // --- request journal -------------------------------------------------------------------------
 
-/// The most entries one append statement takes: a batch is a few statements, not one per entry
-/// (each statement is a round trip to PostgreSQL, or to sqlx's SQLite worker thread).
-pub(super) const JOURNAL_CHUNK: usize = 32;
+/// The most entries one SQLite append statement takes: a batch is a few statements, not one per
+/// entry (each statement is a round trip to sqlx's SQLite worker thread).
+pub(super) const JOURNAL_CHUNK_SQLITE: usize = 32;
 
-/// Appends `rows` entries (1 to `JOURNAL_CHUNK`), binding for each in turn: uid, at_ms, method,
-/// path, query, request_body, status, code, response_body, latency_ms, fault.
-pub(super) fn journal_append(rows: usize) -> &'static str {
-    static STATEMENTS: std::sync::LazyLock<Vec<String>> =
-        std::sync::LazyLock::new(|| journal_appends(|n| format!("${n}")));
-    &STATEMENTS[rows.clamp(1, JOURNAL_CHUNK) - 1]
+/// Appends `rows` entries (1 to `JOURNAL_CHUNK_SQLITE`) on SQLite, binding for each in turn: uid,
+/// at_ms, method, path, query, request_body, status, code, response_body, latency_ms, fault. The
+/// parameters are anonymous `?`: sqlx asks SQLite for every parameter's name, and SQLite finds a
+/// numbered one by walking the statement's list of names, so binding a statement of numbered
+/// parameters costs the square of their count (measured: 86 of 24,000 samples of a polled
+/// server for 8 entries a statement); an anonymous one has no name.
+pub(super) fn journal_append_sqlite(rows: usize) -> &'static str {
+    static STATEMENTS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        let entry = format!("({})", ["?"; 11].join(", "));
+        (1..=JOURNAL_CHUNK_SQLITE)
+            .map(|rows| {
+                format!(
+                    "INSERT INTO request_journal (uid, at_ms, method, path, query, \
+                     request_body, status, code, response_body, latency_ms, fault) VALUES {}",
+                    vec![entry.as_str(); rows].join(", ")
+                )
+            })
+            .collect()
+    });
+    &STATEMENTS[rows.clamp(1, JOURNAL_CHUNK_SQLITE) - 1]
 }
 
-/// `journal_append` with anonymous `?` parameters, for SQLite: sqlx asks SQLite for every
-/// parameter's name, and SQLite finds a numbered one by walking the statement's list of names, so
-/// binding a statement of numbered parameters costs the square of their count (measured: 86 of
-/// 24,000 samples of a polled server for 8 entries a statement); an anonymous one has no name.
-pub(super) fn journal_append_anonymous(rows: usize) -> &'static str {
-    static STATEMENTS: std::sync::LazyLock<Vec<String>> =
-        std::sync::LazyLock::new(|| journal_appends(|_| "?".to_owned()));
-    &STATEMENTS[rows.clamp(1, JOURNAL_CHUNK) - 1]
-}
-
-/// The append statements for 1 to `JOURNAL_CHUNK` rows, parameter `n` (from 1) written by
-/// `placeholder`.
-fn journal_appends(placeholder: impl Fn(usize) -> String) -> Vec<String> {
-    (1..=JOURNAL_CHUNK)
-        .map(|rows| {
-            let values: Vec<String> = (0..rows)
-                .map(|row| {
-                    let params: Vec<String> =
-                        (1..=11).map(|col| placeholder(row * 11 + col)).collect();
-                    format!("({})", params.join(", "))
-                })
-                .collect();
-            format!(
-                "INSERT INTO request_journal (uid, at_ms, method, path, query, request_body, \
-                 status, code, response_body, latency_ms, fault) VALUES {}",
-                values.join(", ")
-            )
-        })
-        .collect()
-}
+/// Appends a batch of entries on PostgreSQL, in their order, as one statement with one array
+/// per column (uid, at_ms, method, path, query, request_body, status, code, response_body,
+/// latency_ms, fault): one prepared statement and plan for any batch size, where a row of
+/// parameters per entry made a statement (and plan) per size with hundreds of parameters.
+pub(super) const JOURNAL_APPEND_POSTGRES: &str = "INSERT INTO request_journal (uid, at_ms, \
+     method, path, query, request_body, status, code, response_body, latency_ms, fault) \
+     SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], \
+     $6::BYTEA[], $7::BIGINT[], $8::BIGINT[], $9::BYTEA[], $10::BIGINT[], $11::TEXT[])";
 
 /// uid, kept: drops the account's entries older than its `kept` newest. The subquery walks the
 /// (uid, id) index from the newest; with no more than `kept` entries it is NULL and nothing goes.

@@ -1,16 +1,12 @@
 /// `RequestJournal` for `$store`. The backend passes `begin` (its writing transaction), `pool`
-/// (the field holding the journal's table), `append` (its append statement for a number of
-/// entries, `sql::journal_append` or its anonymous-parameter form) and, when its engine needs
-/// it, `prepare_append`: run first in every append's transaction (PostgreSQL: appends of several
-/// processes take turns, so that ids are handed out in commit order and a reader polling with
-/// `since_id` never skips an entry that commits after a newer one).
+/// (the field holding the journal's table), `append` (an async function that inserts entries, in
+/// their order, in that transaction).
 macro_rules! request_journal {
     (
         $store:ty,
         begin = $begin:ident,
         pool = $pool:ident,
-        append = $append:path
-        $(, prepare_append = $prepare_append:path)? $(,)?
+        append = $append:path $(,)?
     ) => {
         #[::async_trait::async_trait]
         impl $crate::store::RequestJournal for $store {
@@ -23,26 +19,7 @@ macro_rules! request_journal {
                     return Ok(());
                 }
                 let mut tx = self.$begin().await?;
-                $($prepare_append(&mut tx).await?;)?
-                for chunk in entries.chunks($crate::store::sql::JOURNAL_CHUNK) {
-                    let mut append =
-                        ::sqlx::query($append(chunk.len()));
-                    for e in chunk {
-                        append = append
-                            .bind(e.uid)
-                            .bind(e.at_ms)
-                            .bind(&e.method)
-                            .bind(&e.path)
-                            .bind(&e.query)
-                            .bind($crate::store::journal_body::BodyToStore(&e.request_body))
-                            .bind(e.status)
-                            .bind(e.code)
-                            .bind($crate::store::journal_body::BodyToStore(&e.response_body))
-                            .bind(e.latency_ms)
-                            .bind(&e.fault);
-                    }
-                    append.execute(&mut *tx).await?;
-                }
+                $append(&mut tx, entries).await?;
                 let kept = max_per_account.max(0);
                 let groups: ::std::collections::BTreeSet<Option<i64>> =
                     entries.iter().map(|e| e.uid).collect();
@@ -51,8 +28,9 @@ macro_rules! request_journal {
                         Some(uid) => ::sqlx::query($crate::store::sql::JOURNAL_TRIM)
                             .bind(uid)
                             .bind(kept),
-                        None => ::sqlx::query($crate::store::sql::JOURNAL_TRIM_ANONYMOUS)
-                            .bind(kept),
+                        None => {
+                            ::sqlx::query($crate::store::sql::JOURNAL_TRIM_ANONYMOUS).bind(kept)
+                        }
                     }
                     .execute(&mut *tx)
                     .await?;
@@ -73,7 +51,9 @@ macro_rules! request_journal {
                     .bind(filter.limit.max(0))
                     .fetch_all(&self.$pool)
                     .await?;
-                rows.iter().map($crate::store::rows::journal_entry).collect()
+                rows.iter()
+                    .map($crate::store::rows::journal_entry)
+                    .collect()
             }
 
             async fn clear_requests(&self, uid: Option<i64>) -> $crate::store::StoreResult<u64> {

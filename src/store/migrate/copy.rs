@@ -6,7 +6,7 @@ use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{Postgres, QueryBuilder, Row, Transaction};
 
 use super::tables::{Column, Kind, Table};
-use crate::store::journal_body::StoredBody;
+use crate::store::journal_body::{self, StoredBody};
 
 /// Rows per INSERT: well under PostgreSQL's 65535 bind parameters for the widest table.
 const BATCH_ROWS: usize = 500;
@@ -16,6 +16,8 @@ enum Value {
     Text(Option<String>),
     Bool(bool),
     Real(Option<f64>),
+    /// A journaled body, in the form PostgreSQL's journal keeps it.
+    Body(Vec<u8>),
 }
 
 /// Copies `table`; returns the rows copied.
@@ -68,6 +70,7 @@ pub(super) async fn copy_table(
                         Value::Text(v) => tuple.push_bind(v),
                         Value::Bool(v) => tuple.push_bind(v),
                         Value::Real(v) => tuple.push_bind(v),
+                        Value::Body(v) => tuple.push_bind(v),
                     };
                 }
             });
@@ -103,7 +106,7 @@ fn read_row(row: &SqliteRow, columns: &[Column]) -> anyhow::Result<Vec<Value>> {
                 Kind::OptText => row.try_get(i).map(Value::Text),
                 Kind::Body => row
                     .try_get::<StoredBody, _>(i)
-                    .map(|body| Value::Text(Some(body.0))),
+                    .map(|body| Value::Body(journal_body::for_postgres(&body.0))),
                 Kind::Bool => row.try_get::<i64, _>(i).map(|v| Value::Bool(v != 0)),
                 Kind::OptReal => row.try_get(i).map(Value::Real),
             };

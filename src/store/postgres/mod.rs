@@ -120,6 +120,5 @@ common::request_journal!(
     PgStore,
     begin = tx,
     pool = pool,
-    append = crate::store::sql::journal_append,
-    prepare_append = tx::begin_journal_append
+    append = tx::append_to_journal,
 );

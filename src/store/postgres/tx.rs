@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::Tx;
-use crate::store::{sql, StoreError, StoreResult};
+use crate::store::{journal_body, sql, JournalEntry, StoreError, StoreResult};
 
 /// Advisory lock key that serializes render claims across processes ("i2vclaim" in ASCII).
 const CLAIM_LOCK: i64 = 0x6932_7663_6c61_696d;
@@ -22,20 +22,47 @@ pub(super) async fn serialize_claims(tx: &mut Tx) -> StoreResult<()> {
 /// Advisory lock key that serializes journal appends across processes ("i2vjrnl" in ASCII).
 const JOURNAL_LOCK: i64 = 0x0069_3276_6a72_6e6c;
 
-/// Readies a transaction for appending to the request journal, in one round trip:
+/// Appends `entries`, in their order, to the request journal, in two round trips. First the
+/// transaction is readied:
 /// - appends take turns, so that identity values are handed out in commit order: otherwise a
 ///   batch that drew smaller ids could commit after a reader polling with `since_id` has moved
 ///   past them (appends come in batches from one flusher per process);
 /// - its commit does not wait for the WAL to reach the disk: the journal already accepts losing
 ///   its last 100 ms in a crash (they wait in memory), and a lost asynchronous commit leaves the
 ///   database consistent, so fsyncing every batch would only take the disk from the deletes.
-pub(super) async fn begin_journal_append(tx: &mut Tx) -> StoreResult<()> {
-    let sql =
+///
+/// Then the whole batch goes as one statement of column arrays, bodies compressed as
+/// `journal_body::for_postgres` keeps them.
+pub(super) async fn append_to_journal(tx: &mut Tx, entries: &[JournalEntry]) -> StoreResult<()> {
+    let ready =
         format!("SET LOCAL synchronous_commit = off; SELECT pg_advisory_xact_lock({JOURNAL_LOCK})");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+    sqlx::raw_sql(sqlx::AssertSqlSafe(ready))
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(sql::JOURNAL_APPEND_POSTGRES)
+        .bind(column(entries, |e| e.uid))
+        .bind(column(entries, |e| e.at_ms))
+        .bind(column(entries, |e| e.method.as_str()))
+        .bind(column(entries, |e| e.path.as_str()))
+        .bind(column(entries, |e| e.query.as_str()))
+        .bind(column(entries, |e| {
+            journal_body::for_postgres(&e.request_body)
+        }))
+        .bind(column(entries, |e| e.status))
+        .bind(column(entries, |e| e.code))
+        .bind(column(entries, |e| {
+            journal_body::for_postgres(&e.response_body)
+        }))
+        .bind(column(entries, |e| e.latency_ms))
+        .bind(column(entries, |e| e.fault.as_deref()))
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// One column of `entries`, as an array parameter.
+fn column<'e, T>(entries: &'e [JournalEntry], value: impl Fn(&'e JournalEntry) -> T) -> Vec<T> {
+    entries.iter().map(value).collect()
 }
 
 /// The account's balance, locked until the transaction ends; `NoSuchAccount` when there is none.

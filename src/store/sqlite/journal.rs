@@ -13,7 +13,9 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use crate::store::StoreResult;
+use super::Tx;
+use crate::store::journal_body::BodyToStore;
+use crate::store::{sql, JournalEntry, StoreResult};
 
 /// `<stem>.requests.db` beside the main database file `<stem>.<ext>`.
 pub fn path_beside(main: &Path) -> PathBuf {
@@ -83,6 +85,29 @@ async fn adopt_entries_of_main_file(pool: &SqlitePool, main: &Path) -> StoreResu
     let copied = copied?;
     if copied > 0 {
         tracing::info!(entries = copied, "request journal moved to its own file");
+    }
+    Ok(())
+}
+
+/// Inserts `entries`, in their order, `sql::JOURNAL_CHUNK_SQLITE` to a statement.
+pub(super) async fn append(tx: &mut Tx, entries: &[JournalEntry]) -> StoreResult<()> {
+    for chunk in entries.chunks(sql::JOURNAL_CHUNK_SQLITE) {
+        let mut append = sqlx::query(sql::journal_append_sqlite(chunk.len()));
+        for e in chunk {
+            append = append
+                .bind(e.uid)
+                .bind(e.at_ms)
+                .bind(&e.method)
+                .bind(&e.path)
+                .bind(&e.query)
+                .bind(BodyToStore(&e.request_body))
+                .bind(e.status)
+                .bind(e.code)
+                .bind(BodyToStore(&e.response_body))
+                .bind(e.latency_ms)
+                .bind(&e.fault);
+        }
+        append.execute(&mut **tx).await?;
     }
     Ok(())
 }

@@ -186,5 +186,5 @@ common::request_journal!(
     SqliteStore,
     begin = journal_tx,
     pool = journal,
-    append = super::sql::journal_append_anonymous,
+    append = journal::append,
 );

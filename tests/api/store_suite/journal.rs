@@ -22,7 +22,7 @@ fn entry(uid: Option<i64>, path: &str, code: Option<i64>, n: i64) -> JournalEntr
         } else {
             format!("n={n}")
         },
-        // Some bodies long enough that a backend may keep them compressed (SQLite does), with
+        // Some bodies long enough that a backend may keep them compressed (both do), with
         // text that is not ASCII: they must read back as written.
         request_body: if n == 5 {
             format!(
