@@ -56,9 +56,7 @@ pub async fn videos(
     for video in &found {
         items.push(item(&app, video).await?);
     }
-    let unfinished = found
-        .iter()
-        .any(|v| matches!(v.status, VideoStatus::Queued | VideoStatus::Processing));
+    let unfinished = found.iter().any(|v| v.status.is_unfinished());
     Ok(render(&VideosFragment {
         items,
         next_cursor,

@@ -13,6 +13,11 @@ impl VideoStatus {
         self as i64
     }
 
+    /// Queued or processing: a poll may still see it move.
+    pub fn is_unfinished(self) -> bool {
+        matches!(self, VideoStatus::Queued | VideoStatus::Processing)
+    }
+
     pub fn from_code(code: i64) -> Option<Self> {
         match code {
             1 => Some(Self::Queued),

@@ -100,10 +100,7 @@ pub async fn seed(app: &App, uid: i64, items: &[SeedItem]) -> Result<Vec<ObjectI
         let waiting = Script::manual();
         let scripts = videos
             .iter()
-            .map(|v| {
-                matches!(v.status, VideoStatus::Queued | VideoStatus::Processing)
-                    .then(|| waiting.clone())
-            })
+            .map(|v| v.status.is_unfinished().then(|| waiting.clone()))
             .collect();
         ids.extend(videos.iter().map(|v| v.id));
         app.store.seed_videos(uid, videos, scripts).await?;

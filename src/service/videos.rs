@@ -100,13 +100,14 @@ pub async fn update_audio(
 /// as a poll for unfinished videos that move by polls (emulator controls).
 pub async fn results(app: &App, caller: &Caller, ids: &IdList) -> Result<Vec<Video>, ServiceError> {
     let ids = ids.object_ids();
-    let videos = app.store.videos_by_ids(caller.uid, &ids).await?;
+    let polled = app.store.videos_for_poll(caller.uid, &ids).await?;
+    let videos = polled.videos;
     let unfinished: Vec<ObjectId> = videos
         .iter()
-        .filter(|v| matches!(v.status, VideoStatus::Queued | VideoStatus::Processing))
+        .filter(|v| v.status.is_unfinished())
         .map(|v| v.id)
         .collect();
-    if unfinished.is_empty() {
+    if unfinished.is_empty() || !polled.scripts_move_on_polls {
         return Ok(videos);
     }
     let moved = emulator::settle_polled(app, caller.uid, &unfinished)

@@ -279,6 +279,12 @@ pub(super) const SCRIPT_START: &str = "UPDATE videos SET status = 2, lease_owner
      lease_until = NULL, update_time = $3 WHERE _id = $1 AND status = 1 AND run_after = $4";
 
 /// uid: does the account have videos that move by polls?
+/// uid, ids (PostgreSQL): the account's videos among the ids, each row also saying whether the
+/// account has videos scripted to move on polls (an uncorrelated subquery: evaluated once).
+pub(super) const VIDEOS_FOR_POLL: &str = "SELECT *, EXISTS (SELECT 1 FROM video_scripts \
+     WHERE uid = $1 AND timing = 'polls') AS scripts_move_on_polls \
+     FROM videos WHERE uid = $1 AND _id = ANY($2)";
+
 pub(super) const HAS_POLLED_SCRIPTS: &str =
     "SELECT COUNT(*) FROM video_scripts WHERE uid = $1 AND timing = 'polls'";
 

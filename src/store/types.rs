@@ -71,6 +71,15 @@ pub struct VideoFilter {
     pub limit: i64,
 }
 
+/// What `Videos::videos_for_poll` read.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PolledVideos {
+    pub videos: Vec<crate::domain::Video>,
+    /// Whether the account has videos scripted to move on polls. A backend may answer false
+    /// without looking when none of `videos` is unfinished (nothing for a poll to move).
+    pub scripts_move_on_polls: bool,
+}
+
 /// A page of `Videos::list_videos`.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct VideoPage {

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::{DeleteOutcome, ForcedStatus, StoreResult, VideoFilter, VideoPage};
+use super::{DeleteOutcome, ForcedStatus, PolledVideos, StoreResult, VideoFilter, VideoPage};
 use crate::domain::ObjectId;
 use crate::domain::Video;
 
@@ -17,6 +17,11 @@ pub trait Videos: Send + Sync + 'static {
     async fn create_videos(&self, uid: i64, videos: Vec<Video>, now: i64) -> StoreResult<()>;
     /// The caller's videos among `ids`, in the order of `ids`; others are left out.
     async fn videos_by_ids(&self, uid: i64, ids: &[ObjectId]) -> StoreResult<Vec<Video>>;
+    /// `videos_by_ids` for a poll (resultsByIds), read together with what the poll needs next:
+    /// whether the account has videos scripted to move on polls (emulator controls). Polls are
+    /// most of the traffic, and most of them find an unfinished video: on PostgreSQL both come
+    /// in one round trip.
+    async fn videos_for_poll(&self, uid: i64, ids: &[ObjectId]) -> StoreResult<PolledVideos>;
     /// The caller's videos that `filter` selects, newest first (ids decrease), at most
     /// `filter.limit`, and where the next page starts. With a status or prompt filter a page
     /// looks at no more than `LIST_WINDOW` of the account's videos.

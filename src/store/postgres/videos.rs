@@ -3,13 +3,15 @@
 //! `common::video_control`.
 
 use async_trait::async_trait;
+use sqlx::Row;
 
 use super::{delete, hexes, PgStore};
 use crate::domain::emulation::Lifecycle;
 use crate::domain::ObjectId;
 use crate::domain::Video;
 use crate::store::{
-    rows, sql, DeleteOutcome, Emulation, ForcedStatus, StoreResult, VideoFilter, VideoPage, Videos,
+    rows, sql, DeleteOutcome, Emulation, ForcedStatus, PolledVideos, StoreResult, VideoFilter,
+    VideoPage, Videos,
 };
 
 #[async_trait]
@@ -36,6 +38,29 @@ impl Videos for PgStore {
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(rows::in_request_order(ids, videos, |v| v.id))
     }
+    async fn videos_for_poll(&self, uid: i64, ids: &[ObjectId]) -> StoreResult<PolledVideos> {
+        if ids.is_empty() {
+            return Ok(PolledVideos::default());
+        }
+        let found = sqlx::query(sql::VIDEOS_FOR_POLL)
+            .bind(uid)
+            .bind(hexes(ids))
+            .fetch_all(&self.pool)
+            .await?;
+        let scripts_move_on_polls = match found.first() {
+            Some(row) => row.try_get("scripts_move_on_polls")?,
+            None => false,
+        };
+        let videos = found
+            .iter()
+            .map(rows::video)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(PolledVideos {
+            videos: rows::in_request_order(ids, videos, |v| v.id),
+            scripts_move_on_polls,
+        })
+    }
+
     async fn list_videos(&self, uid: i64, filter: &VideoFilter) -> StoreResult<VideoPage> {
         self.listed_videos(uid, filter).await
     }

@@ -5,7 +5,8 @@
 //! timer), so grouping adds no delay at low load.
 //!
 //! Every DESIGN §4 guarantee holds per request: the group applies its requests one after another,
-//! in the order they arrived, inside one transaction, so each sees the ones before it (of
+//! in the order they arrived, inside one transaction (`delete::group_in`), so each sees the ones
+//! before it (of
 //! concurrent deletes of one id exactly one succeeds), check-and-delete stays atomic, and no
 //! answer is sent before the commit that makes it true. When the group's transaction fails,
 //! nothing of it was applied, and each request is run again in a transaction of its own, so one
@@ -77,10 +78,7 @@ struct Sqlite(SqlitePool);
 impl Deleter for Sqlite {
     async fn together(&self, group: &[Work]) -> StoreResult<Vec<DeleteOutcome>> {
         let mut tx = write_tx(&self.0).await?;
-        let mut outcomes = Vec::with_capacity(group.len());
-        for (request, now) in group {
-            outcomes.push(delete::delete_in(&mut tx, request, *now).await?);
-        }
+        let outcomes = delete::group_in(&mut tx, group).await?;
         tx.commit().await?;
         Ok(outcomes)
     }

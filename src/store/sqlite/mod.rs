@@ -11,6 +11,8 @@ mod delete;
 mod group_commit;
 pub mod journal;
 mod readers;
+#[cfg(test)]
+mod test_store;
 mod tx;
 mod videos;
 

@@ -9,8 +9,8 @@ use crate::domain::emulation::Lifecycle;
 use crate::domain::ObjectId;
 use crate::domain::Video;
 use crate::store::{
-    rows, sql, DeleteOutcome, DeleteRequest, Emulation, ForcedStatus, StoreResult, VideoFilter,
-    VideoPage, Videos,
+    rows, sql, DeleteOutcome, DeleteRequest, Emulation, ForcedStatus, PolledVideos, StoreResult,
+    VideoFilter, VideoPage, Videos,
 };
 
 #[async_trait]
@@ -41,6 +41,16 @@ impl Videos for SqliteStore {
             .map(rows::video)
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(rows::in_request_order(ids, videos, |v| v.id))
+    }
+
+    async fn videos_for_poll(&self, uid: i64, ids: &[ObjectId]) -> StoreResult<PolledVideos> {
+        let videos = self.videos_by_ids(uid, ids).await?;
+        let scripts_move_on_polls =
+            videos.iter().any(|v| v.status.is_unfinished()) && self.has_polled_scripts(uid).await?;
+        Ok(PolledVideos {
+            videos,
+            scripts_move_on_polls,
+        })
     }
 
     async fn list_videos(&self, uid: i64, filter: &VideoFilter) -> StoreResult<VideoPage> {

@@ -8,7 +8,7 @@ use i2v::domain::emulation::{Ending, Lifecycle, Outcome, Script, Timing};
 use i2v::domain::video::Video;
 use i2v::domain::{ObjectId, VideoStatus};
 use i2v::store::{
-    EmulationState, ForcedStatus, ScriptStep, Store, StoreError, TakeOver, HOLD_OWNER,
+    EmulationState, ForcedStatus, PolledVideos, ScriptStep, Store, StoreError, TakeOver, HOLD_OWNER,
 };
 
 use super::support::*;
@@ -642,6 +642,22 @@ pub async fn check_emulation_count_polls(store: Arc<dyn Store>) {
     plan(&store, &b, &[&pb], &polls).await;
     plan(&store, &c, &[&rc], &Lifecycle::Render).await;
     let unknown = ObjectId::generate((T0 / 1000) as u64);
+
+    // A poll's read also says whether polls can move any of the account's videos.
+    let polled = store
+        .videos_for_poll(a.uid(), &[p2.id, pb.id, unknown, p1.id])
+        .await
+        .unwrap();
+    let ids_of = |videos: &[Video]| videos.iter().map(|v| v.id).collect::<Vec<_>>();
+    assert_eq!(ids_of(&polled.videos), [p2.id, p1.id]);
+    assert!(polled.scripts_move_on_polls);
+    let polled = store.videos_for_poll(c.uid(), &[rc.id]).await.unwrap();
+    assert_eq!(ids_of(&polled.videos), [rc.id]);
+    assert!(!polled.scripts_move_on_polls, "c's only video renders");
+    assert_eq!(
+        store.videos_for_poll(a.uid(), &[]).await.unwrap(),
+        PolledVideos::default()
+    );
 
     assert_eq!(
         store

@@ -213,6 +213,14 @@ impl Videos for Recorder {
         Ok(videos)
     }
 
+    async fn videos_for_poll(&self, uid: i64, ids: &[ObjectId]) -> StoreResult<PolledVideos> {
+        let start = self.tick();
+        let polled = self.inner.videos_for_poll(uid, ids).await?;
+        let found = polled.videos.iter().map(|v| v.id).collect();
+        self.push(start, Op::Read { found });
+        Ok(polled)
+    }
+
     async fn list_videos(&self, uid: i64, filter: &VideoFilter) -> StoreResult<VideoPage> {
         // Listing is not part of the race model: the web console's view, not an Akool route.
         self.inner.list_videos(uid, filter).await
