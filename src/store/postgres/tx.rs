@@ -29,13 +29,21 @@ const JOURNAL_LOCK: i64 = 0x0069_3276_6a72_6e6c;
 ///   past them (appends come in batches from one flusher per process);
 /// - its commit does not wait for the WAL to reach the disk: the journal already accepts losing
 ///   its last 100 ms in a crash (they wait in memory), and a lost asynchronous commit leaves the
-///   database consistent, so fsyncing every batch would only take the disk from the deletes.
+///   database consistent, so fsyncing every batch would only take the disk from the deletes;
+/// - its trims (`sql::JOURNAL_TRIM`) walk the `(uid, id)` index in order, not as a bitmap: the
+///   journal is a queue, so each account's range starts with the entries earlier trims deleted
+///   and vacuum has not yet removed, and a bitmap scan visits every one of them in the heap at
+///   every trim (the planner, seeing few live rows, prefers it). An index scan marks them dead in
+///   the index once and skips them afterwards. Measured on PostgreSQL 15: a batch of 256 entries
+///   with its four trims took 21.5 ms with bitmap scans, 3.5 ms without (2.6 ms with no trim).
 ///
 /// Then the whole batch goes as one statement of column arrays, bodies compressed as
 /// `journal_body::for_postgres` keeps them.
 pub(super) async fn append_to_journal(tx: &mut Tx, entries: &[JournalEntry]) -> StoreResult<()> {
-    let ready =
-        format!("SET LOCAL synchronous_commit = off; SELECT pg_advisory_xact_lock({JOURNAL_LOCK})");
+    let ready = format!(
+        "SET LOCAL synchronous_commit = off; SET LOCAL enable_bitmapscan = off; \
+         SELECT pg_advisory_xact_lock({JOURNAL_LOCK})"
+    );
     sqlx::raw_sql(sqlx::AssertSqlSafe(ready))
         .execute(&mut **tx)
         .await?;
