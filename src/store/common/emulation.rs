@@ -5,16 +5,107 @@
 /// The backend's `tx` module supplies `enqueue_webhook`, `leased_attempts`, `fail_and_refund`
 /// and `drop_output`. `has_polled` names the store's method that tells whether an account has
 /// videos scripted to move on polls (every poll of an unfinished video asks it): the
-/// `polled_scripts_in_pool` made here, or SQLite's read path in front of it.
+/// `polled_scripts_in_pool` made here, or SQLite's read path in front of it. `create` names the
+/// store's method that carries out `create_planned`: the `create_planned_alone` made here (a
+/// transaction per call), or SQLite's group commit in front of it.
 macro_rules! emulation {
     (
         $store:ty,
         begin = $begin:ident,
         balance = $balance:path,
         row_lock = $row_lock:literal,
-        has_polled = $has_polled:ident $(,)?
+        has_polled = $has_polled:ident,
+        create = $create:ident $(,)?
     ) => {
         impl $store {
+            /// `create_planned` in a transaction of its own.
+            pub(super) async fn create_planned_alone(
+                &self,
+                uid: i64,
+                videos: Vec<$crate::domain::Video>,
+                lifecycle: &$crate::domain::emulation::Lifecycle,
+                now: i64,
+            ) -> $crate::store::StoreResult<Vec<Option<$crate::domain::emulation::Script>>> {
+                let mut tx = self.$begin().await?;
+                let scripts =
+                    Self::create_planned_in(&mut tx, uid, &videos, lifecycle, now).await?;
+                tx.commit().await?;
+                Ok(scripts)
+            }
+
+            /// `create_planned` inside `tx` (which the caller commits). A refusal
+            /// (`InsufficientCredits`, `NoSuchAccount`) comes before its first write, so the
+            /// transaction may go on with other work; any other error must roll it back.
+            pub(super) async fn create_planned_in(
+                tx: &mut Tx,
+                uid: i64,
+                videos: &[$crate::domain::Video],
+                lifecycle: &$crate::domain::emulation::Lifecycle,
+                now: i64,
+            ) -> $crate::store::StoreResult<Vec<Option<$crate::domain::emulation::Script>>> {
+                let needed: i64 = videos.iter().map(|v| v.deduction_credit).sum();
+                let balance = $balance(tx, uid).await?;
+                $crate::store::policy::balance_after(balance, -needed)?;
+                ::sqlx::query($crate::store::sql::ADD_CREDITS)
+                    .bind(uid)
+                    .bind(-needed)
+                    .execute(&mut **tx)
+                    .await?;
+                let queued: Vec<(i64, String)> =
+                    ::sqlx::query_as($crate::store::sql::NEXT_OUTCOMES)
+                        .bind(uid)
+                        .bind(videos.len() as i64)
+                        .fetch_all(&mut **tx)
+                        .await?;
+                let mut outcomes = Vec::with_capacity(queued.len());
+                for (id, stored) in &queued {
+                    ::sqlx::query($crate::store::sql::TAKE_OUTCOME)
+                        .bind(id)
+                        .execute(&mut **tx)
+                        .await?;
+                    outcomes.push(Self::stored_outcome(stored)?);
+                }
+                let mut scripts = Vec::with_capacity(videos.len());
+                for (n, v) in videos.iter().enumerate() {
+                    let hex = v.id.to_hex();
+                    $crate::store::rows::insert_video(uid, v)
+                        .execute(&mut **tx)
+                        .await?;
+                    if v.deduction_credit != 0 {
+                        ::sqlx::query($crate::store::sql::LEDGER_CHARGE)
+                            .bind(uid)
+                            .bind(-v.deduction_credit)
+                            .bind(&hex)
+                            .bind(now)
+                            .execute(&mut **tx)
+                            .await?;
+                    }
+                    let script = $crate::domain::emulation::Script::plan(
+                        lifecycle,
+                        outcomes.get(n),
+                        v.create_time,
+                    );
+                    if let Some(script) = &script {
+                        ::sqlx::query($crate::store::sql::SCRIPT_QUEUED)
+                            .bind(&hex)
+                            .bind($crate::store::SCRIPTED_RUN_AFTER)
+                            .bind(v.update_time)
+                            .execute(&mut **tx)
+                            .await?;
+                        ::sqlx::query($crate::store::sql::PUT_SCRIPT)
+                            .bind(&hex)
+                            .bind(uid)
+                            .bind(script.timing.kind())
+                            .bind(script.to_json())
+                            .bind(script.due_at($crate::domain::VideoStatus::Queued, v.create_time))
+                            .execute(&mut **tx)
+                            .await?;
+                    }
+                    scripts.push(script);
+                }
+                Ok(scripts)
+            }
+
             /// Whether `uid` has videos scripted to move on polls, read through the pool.
             async fn polled_scripts_in_pool(&self, uid: i64) -> $crate::store::StoreResult<bool> {
                 let polled: i64 = ::sqlx::query_scalar($crate::store::sql::HAS_POLLED_SCRIPTS)
@@ -178,69 +269,7 @@ macro_rules! emulation {
                 lifecycle: &$crate::domain::emulation::Lifecycle,
                 now: i64,
             ) -> $crate::store::StoreResult<Vec<Option<$crate::domain::emulation::Script>>> {
-                let needed: i64 = videos.iter().map(|v| v.deduction_credit).sum();
-                let mut tx = self.$begin().await?;
-                let balance = $balance(&mut tx, uid).await?;
-                $crate::store::policy::balance_after(balance, -needed)?;
-                ::sqlx::query($crate::store::sql::ADD_CREDITS)
-                    .bind(uid)
-                    .bind(-needed)
-                    .execute(&mut *tx)
-                    .await?;
-                let queued: Vec<(i64, String)> =
-                    ::sqlx::query_as($crate::store::sql::NEXT_OUTCOMES)
-                        .bind(uid)
-                        .bind(videos.len() as i64)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                let mut outcomes = Vec::with_capacity(queued.len());
-                for (id, stored) in &queued {
-                    ::sqlx::query($crate::store::sql::TAKE_OUTCOME)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                    outcomes.push(Self::stored_outcome(stored)?);
-                }
-                let mut scripts = Vec::with_capacity(videos.len());
-                for (n, v) in videos.iter().enumerate() {
-                    let hex = v.id.to_hex();
-                    $crate::store::rows::insert_video(uid, v)
-                        .execute(&mut *tx)
-                        .await?;
-                    if v.deduction_credit != 0 {
-                        ::sqlx::query($crate::store::sql::LEDGER_CHARGE)
-                            .bind(uid)
-                            .bind(-v.deduction_credit)
-                            .bind(&hex)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    let script = $crate::domain::emulation::Script::plan(
-                        lifecycle,
-                        outcomes.get(n),
-                        v.create_time,
-                    );
-                    if let Some(script) = &script {
-                        ::sqlx::query($crate::store::sql::SCRIPT_QUEUED)
-                            .bind(&hex)
-                            .bind($crate::store::SCRIPTED_RUN_AFTER)
-                            .bind(v.update_time)
-                            .execute(&mut *tx)
-                            .await?;
-                        ::sqlx::query($crate::store::sql::PUT_SCRIPT)
-                            .bind(&hex)
-                            .bind(uid)
-                            .bind(script.timing.kind())
-                            .bind(script.to_json())
-                            .bind(script.due_at($crate::domain::VideoStatus::Queued, v.create_time))
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    scripts.push(script);
-                }
-                tx.commit().await?;
-                Ok(scripts)
+                self.$create(uid, videos, lifecycle, now).await
             }
 
             async fn scripted(

@@ -113,6 +113,7 @@ common::emulation!(
     balance = tx::lock_balance,
     row_lock = " FOR UPDATE",
     has_polled = polled_scripts_in_pool,
+    create = create_planned_alone,
 );
 // A take locks the account's row: takes of one account take turns, other accounts' do not wait.
 common::faults!(PgStore, begin = tx, row_lock = " FOR UPDATE");

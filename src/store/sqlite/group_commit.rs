@@ -1,16 +1,21 @@
-//! Group commit for `delete_videos`. Every write transaction ends in one durable commit (an
-//! fsync with `synchronous = FULL`), and the disk, not the CPU, limits how many commits a second
-//! there can be. Requests that arrive while a group is being committed wait for it and then go
-//! together in the next group: one commit for many requests. A lone request goes at once (no
-//! timer), so grouping adds no delay at low load.
+//! Group commit for `delete_videos` and every charged create (`create_planned`, which
+//! `create_videos` uses too). Every write transaction ends in one
+//! durable commit (an fsync with `synchronous = FULL`), and the disk, not the CPU, limits how
+//! many commits a second there can be; SQLite also has one write lock, and writers taking turns
+//! on it (each statement a hand-off to sqlx's connection thread) cost more CPU than their work.
+//! Requests that arrive while a group is being committed wait for it and then go together in the
+//! next group: one transaction and one commit for many requests. A lone request goes at once (no
+//! timer), so grouping adds no delay at low load. Deletes and creates are grouped apart (two
+//! tasks), and their groups take turns on the write lock.
 //!
 //! Every DESIGN §4 guarantee holds per request: the group applies its requests one after another,
-//! in the order they arrived, inside one transaction (`delete::group_in`), so each sees the ones
-//! before it (of
-//! concurrent deletes of one id exactly one succeeds), check-and-delete stays atomic, and no
-//! answer is sent before the commit that makes it true. When the group's transaction fails,
-//! nothing of it was applied, and each request is run again in a transaction of its own, so one
-//! request's failure is never another's.
+//! in the order they arrived, inside one transaction (`delete::group_in`, and
+//! `create_planned_in` for creates), so each sees the ones before it (of concurrent deletes of
+//! one id exactly one succeeds; creates of one account charge its balance in turn),
+//! check-and-delete stays atomic, and no answer is sent before the commit that makes it true. A
+//! create refused for credits writes nothing, so its refusal is its own and the group goes on.
+//! When the group's transaction fails, nothing of it was applied, and each request is run again
+//! in a transaction of its own, so one request's failure is never another's.
 //!
 //! Only SQLite groups: PostgreSQL already flushes the WAL of concurrent commits together, and
 //! funnelling its deletes through one task made them slower, not faster (docs/benchmarks.md).
@@ -20,82 +25,137 @@ use std::future::Future;
 use sqlx::sqlite::SqlitePool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{delete, write_tx};
+use super::{delete, write_tx, SqliteStore};
+use crate::domain::emulation::{Lifecycle, Script};
+use crate::domain::Video;
 use crate::store::{DeleteOutcome, DeleteRequest, StoreError, StoreResult};
 
-/// Most requests in one group (each has at most `limits.ids_per_call` ids).
+/// Most requests in one group (a delete has at most `limits.ids_per_call` ids).
 const MAX_GROUP: usize = 64;
 
-/// One request and when it was made.
-type Work = (DeleteRequest, i64);
-
-struct Job {
-    work: Work,
-    reply: oneshot::Sender<StoreResult<DeleteOutcome>>,
+struct Job<G: Grouped> {
+    work: G::Work,
+    reply: oneshot::Sender<StoreResult<G::Outcome>>,
 }
 
-/// The way into the group task; the task ends when this is dropped.
-pub(super) struct GroupCommit {
-    jobs: mpsc::UnboundedSender<Job>,
+/// The way into a group task; the task ends when this is dropped.
+pub(super) struct GroupCommit<G: Grouped> {
+    jobs: mpsc::UnboundedSender<Job<G>>,
 }
 
-impl GroupCommit {
-    pub(super) fn start(pool: SqlitePool) -> Self {
+impl<G: Grouped> GroupCommit<G> {
+    pub(super) fn start(grouped: G) -> Self {
         let (jobs, queue) = mpsc::unbounded_channel();
-        tokio::spawn(run(Sqlite(pool), queue));
+        tokio::spawn(run(grouped, queue));
         GroupCommit { jobs }
     }
 
     /// The request's outcome, committed together with whatever else is waiting.
-    pub(super) async fn delete(
-        &self,
-        request: DeleteRequest,
-        now: i64,
-    ) -> StoreResult<DeleteOutcome> {
+    pub(super) async fn submit(&self, work: G::Work) -> StoreResult<G::Outcome> {
         let (reply, answer) = oneshot::channel();
-        let work = (request, now);
         self.jobs.send(Job { work, reply }).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }
 
 fn stopped() -> StoreError {
-    StoreError::Backend("the delete group task has stopped".into())
+    StoreError::Backend("the group commit task has stopped".into())
 }
 
-/// How a group is carried out: on the database, or by a stand-in in the tests.
-trait Deleter: Send + Sync + 'static {
-    /// Every request in one transaction, in order; an error means nothing was applied.
+/// A kind of request that groups, carried out on the database or by a stand-in in the tests.
+pub(super) trait Grouped: Send + Sync + 'static {
+    type Work: Send + Sync + 'static;
+    type Outcome: Send + 'static;
+    /// Every request in one transaction, in order, with each one's own answer; an error means
+    /// nothing was applied.
     fn together(
         &self,
-        group: &[Work],
-    ) -> impl Future<Output = StoreResult<Vec<DeleteOutcome>>> + Send;
-    fn alone(&self, work: &Work) -> impl Future<Output = StoreResult<DeleteOutcome>> + Send;
+        group: &[Self::Work],
+    ) -> impl Future<Output = StoreResult<Vec<StoreResult<Self::Outcome>>>> + Send;
+    fn alone(&self, work: &Self::Work) -> impl Future<Output = StoreResult<Self::Outcome>> + Send;
 }
 
-struct Sqlite(SqlitePool);
+/// delbyids: a request and when it was made.
+pub(super) struct Deletes(pub SqlitePool);
 
-impl Deleter for Sqlite {
-    async fn together(&self, group: &[Work]) -> StoreResult<Vec<DeleteOutcome>> {
+impl Grouped for Deletes {
+    type Work = (DeleteRequest, i64);
+    type Outcome = DeleteOutcome;
+
+    async fn together(&self, group: &[Self::Work]) -> StoreResult<Vec<StoreResult<DeleteOutcome>>> {
         let mut tx = write_tx(&self.0).await?;
         let outcomes = delete::group_in(&mut tx, group).await?;
         tx.commit().await?;
-        Ok(outcomes)
+        Ok(outcomes.into_iter().map(Ok).collect())
     }
 
-    async fn alone(&self, (request, now): &Work) -> StoreResult<DeleteOutcome> {
+    async fn alone(&self, (request, now): &Self::Work) -> StoreResult<DeleteOutcome> {
         delete::alone(&self.0, request, *now).await
     }
 }
 
-async fn run(deleter: impl Deleter, mut queue: mpsc::UnboundedReceiver<Job>) {
+/// One charged create (`Emulation::create_planned`, which `Videos::create_videos` uses too).
+pub(super) struct CreateRequest {
+    pub uid: i64,
+    pub videos: Vec<Video>,
+    pub lifecycle: Lifecycle,
+    pub now: i64,
+}
+
+pub(super) struct Creates(pub SqlitePool);
+
+impl Grouped for Creates {
+    type Work = CreateRequest;
+    type Outcome = Vec<Option<Script>>;
+
+    async fn together(
+        &self,
+        group: &[CreateRequest],
+    ) -> StoreResult<Vec<StoreResult<Self::Outcome>>> {
+        let mut tx = write_tx(&self.0).await?;
+        let mut outcomes = Vec::with_capacity(group.len());
+        for request in group {
+            match create_in(&mut tx, request).await {
+                Ok(scripts) => outcomes.push(Ok(scripts)),
+                Err(
+                    e @ (StoreError::InsufficientCredits { .. } | StoreError::NoSuchAccount(_)),
+                ) => outcomes.push(Err(e)),
+                Err(e) => return Err(e),
+            }
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn alone(&self, request: &CreateRequest) -> StoreResult<Self::Outcome> {
+        let mut tx = write_tx(&self.0).await?;
+        let scripts = create_in(&mut tx, request).await?;
+        tx.commit().await?;
+        Ok(scripts)
+    }
+}
+
+async fn create_in(
+    tx: &mut super::Tx,
+    request: &CreateRequest,
+) -> StoreResult<Vec<Option<Script>>> {
+    let CreateRequest {
+        uid,
+        videos,
+        lifecycle,
+        now,
+    } = request;
+    SqliteStore::create_planned_in(tx, *uid, videos, lifecycle, *now).await
+}
+
+async fn run<G: Grouped>(grouped: G, mut queue: mpsc::UnboundedReceiver<Job<G>>) {
     let mut waiting = Vec::with_capacity(MAX_GROUP);
     while queue.recv_many(&mut waiting, MAX_GROUP).await > 0 {
         let (group, replies): (Vec<_>, Vec<_>) =
             waiting.drain(..).map(|j| (j.work, j.reply)).unzip();
-        let outcomes = answer(&deleter, &group).await;
+        let outcomes = answer(&grouped, &group).await;
         for (reply, outcome) in replies.into_iter().zip(outcomes) {
-            // A caller that went away still had its delete done; nobody is left to tell.
+            // A caller that went away still had its request done; nobody is left to tell.
             let _ = reply.send(outcome);
         }
     }
@@ -104,16 +164,16 @@ async fn run(deleter: impl Deleter, mut queue: mpsc::UnboundedReceiver<Job>) {
 /// One outcome per request, each as if the requests had run alone one after another: in one
 /// transaction when it commits, else one transaction each, in order (run concurrently, a later
 /// request could take an id that an earlier one should report).
-async fn answer(deleter: &impl Deleter, group: &[Work]) -> Vec<StoreResult<DeleteOutcome>> {
+async fn answer<G: Grouped>(grouped: &G, group: &[G::Work]) -> Vec<StoreResult<G::Outcome>> {
     if group.len() > 1 {
-        match deleter.together(group).await {
-            Ok(outcomes) => return outcomes.into_iter().map(Ok).collect(),
-            Err(e) => tracing::warn!(error = %e, "grouped delete failed; retrying one by one"),
+        match grouped.together(group).await {
+            Ok(outcomes) => return outcomes,
+            Err(e) => tracing::warn!(error = %e, "grouped write failed; retrying one by one"),
         }
     }
     let mut outcomes = Vec::with_capacity(group.len());
     for work in group {
-        outcomes.push(deleter.alone(work).await);
+        outcomes.push(grouped.alone(work).await);
     }
     outcomes
 }
@@ -134,7 +194,7 @@ mod tests {
     }
 
     impl Fake {
-        fn take(&self, (request, _): &Work) -> DeleteOutcome {
+        fn take(&self, (request, _): &(DeleteRequest, i64)) -> DeleteOutcome {
             let mut left = self.left.lock().unwrap();
             let deleted: Vec<ObjectId> = request
                 .ids
@@ -150,16 +210,22 @@ mod tests {
         }
     }
 
-    impl Deleter for Fake {
-        async fn together(&self, group: &[Work]) -> StoreResult<Vec<DeleteOutcome>> {
+    impl Grouped for Fake {
+        type Work = (DeleteRequest, i64);
+        type Outcome = DeleteOutcome;
+
+        async fn together(
+            &self,
+            group: &[(DeleteRequest, i64)],
+        ) -> StoreResult<Vec<StoreResult<DeleteOutcome>>> {
             self.calls.lock().unwrap().push("together");
             if self.group_fails {
                 return Err(StoreError::Backend("disk full".into()));
             }
-            Ok(group.iter().map(|w| self.take(w)).collect())
+            Ok(group.iter().map(|w| Ok(self.take(w))).collect())
         }
 
-        async fn alone(&self, work: &Work) -> StoreResult<DeleteOutcome> {
+        async fn alone(&self, work: &(DeleteRequest, i64)) -> StoreResult<DeleteOutcome> {
             self.calls.lock().unwrap().push("alone");
             Ok(self.take(work))
         }
@@ -174,13 +240,13 @@ mod tests {
     }
 
     /// Three requests on x, y, z: the second finds y gone, the third finds x gone.
-    fn three_requests() -> Vec<Work> {
+    fn three_requests() -> Vec<(DeleteRequest, i64)> {
         let [x, y, z] = [1, 2, 3].map(ObjectId::generate);
         let request = |ids: Vec<ObjectId>| (DeleteRequest { uid: 1, ids }, 0);
         vec![request(vec![x, y]), request(vec![y, z]), request(vec![x])]
     }
 
-    fn all_ids(work: &[Work]) -> Vec<ObjectId> {
+    fn all_ids(work: &[(DeleteRequest, i64)]) -> Vec<ObjectId> {
         let mut ids: Vec<ObjectId> = work.iter().flat_map(|(r, _)| r.ids.clone()).collect();
         ids.dedup();
         ids
@@ -241,5 +307,43 @@ mod tests {
         }
         assert_eq!(deleted, [2, 1, 0]);
         assert_eq!(*calls.lock().unwrap(), ["together"]);
+    }
+
+    /// Creates of one group charge in turn: one refused for credits writes nothing and is
+    /// answered alone, the others commit together, and balances match the ledger.
+    #[tokio::test]
+    async fn a_create_refused_for_credits_leaves_the_rest_of_its_group() {
+        use crate::store::sqlite::test_store::{queued_videos, store_with_videos};
+        use crate::store::{Accounts, Videos};
+
+        let dir = tempfile::tempdir().unwrap();
+        let (store, uid, _) = store_with_videos(dir.path()).await;
+        let at = 1_754_006_500_000;
+        let balance = || async { store.account(uid).await.unwrap().unwrap().credits };
+        let before = balance().await;
+        let one = queued_videos(uid, 1, at);
+        let price = one[0].deduction_credit;
+        assert!(price > 0);
+        let affordable = before / price;
+        let request = |n: i64| CreateRequest {
+            uid,
+            videos: queued_videos(uid, n, at),
+            lifecycle: Lifecycle::Render,
+            now: at,
+        };
+        // The first takes all but one video's worth; the second wants two; the third fits.
+        let group = [request(affordable - 1), request(2), request(1)];
+        let outcomes = Creates(store.pool.clone()).together(&group).await.unwrap();
+        assert!(outcomes[0].is_ok() && outcomes[2].is_ok(), "{outcomes:?}");
+        assert!(matches!(
+            outcomes[1],
+            Err(StoreError::InsufficientCredits { .. })
+        ));
+        assert_eq!(balance().await, before - price * affordable);
+        assert_eq!(store.ledger_sum(uid).await.unwrap(), balance().await);
+        let refused: Vec<_> = group[1].videos.iter().map(|v| v.id).collect();
+        assert!(store.videos_by_ids(uid, &refused).await.unwrap().is_empty());
+        let made: Vec<_> = group[2].videos.iter().map(|v| v.id).collect();
+        assert_eq!(store.videos_by_ids(uid, &made).await.unwrap().len(), 1);
     }
 }

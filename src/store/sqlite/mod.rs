@@ -4,7 +4,7 @@
 //! write lock up front; so check-and-delete, claim and completion are serialized and cannot
 //! interleave. Lists of ids travel as one JSON array parameter (`json_each`) so that every
 //! statement is static SQL. `synchronous = FULL`: an answered delete survives power loss too,
-//! and concurrent deletes share one commit (`group_commit`).
+//! and concurrent deletes, and concurrent creates, share commits (`group_commit`).
 
 mod accounts;
 mod delete;
@@ -38,7 +38,9 @@ pub struct SqliteStore {
     /// The request journal's own file (`journal`).
     journal: SqlitePool,
     /// Where `delete_videos` goes; `None` runs each call in its own transaction.
-    deletes: Option<GroupCommit>,
+    deletes: Option<GroupCommit<group_commit::Deletes>>,
+    /// Where `create_videos` goes; `None` runs each call in its own transaction.
+    creates: Option<GroupCommit<group_commit::Creates>>,
     /// Polls' reads, off sqlx (`readers`); `None` for an in-memory database, which only the
     /// sqlx pool's connections can see.
     readers: Option<Readers>,
@@ -61,12 +63,14 @@ impl SqliteStore {
         // migrations drop their table.
         let journal = journal::connect(url).await?;
         let pool = connect(url, pool).await?;
-        let deletes = group_commit.then(|| GroupCommit::start(pool.clone()));
+        let deletes = group_commit.then(|| GroupCommit::start(group_commit::Deletes(pool.clone())));
+        let creates = group_commit.then(|| GroupCommit::start(group_commit::Creates(pool.clone())));
         let readers = file_of(url)?.map(|path| Readers::new(&path));
         Ok(SqliteStore {
             pool,
             journal,
             deletes,
+            creates,
             readers,
         })
     }
@@ -86,6 +90,29 @@ impl SqliteStore {
         match self.on_read_path(|readers| readers.has_polled_scripts(uid)) {
             Some(polled) => Ok(polled),
             None => self.polled_scripts_in_pool(uid).await,
+        }
+    }
+
+    /// `Emulation::create_planned`, through the create group when there is one.
+    async fn create_planned_grouped(
+        &self,
+        uid: i64,
+        videos: Vec<crate::domain::Video>,
+        lifecycle: &crate::domain::emulation::Lifecycle,
+        now: i64,
+    ) -> StoreResult<Vec<Option<crate::domain::emulation::Script>>> {
+        match &self.creates {
+            Some(group) => {
+                let lifecycle = lifecycle.clone();
+                let request = group_commit::CreateRequest {
+                    uid,
+                    videos,
+                    lifecycle,
+                    now,
+                };
+                group.submit(request).await
+            }
+            None => self.create_planned_alone(uid, videos, lifecycle, now).await,
         }
     }
 
@@ -180,6 +207,7 @@ common::emulation!(
     balance = tx::balance_of,
     row_lock = "",
     has_polled = has_polled_scripts,
+    create = create_planned_grouped,
 );
 // No lock clause: BEGIN IMMEDIATE's write lock already makes takes (and appends) take turns.
 common::faults!(SqliteStore, begin = write_tx, row_lock = "");

@@ -27,22 +27,7 @@ pub async fn store_with_videos(dir: &Path) -> (SqliteStore, i64, Vec<Video>) {
         })
         .await
         .unwrap();
-    let body = serde_json::json!({
-        "image_url": "https://example.com/a.png",
-        "resolution": "720p",
-        "video_length": 5,
-        "model_name": "I2VMotionV1",
-        "last_image_url": "https://example.com/b.png",
-        "prompt": "a slow pan",
-    });
-    let (spec, _) = parse_batch(&body, Catalogue::builtin()).unwrap();
-    let order = Order {
-        uid: account.uid,
-        team_id: "team",
-        kind: VideoKind::Batch,
-        at: 1_754_006_400_000,
-    };
-    let videos = Video::ordered(&spec, order, 3);
+    let videos = queued_videos(account.uid, 3, 1_754_006_400_000);
     store
         .create_videos(account.uid, videos.clone(), 1_754_006_400_000)
         .await
@@ -55,4 +40,25 @@ pub async fn store_with_videos(dir: &Path) -> (SqliteStore, i64, Vec<Video>) {
         .await
         .unwrap();
     (store, account.uid, stored)
+}
+
+/// `n` new videos of account `uid`, as a batch create made at `at` orders them (each costs
+/// `deduction_credit`, the same for all).
+pub fn queued_videos(uid: i64, n: i64, at: i64) -> Vec<Video> {
+    let body = serde_json::json!({
+        "image_url": "https://example.com/a.png",
+        "resolution": "720p",
+        "video_length": 5,
+        "model_name": "I2VMotionV1",
+        "last_image_url": "https://example.com/b.png",
+        "prompt": "a slow pan",
+    });
+    let (spec, _) = parse_batch(&body, Catalogue::builtin()).unwrap();
+    let order = Order {
+        uid,
+        team_id: "team",
+        kind: VideoKind::Batch,
+        at,
+    };
+    Video::ordered(&spec, order, n)
 }

@@ -9,15 +9,15 @@ use crate::domain::emulation::Lifecycle;
 use crate::domain::ObjectId;
 use crate::domain::Video;
 use crate::store::{
-    rows, sql, DeleteOutcome, DeleteRequest, Emulation, ForcedStatus, PolledVideos, StoreResult,
-    VideoFilter, VideoPage, Videos,
+    rows, sql, DeleteOutcome, DeleteRequest, ForcedStatus, PolledVideos, StoreResult, VideoFilter,
+    VideoPage, Videos,
 };
 
 #[async_trait]
 impl Videos for SqliteStore {
     async fn create_videos(&self, uid: i64, videos: Vec<Video>, now: i64) -> StoreResult<()> {
         // One create for rendered and emulated videos alike (queued outcomes apply to both).
-        self.create_planned(uid, videos, &Lifecycle::Render, now)
+        self.create_planned_grouped(uid, videos, &Lifecycle::Render, now)
             .await
             .map(|_| ())
     }
@@ -71,7 +71,7 @@ impl Videos for SqliteStore {
             ids: ids.to_vec(),
         };
         match &self.deletes {
-            Some(group) => group.delete(request, now).await,
+            Some(group) => group.submit((request, now)).await,
             None => delete::alone(&self.pool, &request, now).await,
         }
     }

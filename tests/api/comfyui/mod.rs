@@ -397,7 +397,11 @@ async fn a_worker_that_loses_its_lease_stops_the_comfyui_job() {
     // An operator fails the video while it renders: the worker's next heartbeat finds its
     // lease gone and drops the render, which stops the job on the ComfyUI server.
     app.set_status(&ids[0], 4).await;
-    until_seen(&comfy, "the interrupt", |s| !s.interrupts.is_empty()).await;
+    // The interrupt goes first and the queue removal right after it: wait for both.
+    until_seen(&comfy, "the interrupt and the queue removal", |s| {
+        !s.interrupts.is_empty() && !s.queue_deletes.is_empty()
+    })
+    .await;
     assert_eq!(comfy.seen(|s| s.queue_deletes.len()), 1);
 }
 
