@@ -142,7 +142,8 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
             &n,
             &s.results,
             Some(("bare axum hello", &hello)),
-            at_least(0.35),
+            // Issue #14: 35% of hello on SQLite; 10% on PostgreSQL, a round trip away.
+            at_least(if backend == "SQLite" { 0.35 } else { 0.10 }),
         );
         table.measured(
             "bare store loop: create, 1 charged video (no HTTP)",
