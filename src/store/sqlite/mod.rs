@@ -39,7 +39,8 @@ pub struct SqliteStore {
     journal: SqlitePool,
     /// Where `delete_videos` goes; `None` runs each call in its own transaction.
     deletes: Option<GroupCommit<group_commit::Deletes>>,
-    /// Where `create_videos` goes; `None` runs each call in its own transaction.
+    /// Where charged creates (`create_planned`, and `create_videos` through it) go; `None` runs
+    /// each call in its own transaction.
     creates: Option<GroupCommit<group_commit::Creates>>,
     /// Polls' reads, off sqlx (`readers`); `None` for an in-memory database, which only the
     /// sqlx pool's connections can see.
