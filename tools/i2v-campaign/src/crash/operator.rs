@@ -16,6 +16,9 @@ use tokio_util::sync::CancellationToken;
 use super::load::Load;
 use super::{ADMIN_TOKEN, GRANT};
 
+/// Tries of the lifecycle a reset cleared, 100 ms apart: longer than any restart takes.
+const LIFECYCLE_ATTEMPTS: u32 = 600;
+
 impl Load {
     /// (resets waiting for their answer, resets sent) for `uid`.
     pub fn resets_around(&self, uid: i64) -> (u64, u64) {
@@ -85,11 +88,24 @@ impl Load {
         if let Some(answer) = answer {
             self.expect_ok("reset", &answer);
         }
-        // A reset puts the lifecycle back to the default: the account keeps its mode.
+        // A reset puts the lifecycle back to the default: the account keeps its mode. The server
+        // may be killed between the reset and this, so it is sent until it is answered (the
+        // server always comes back); till then creates count as racing the reset.
         if let Some(lifecycle) = lifecycle {
             let path = format!("accounts/{uid}/lifecycle");
-            if let Some(answer) = self.admin_put(&path, lifecycle).await {
-                self.expect_ok("set lifecycle", &answer);
+            let mut restored = false;
+            for _ in 0..LIFECYCLE_ATTEMPTS {
+                if let Some(answer) = self.admin_put(&path, lifecycle.clone()).await {
+                    self.expect_ok("set lifecycle", &answer);
+                    restored = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            if !restored {
+                self.record.lock().unwrap().violations.push(format!(
+                    "account {uid}: lifecycle not answered after {LIFECYCLE_ATTEMPTS} tries"
+                ));
             }
         }
         // Until the mode is back, a create may render: it counts as racing the reset.
