@@ -414,9 +414,14 @@ pub async fn warm_then_measure<L: Lane>(
     let work = Work::cycling(items);
     let (lanes, _) = load::run(lanes, work.clone(), Instant::now() + WARM_UP).await?;
     let cpu_before = server.map(Child::cpu_time).transpose()?;
+    let store_before = server.map(Child::store_cpu_time).transpose()?.flatten();
     let (lanes, mut tally) = load::run(lanes, work, Instant::now() + measure).await?;
     if let (Some(server), Some(before)) = (server, cpu_before) {
         tally.server_cpu = Some(server.cpu_time()? - before);
+        tally.store_cpu = server
+            .store_cpu_time()?
+            .zip(store_before)
+            .map(|(after, before)| after.saturating_sub(before));
     }
     Ok((lanes, tally))
 }

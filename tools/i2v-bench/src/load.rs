@@ -72,6 +72,8 @@ pub struct Tally {
     pub elapsed: Duration,
     /// CPU time the server process used while this ran (HTTP cases).
     pub server_cpu: Option<Duration>,
+    /// CPU time the store's own processes used meanwhile (PostgreSQL).
+    pub store_cpu: Option<Duration>,
     latency: Histogram<u64>,
 }
 
@@ -83,6 +85,7 @@ impl Tally {
             first_error: None,
             elapsed: Duration::ZERO,
             server_cpu: None,
+            store_cpu: None,
             // 1 µs .. 10 min at 3 significant digits.
             latency: Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid bounds"),
         }
@@ -103,8 +106,16 @@ impl Tally {
 
     /// Server CPU per call, when known.
     pub fn cpu_per_call(&self) -> Option<Duration> {
-        self.server_cpu
-            .map(|cpu| cpu / u32::try_from(self.calls.max(1)).unwrap_or(u32::MAX))
+        self.server_cpu.map(|cpu| self.per_call(cpu))
+    }
+
+    /// Store CPU per call, when known.
+    pub fn store_cpu_per_call(&self) -> Option<Duration> {
+        self.store_cpu.map(|cpu| self.per_call(cpu))
+    }
+
+    fn per_call(&self, total: Duration) -> Duration {
+        total / u32::try_from(self.calls.max(1)).unwrap_or(u32::MAX)
     }
 
     pub fn percentile_ms(&self, q: f64) -> f64 {

@@ -70,6 +70,7 @@ pub struct Row {
     pub p99: String,
     pub errors: String,
     pub cpu: String,
+    pub store_cpu: String,
     pub reference: String,
     pub ratio: String,
     pub target: String,
@@ -224,6 +225,9 @@ impl Table {
             cpu: tally
                 .cpu_per_call()
                 .map_or(String::new(), |c| format!("{}", c.as_micros())),
+            store_cpu: tally
+                .store_cpu_per_call()
+                .map_or(String::new(), |c| format!("{}", c.as_micros())),
             reference: against.map_or("", |(name, _)| name).to_owned(),
             ratio: ratio.map_or(String::new(), |r| format!("{:.0}%", r * 100.0)),
             target: goal.as_ref().map_or(String::new(), |g| g.text.clone()),
@@ -243,6 +247,7 @@ impl Table {
             p99: String::new(),
             errors: String::new(),
             cpu: String::new(),
+            store_cpu: String::new(),
             reference: String::new(),
             ratio: value,
             target: goal.as_ref().map_or(String::new(), |g| g.text.clone()),
@@ -251,11 +256,11 @@ impl Table {
     }
 
     pub fn print(&self) {
-        println!("| case | stored videos | req/s | p50 ms | p99 ms | errors | server CPU µs/req | reference | ratio | target | met? | previous run |");
-        println!("|---|---:|---:|---:|---:|---:|---:|---|---:|---|---|---:|");
+        println!("| case | stored videos | req/s | p50 ms | p99 ms | errors | server CPU µs/req | store CPU µs/req | reference | ratio | target | met? | previous run |");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|---|---:|");
         for r in &self.rows {
             println!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 r.case,
                 r.rows,
                 r.rate,
@@ -263,6 +268,7 @@ impl Table {
                 r.p99,
                 r.errors,
                 r.cpu,
+                r.store_cpu,
                 r.reference,
                 r.ratio,
                 r.target,

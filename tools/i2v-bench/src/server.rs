@@ -64,6 +64,8 @@ pub struct Child {
     process: tokio::process::Child,
     pub addr: SocketAddr,
     log: PathBuf,
+    /// The store is PostgreSQL, whose CPU time `store_cpu_time` reads.
+    on_postgres: bool,
 }
 
 impl Child {
@@ -101,7 +103,9 @@ impl Child {
             args.extend(["--admin-token".to_owned(), token.to_owned()]);
         }
         let log = data_dir.join("server.log");
-        Child::start("server", addr, &args, env, log, "/healthz").await
+        let mut child = Child::start("server", addr, &args, env, log, "/healthz").await?;
+        child.on_postgres = database_url.is_some_and(|u| u.starts_with("postgres"));
+        Ok(child)
     }
 
     /// The bare axum hello server, logging to `<dir>/hello.log`.
@@ -131,7 +135,12 @@ impl Child {
             .kill_on_drop(true)
             .spawn()
             .with_context(|| format!("starting the {role} child"))?;
-        let mut child = Child { process, addr, log };
+        let mut child = Child {
+            process,
+            addr,
+            log,
+            on_postgres: false,
+        };
         child.wait_ready(ready_path).await?;
         Ok(child)
     }
@@ -185,11 +194,14 @@ impl Child {
     pub fn cpu_time(&self) -> anyhow::Result<Duration> {
         let pid = self.process.id().context("the child has exited")?;
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-        // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-        let rest = stat.rsplit_once(')').context("odd /proc/<pid>/stat")?.1;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
-        Ok(Duration::from_millis(ticks * 1000 / CLOCK_TICKS_PER_SEC))
+        let (_, cpu) = parse_stat(&stat).context("odd /proc/<pid>/stat")?;
+        Ok(cpu)
+    }
+
+    /// CPU time of the server's store so far, when it runs in processes of its own (PostgreSQL);
+    /// SQLite's share is in `cpu_time`.
+    pub fn store_cpu_time(&self) -> anyhow::Result<Option<Duration>> {
+        self.on_postgres.then(postgres_cpu_time).transpose()
     }
 
     /// Stops the child (its data dir is thrown away, so no graceful shutdown is needed).
@@ -203,6 +215,45 @@ impl Child {
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
+}
+
+/// The command name and CPU time (user + system) of a `/proc/<pid>/stat` line.
+fn parse_stat(stat: &str) -> Option<(&str, Duration)> {
+    let (head, rest) = stat.rsplit_once(')')?;
+    let name = head.split_once('(')?.1;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let mut fields = rest.split_whitespace().skip(11);
+    let ticks = fields.next()?.parse::<u64>().ok()? + fields.next()?.parse::<u64>().ok()?;
+    Some((
+        name,
+        Duration::from_millis(ticks * 1000 / CLOCK_TICKS_PER_SEC),
+    ))
+}
+
+/// CPU time used so far by every PostgreSQL process on this machine (backends, WAL writer,
+/// checkpointer, autovacuum): what the store costs a case, when the bench's PostgreSQL is the only
+/// cluster busy. A backend that exits between two readings takes its time with it, so a case
+/// compares readings taken while its server's connections stay open.
+pub fn postgres_cpu_time() -> anyhow::Result<Duration> {
+    let mut total = Duration::ZERO;
+    for entry in std::fs::read_dir("/proc")? {
+        let path = entry?.path();
+        let is_pid = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
+        // A process may exit between the listing and the read: it is simply not counted.
+        let Some(stat) = is_pid
+            .then(|| std::fs::read_to_string(path.join("stat")).ok())
+            .flatten()
+        else {
+            continue;
+        };
+        if let Some(("postgres", cpu)) = parse_stat(&stat) {
+            total += cpu;
+        }
+    }
+    Ok(total)
 }
 
 /// A loopback port that was free a moment ago (the child binds it right away).
